@@ -1,0 +1,53 @@
+// Keeps the last few opened documents of an agent: consecutive chunks of one document usually
+// land on the same agents, and re-opening a long PDF for every chunk halves pdf.js's speed.
+import type { ObjectStore } from "@nats-io/obj";
+import type { ObjectRef } from "../schemas/index.ts";
+import { StageError } from "./errors.ts";
+import type { PdfDocument, PdfEngine } from "./pdf/engine.ts";
+
+type Entry = { key: string; doc: Promise<PdfDocument> };
+
+export class DocumentCache {
+  readonly #engine: PdfEngine;
+  readonly #store: (bucket: string) => Promise<ObjectStore>;
+  readonly #capacity: number;
+  #entries: Entry[] = [];
+
+  constructor(engine: PdfEngine, store: (bucket: string) => Promise<ObjectStore>, capacity = 2) {
+    this.#engine = engine;
+    this.#store = store;
+    this.#capacity = capacity;
+  }
+
+  async bytes(ref: ObjectRef): Promise<Uint8Array> {
+    const store = await this.#store(ref.bucket);
+    const data = await store.getBlob(ref.name);
+    if (!data)
+      throw new StageError("OBJECT_MISSING", `document bytes '${ref.name}' are not in ${ref.bucket}`);
+    return data;
+  }
+
+  open(ref: ObjectRef): Promise<PdfDocument> {
+    const key = `${ref.bucket}/${ref.name}/${ref.size}`;
+    const hit = this.#entries.find((e) => e.key === key);
+    if (hit) {
+      this.#entries = [hit, ...this.#entries.filter((e) => e !== hit)];
+      return hit.doc;
+    }
+    const doc = this.bytes(ref).then((b) => this.#engine.open(b));
+    const entry = { key, doc };
+    // A failed open is not cached: the next attempt starts fresh.
+    doc.catch(() => {
+      this.#entries = this.#entries.filter((e) => e !== entry);
+    });
+    this.#entries.unshift(entry);
+    for (const old of this.#entries.splice(this.#capacity))
+      void old.doc.then((d) => d.close()).catch(() => {});
+    return doc;
+  }
+
+  async close(): Promise<void> {
+    const all = this.#entries.splice(0);
+    await Promise.allSettled(all.map((e) => e.doc.then((d) => d.close())));
+  }
+}

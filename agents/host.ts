@@ -1,0 +1,337 @@
+// The agent host: runs N agent threads, keeps their tasks alive with in-progress acks from its own
+// connection, stops a task that runs past its limit (pdf.js can loop on hostile input), restarts
+// crashed agents with backoff, and keeps each agent's registration fresh in the agents bucket.
+import { hostname } from "node:os";
+import { Worker } from "node:worker_threads";
+import { type JetStreamClient, jetstream } from "@nats-io/jetstream";
+import { headers, type NatsConnection } from "@nats-io/transport-node";
+import {
+  type AgentRegistration,
+  type AgentStatus,
+  type AgentThreadConfig,
+  ProcessingConfig,
+  TopologyConfig,
+  type TopologyOptions,
+} from "../schemas/index.ts";
+import { BUCKETS, BUILTIN_STAGES, connectNats, kvPutWithTtl } from "../streams/index.ts";
+import type { AgentToHost, HostToAgent } from "./protocol.ts";
+
+export type AgentHostOptions = {
+  servers: string | string[];
+  /** Agents to start with. */
+  agents?: number;
+  /** Built-in stage names or stage module paths each agent serves. */
+  stages?: string[];
+  /** Tasks one agent runs at once. */
+  slots?: number;
+  topology?: TopologyOptions;
+  processing?: Partial<ProcessingConfig>;
+  heartbeatMs?: number;
+  /** Heap limit of one agent thread; a parser that blows it kills only that thread. */
+  agentHeapMb?: number;
+  hostId?: string;
+  onLog?: (level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
+};
+
+type Held = {
+  reply: string;
+  taskId: string;
+  stage: string;
+  lastAckAt: number;
+  runAt?: number;
+  limitMs?: number;
+};
+
+type AgentSlot = {
+  id: string;
+  worker: Worker | undefined;
+  status: AgentStatus;
+  held: Map<string, Held>;
+  restarts: number;
+  crashTimes: number[];
+  startedAt: number;
+  tasksDone: number;
+  tasksFailed: number;
+  stopping: boolean;
+  ready: Promise<void> | undefined;
+  exited: Promise<void> | undefined;
+  restartTimer: NodeJS.Timeout | undefined;
+};
+
+const WPI = new TextEncoder().encode("+WPI");
+const NAK = new TextEncoder().encode("-NAK");
+const workerUrl = new URL("./worker-main.ts", import.meta.url);
+
+let hostCounter = 0;
+
+export class AgentHost {
+  readonly hostId: string;
+  readonly #nc: NatsConnection;
+  readonly #js: JetStreamClient;
+  readonly #servers: string[];
+  readonly #stages: string[];
+  readonly #slots: number;
+  readonly #topology: TopologyConfig;
+  readonly #processing: ProcessingConfig;
+  readonly #heartbeatMs: number;
+  readonly #heapMb: number;
+  readonly #log: NonNullable<AgentHostOptions["onLog"]>;
+  readonly #agents = new Map<string, AgentSlot>();
+  readonly #sweep: NodeJS.Timeout;
+  readonly #heartbeat: NodeJS.Timeout;
+  #next = 0;
+  #closing: Promise<void> | undefined;
+
+  private constructor(nc: NatsConnection, options: AgentHostOptions) {
+    this.#nc = nc;
+    this.#js = jetstream(nc);
+    this.hostId =
+      options.hostId ?? `${hostname().replace(/[^A-Za-z0-9_-]/g, "_")}-${process.pid}-${hostCounter++}`;
+    this.#servers = Array.isArray(options.servers) ? options.servers : [options.servers];
+    this.#stages = options.stages ?? [...BUILTIN_STAGES];
+    this.#slots = options.slots ?? 1;
+    this.#topology = TopologyConfig.parse(options.topology ?? {});
+    this.#processing = ProcessingConfig.parse(options.processing ?? {});
+    this.#heartbeatMs = options.heartbeatMs ?? 1000;
+    this.#heapMb = options.agentHeapMb ?? 1024;
+    this.#log = options.onLog ?? (() => {});
+    const sweepMs = Math.max(50, Math.min(250, Math.floor(this.#topology.ackWaitMs / 4)));
+    this.#sweep = setInterval(() => this.#keepAliveAndWatch(), sweepMs);
+    this.#heartbeat = setInterval(() => void this.#publishRegistrations(), this.#heartbeatMs);
+  }
+
+  static async start(options: AgentHostOptions): Promise<AgentHost> {
+    const nc = await connectNats({ servers: options.servers, name: "docswarm-agent-host" });
+    const host = new AgentHost(nc, options);
+    try {
+      await host.spawn(options.agents ?? 1);
+    } catch (err) {
+      await host.close();
+      throw err;
+    }
+    return host;
+  }
+
+  get size(): number {
+    return [...this.#agents.values()].filter((a) => !a.stopping).length;
+  }
+
+  agentIds(): string[] {
+    return [...this.#agents.keys()];
+  }
+
+  /** Starts n more agents; resolves when they are pulling. */
+  async spawn(n = 1): Promise<string[]> {
+    const ids: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const id = `${this.hostId}-a${this.#next++}`;
+      const slot: AgentSlot = {
+        id,
+        worker: undefined,
+        status: "starting",
+        held: new Map(),
+        restarts: 0,
+        crashTimes: [],
+        startedAt: Date.now(),
+        tasksDone: 0,
+        tasksFailed: 0,
+        stopping: false,
+        ready: undefined,
+        exited: undefined,
+        restartTimer: undefined,
+      };
+      this.#agents.set(id, slot);
+      this.#startWorker(slot);
+      ids.push(id);
+    }
+    await Promise.all(ids.map((id) => this.#agents.get(id)!.ready));
+    await this.#publishRegistrations();
+    return ids;
+  }
+
+  /** Drains one agent: it finishes its tasks in flight, hands back the rest, deregisters, exits. */
+  async drain(id: string): Promise<void> {
+    const slot = this.#agents.get(id);
+    if (!slot || slot.stopping) return;
+    slot.stopping = true;
+    clearTimeout(slot.restartTimer);
+    slot.status = "draining";
+    await this.#publishRegistration(slot).catch(() => {});
+    slot.worker?.postMessage({ t: "drain" } satisfies HostToAgent);
+    await slot.exited;
+    this.#agents.delete(id);
+    await this.#js
+      .publish(`$KV.${BUCKETS.agents}.${id}`, new Uint8Array(), { headers: deleteHeaders() })
+      .catch(() => {});
+  }
+
+  #startWorker(slot: AgentSlot): void {
+    const config: AgentThreadConfig = {
+      agentId: slot.id,
+      servers: this.#servers,
+      stages: this.#stages,
+      slots: this.#slots,
+      topology: this.#topology,
+      processing: this.#processing,
+    };
+    const worker = new Worker(workerUrl, {
+      workerData: config,
+      resourceLimits: { maxOldGenerationSizeMb: this.#heapMb },
+    });
+    slot.worker = worker;
+    slot.status = "starting";
+    let markReady!: () => void;
+    let failReady!: (err: Error) => void;
+    slot.ready = new Promise<void>((resolve, reject) => {
+      markReady = resolve;
+      failReady = reject;
+    });
+    // The first start reports its failure to spawn(); restarts only log.
+    if (slot.restarts > 0) slot.ready.catch(() => {});
+    let lastError: Error | undefined;
+    worker.on("message", (m: AgentToHost) => this.#onMessage(slot, m, markReady));
+    worker.on("error", (err) => {
+      lastError = err;
+      this.#log("error", "agent thread failed", { agentId: slot.id, err: err.message });
+    });
+    slot.exited = new Promise<void>((resolve) => {
+      worker.once("exit", (code) => {
+        this.#onExit(slot, worker, code, lastError);
+        failReady(lastError ?? new Error(`agent ${slot.id} exited with code ${code} before it was ready`));
+        resolve();
+      });
+    });
+  }
+
+  #onMessage(slot: AgentSlot, m: AgentToHost, markReady: () => void): void {
+    switch (m.t) {
+      case "ready":
+        slot.status = "idle";
+        markReady();
+        break;
+      case "hold":
+        slot.held.set(m.key, { reply: m.reply, taskId: m.taskId, stage: m.stage, lastAckAt: Date.now() });
+        break;
+      case "run": {
+        const h = slot.held.get(m.key);
+        if (h) {
+          h.runAt = Date.now();
+          h.limitMs = m.limitMs;
+        }
+        break;
+      }
+      case "end":
+        slot.held.delete(m.key);
+        if (m.ok) slot.tasksDone++;
+        else slot.tasksFailed++;
+        break;
+      case "status":
+        if (!slot.stopping || m.status === "stopped") slot.status = m.status;
+        break;
+      case "log":
+        this.#log(m.level, m.msg, { agentId: slot.id, ...m.fields });
+        break;
+    }
+  }
+
+  #onExit(slot: AgentSlot, worker: Worker, code: number, err: Error | undefined): void {
+    if (slot.worker !== worker) return;
+    slot.worker = undefined;
+    // Whatever it held goes back at once instead of waiting out ack_wait.
+    for (const h of slot.held.values()) this.#nc.publish(h.reply, NAK);
+    slot.held.clear();
+    if (slot.stopping || this.#closing) {
+      slot.status = "stopped";
+      return;
+    }
+    const now = Date.now();
+    slot.crashTimes = [...slot.crashTimes.filter((t) => now - t < 60_000), now];
+    slot.restarts++;
+    const delay = Math.min(10_000, 100 * 2 ** (slot.crashTimes.length - 1));
+    this.#log("warn", "agent thread exited; restarting", {
+      agentId: slot.id,
+      code,
+      err: err?.message,
+      delayMs: delay,
+    });
+    slot.status = "starting";
+    slot.restartTimer = setTimeout(() => {
+      if (!slot.stopping && !this.#closing) this.#startWorker(slot);
+    }, delay);
+  }
+
+  /** In-progress acks for every task an agent holds, and the watchdog for tasks past their limit. */
+  #keepAliveAndWatch(): void {
+    const now = Date.now();
+    const wpiEvery = this.#topology.ackWaitMs / 3;
+    for (const slot of this.#agents.values()) {
+      for (const h of slot.held.values()) {
+        if (h.runAt !== undefined && h.limitMs !== undefined && now - h.runAt > h.limitMs + 1000) {
+          // The handler's own abort signal fired a second ago and it is still running: it is stuck.
+          this.#log("warn", "task exceeded its time limit; terminating the agent", {
+            agentId: slot.id,
+            taskId: h.taskId,
+            limitMs: h.limitMs,
+          });
+          void slot.worker?.terminate();
+          break;
+        }
+        if (now - h.lastAckAt >= wpiEvery) {
+          this.#nc.publish(h.reply, WPI);
+          h.lastAckAt = now;
+        }
+      }
+    }
+  }
+
+  #registration(slot: AgentSlot): AgentRegistration {
+    return {
+      v: 1,
+      agentId: slot.id,
+      hostId: this.hostId,
+      hostname: hostname(),
+      pid: process.pid,
+      stages: this.#stages.map((s) => s.replace(/^.*[/\\]/, "").replace(/\.[a-z]+$/, "")),
+      status: slot.status,
+      concurrency: this.#slots,
+      currentTasks: [...slot.held.values()].filter((h) => h.runAt !== undefined).map((h) => h.taskId),
+      tasksDone: slot.tasksDone,
+      tasksFailed: slot.tasksFailed,
+      restarts: slot.restarts,
+      startedAt: slot.startedAt,
+      heartbeatAt: Date.now(),
+      hostRssBytes: process.memoryUsage.rss(),
+    };
+  }
+
+  #publishRegistration(slot: AgentSlot): Promise<number> {
+    const ttlMs = Math.max(3000, this.#heartbeatMs * 3);
+    return kvPutWithTtl(this.#js, BUCKETS.agents, slot.id, this.#registration(slot), ttlMs);
+  }
+
+  async #publishRegistrations(): Promise<void> {
+    if (this.#nc.isClosed()) return;
+    await Promise.all([...this.#agents.values()].map((s) => this.#publishRegistration(s).catch(() => 0)));
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      clearInterval(this.#heartbeat);
+      await Promise.allSettled([...this.#agents.keys()].map((id) => this.drain(id)));
+      clearInterval(this.#sweep);
+      await this.#nc.drain().catch(() => {});
+    })();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+// A KV delete is a message with KV-Operation: DEL on the key's subject.
+function deleteHeaders() {
+  const h = headers();
+  h.set("KV-Operation", "DEL");
+  return h;
+}

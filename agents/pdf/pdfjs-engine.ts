@@ -1,0 +1,122 @@
+// pdf.js as the extraction engine. pdf.js 6 removed `isEvalSupported` together with the font
+// compiler that used eval; test/pdfjs-no-eval.test.ts keeps it that way for the version we ship.
+// No fonts are loaded: we need text and structure, not rendering.
+import type { DocMeta } from "../../schemas/index.ts";
+import { StageError } from "../errors.ts";
+import { checkPdfStructure } from "./classify.ts";
+import type { PdfDocument, PdfEngine } from "./engine.ts";
+
+type PdfJs = typeof import("pdfjs-dist/legacy/build/pdf.mjs");
+type TextItem = { str?: string; hasEOL?: boolean };
+
+let pdfjsModule: Promise<PdfJs> | undefined;
+/**
+ * Loads pdf.js and its worker half into this thread. In Node pdf.js runs its "worker" in-thread
+ * (a fake worker); handing it the module through globalThis.pdfjsWorker avoids its lazy
+ * import of a relative URL on the first document.
+ */
+export function loadPdfJs(): Promise<PdfJs> {
+  pdfjsModule ??= (async () => {
+    const worker = await import("pdfjs-dist/legacy/build/pdf.worker.mjs");
+    (globalThis as { pdfjsWorker?: unknown }).pdfjsWorker = worker;
+    return import("pdfjs-dist/legacy/build/pdf.mjs");
+  })();
+  return pdfjsModule;
+}
+
+function str(v: unknown): string | null {
+  return typeof v === "string" && v.length > 0 ? v : null;
+}
+
+/** Joins text items the way a reader sees lines: hasEOL ends a line. */
+export function joinTextItems(items: readonly unknown[]): string {
+  let out = "";
+  for (const it of items as TextItem[]) {
+    if (typeof it.str === "string") out += it.str;
+    if (it.hasEOL) out += "\n";
+  }
+  return out;
+}
+
+function classify(err: unknown): StageError {
+  const e = err as { name?: string; message?: string };
+  const message = e?.message ?? String(err);
+  if (e?.name === "PasswordException") {
+    return new StageError("PDF_ENCRYPTED", "the PDF is encrypted and no password was given", { cause: err });
+  }
+  if (e?.name === "InvalidPDFException")
+    return new StageError("PDF_CORRUPT", `corrupt PDF: ${message}`, { cause: err });
+  return new StageError("PDF_CORRUPT", `the PDF could not be parsed: ${message}`, { cause: err });
+}
+
+class PdfJsDocument implements PdfDocument {
+  readonly pageCount: number;
+  readonly #doc: Awaited<ReturnType<PdfJs["getDocument"]>["promise"]>;
+  readonly #task: ReturnType<PdfJs["getDocument"]>;
+
+  constructor(
+    task: ReturnType<PdfJs["getDocument"]>,
+    doc: Awaited<ReturnType<PdfJs["getDocument"]>["promise"]>,
+  ) {
+    this.#task = task;
+    this.#doc = doc;
+    this.pageCount = doc.numPages;
+  }
+
+  async meta(): Promise<DocMeta> {
+    const { info } = (await this.#doc.getMetadata().catch(() => ({ info: {} }))) as {
+      info: Record<string, unknown>;
+    };
+    return {
+      title: str(info.Title),
+      author: str(info.Author),
+      subject: str(info.Subject),
+      keywords: str(info.Keywords),
+      creator: str(info.Creator),
+      producer: str(info.Producer),
+      creationDate: str(info.CreationDate),
+      modDate: str(info.ModDate),
+      pdfVersion: str(info.PDFFormatVersion),
+      pageCount: this.pageCount,
+    };
+  }
+
+  async pageText(pageNumber: number): Promise<string> {
+    try {
+      const page = await this.#doc.getPage(pageNumber);
+      const content = await page.getTextContent();
+      page.cleanup();
+      return joinTextItems(content.items);
+    } catch (err) {
+      throw classify(err);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#task.destroy();
+  }
+}
+
+export const pdfjsEngine: PdfEngine = {
+  name: "pdf.js",
+  async open(bytes: Uint8Array): Promise<PdfDocument> {
+    checkPdfStructure(bytes);
+    const pdfjs = await loadPdfJs();
+    // pdf.js transfers (detaches) the buffer it is given. Hand it a fresh copy: the caller's bytes
+    // may be a cache entry, or a Node Buffer view into a pooled socket buffer, where Buffer's own
+    // slice() would share memory and the transfer would fail inside pdf.js and never settle.
+    const task = pdfjs.getDocument({
+      data: new Uint8Array(bytes),
+      disableFontFace: true,
+      useSystemFonts: false,
+      stopAtErrors: false,
+      verbosity: 0,
+    });
+    try {
+      return new PdfJsDocument(task, await task.promise);
+    } catch (err) {
+      await task.destroy().catch(() => {});
+      throw classify(err);
+    }
+  },
+};

@@ -1,0 +1,14 @@
+// Messages between an agent thread and its host (structured clones inside one process, not NATS).
+import type { AgentStatus } from "../schemas/index.ts";
+
+export type AgentToHost =
+  | { t: "ready" }
+  /** A task was pulled; until "end" the host keeps it alive with in-progress acks. */
+  | { t: "hold"; key: string; reply: string; taskId: string; stage: string }
+  /** The task started running; the watchdog ends the thread if it runs past limitMs. */
+  | { t: "run"; key: string; limitMs: number }
+  | { t: "end"; key: string; ok: boolean }
+  | { t: "status"; status: AgentStatus }
+  | { t: "log"; level: "debug" | "info" | "warn" | "error"; msg: string; fields?: Record<string, unknown> };
+
+export type HostToAgent = { t: "drain" };

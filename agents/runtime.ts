@@ -1,0 +1,160 @@
+// The agent: one worker thread with its own NATS connection. It pulls only what it has slots for,
+// runs the stage handler, and tells its host what it holds so the host (whose event loop no PDF
+// work can block) keeps those tasks alive and can stop a task that runs too long.
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { AgentStatus, AgentThreadConfig } from "../schemas/index.ts";
+import {
+  BUILTIN_STAGES,
+  connectNats,
+  ensureStage,
+  openState,
+  type TaskSource,
+  taskSources,
+} from "../streams/index.ts";
+import { loadHandler } from "./builtin.ts";
+import type { TaskDelivery } from "./delivery.ts";
+import { pdfjsEngine } from "./pdf/pdfjs-engine.ts";
+import type { AgentToHost } from "./protocol.ts";
+import { Puller } from "./puller.ts";
+import { type AgentServices, createServices } from "./services.ts";
+import type { TaskHandler } from "./stage.ts";
+
+export type HostPort = { post(message: AgentToHost): void };
+
+// Within one priority level, finishing documents comes before starting new ones.
+const STAGE_RANK: Record<string, number> = { merge: 0, split: 1 };
+
+function orderSources(handlers: TaskHandler[]): TaskSource[] {
+  const ranked = [...handlers].sort((a, b) => (STAGE_RANK[a.name] ?? 2) - (STAGE_RANK[b.name] ?? 2));
+  return ranked.flatMap((h) => taskSources(h.name));
+}
+
+export class Agent {
+  readonly id: string;
+  readonly #nc: NatsConnection;
+  readonly #services: AgentServices;
+  readonly #handlers: Map<string, TaskHandler>;
+  readonly #puller: Puller;
+  readonly #port: HostPort;
+  readonly #config: AgentThreadConfig;
+  readonly #loops: Promise<void>[];
+  readonly #running = new Set<AbortController>();
+  #status: AgentStatus = "starting";
+  #closing: Promise<void> | undefined;
+
+  private constructor(
+    config: AgentThreadConfig,
+    nc: NatsConnection,
+    services: AgentServices,
+    handlers: TaskHandler[],
+    port: HostPort,
+  ) {
+    this.id = config.agentId;
+    this.#config = config;
+    this.#nc = nc;
+    this.#services = services;
+    this.#port = port;
+    this.#handlers = new Map(handlers.map((h) => [h.name, h]));
+    this.#puller = new Puller(nc, orderSources(handlers), {
+      slots: config.slots,
+      onReceive: (d) =>
+        port.post({
+          t: "hold",
+          key: d.reply,
+          reply: d.reply,
+          taskId: d.headers?.get("Nats-Msg-Id") || `${d.source.stage}:${d.info.streamSeq}`,
+          stage: d.source.stage,
+        }),
+    });
+    this.#loops = Array.from({ length: config.slots }, () => this.#loop());
+    this.#setStatus("idle");
+  }
+
+  static async start(config: AgentThreadConfig, port: HostPort): Promise<Agent> {
+    const handlers = await Promise.all(config.stages.map((s) => loadHandler(s)));
+    const nc = await connectNats({ servers: config.servers, name: `docswarm-agent-${config.agentId}` });
+    try {
+      const js = jetstream(nc);
+      const jsm = await jetstreamManager(nc);
+      for (const h of handlers) {
+        if (!(BUILTIN_STAGES as readonly string[]).includes(h.name))
+          await ensureStage(nc, h.name, config.topology);
+      }
+      const services = createServices({
+        agentId: config.agentId,
+        nc,
+        js,
+        jsm,
+        state: await openState(js),
+        topology: config.topology,
+        processing: config.processing,
+        maxPayloadBytes: nc.info?.max_payload ?? 1024 * 1024,
+        engine: pdfjsEngine,
+      });
+      return new Agent(config, nc, services, handlers, port);
+    } catch (err) {
+      await nc.close();
+      throw err;
+    }
+  }
+
+  #setStatus(status: AgentStatus): void {
+    if (this.#status === status || this.#status === "draining") return;
+    this.#status = status;
+    this.#port.post({ t: "status", status });
+  }
+
+  async #loop(): Promise<void> {
+    for (;;) {
+      const d = await this.#puller.next();
+      if (!d) return;
+      this.#setStatus("busy");
+      await this.#run(d);
+      this.#puller.release();
+      if (this.#puller.inflight === 0) this.#setStatus("idle");
+    }
+  }
+
+  async #run(d: TaskDelivery): Promise<void> {
+    const handler = this.#handlers.get(d.source.stage)!;
+    const limitMs = handler.timeoutMs ?? this.#config.processing.taskTimeoutMs;
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(new Error("task time limit reached")), limitMs);
+    this.#running.add(ac);
+    this.#port.post({ t: "run", key: d.reply, limitMs });
+    let ok = false;
+    try {
+      await handler.handle(d, this.#services, ac.signal);
+      ok = true;
+    } catch (err) {
+      // Handlers settle their own messages; reaching here is a bug in one. Let the task come back.
+      this.#port.post({
+        t: "log",
+        level: "error",
+        msg: "handler threw",
+        fields: { err: String(err), stage: handler.name },
+      });
+      d.nak(1000);
+    } finally {
+      clearTimeout(timer);
+      this.#running.delete(ac);
+      if (!d.settled) d.nak();
+      this.#port.post({ t: "end", key: d.reply, ok });
+    }
+  }
+
+  /** Stops pulling, finishes the tasks in flight, hands back the ones not started, disconnects. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#setStatus("draining");
+      await this.#puller.close();
+      await Promise.all(this.#loops);
+      await this.#services.documents.close();
+      await this.#nc.drain().catch(() => {});
+      this.#status = "stopped";
+      this.#port.post({ t: "status", status: "stopped" });
+    })();
+    return this.#closing;
+  }
+}

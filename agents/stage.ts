@@ -1,0 +1,39 @@
+// A stage is a small module: a name, input and output schemas, and process(input, ctx).
+// defineStage() is the typed way to write one; the runtime turns it into a TaskHandler.
+import type { z } from "zod";
+import type { Task } from "../schemas/index.ts";
+import type { TaskDelivery } from "./delivery.ts";
+import type { AgentServices } from "./services.ts";
+
+export type StageContext = {
+  agentId: string;
+  task: Task;
+  /** JetStream delivery count of this task (1 on the first attempt). */
+  delivery: number;
+  /** Aborted when the task exceeds its time limit or the agent shuts down. */
+  signal: AbortSignal;
+  services: AgentServices;
+};
+
+export type StageDefinition<I = unknown, O = unknown> = {
+  name: string;
+  input: z.ZodType<I>;
+  output: z.ZodType<O>;
+  /** Tasks one agent runs at once for this stage (I/O-bound stages want more than 1). */
+  concurrency?: number;
+  /** The watchdog's limit for one task of this stage. */
+  timeoutMs?: number;
+  process(input: I, ctx: StageContext): Promise<O>;
+};
+
+export function defineStage<I, O>(definition: StageDefinition<I, O>): StageDefinition<I, O> {
+  return definition;
+}
+
+/** What the runtime runs for a stage: it settles the delivery itself (ack, nak or term). */
+export type TaskHandler = {
+  name: string;
+  concurrency: number;
+  timeoutMs: number | undefined;
+  handle(delivery: TaskDelivery, services: AgentServices, signal: AbortSignal): Promise<void>;
+};

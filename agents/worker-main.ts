@@ -1,0 +1,18 @@
+// Entry of an agent thread: start the agent from workerData, obey the host's drain, report fatal errors.
+import { parentPort, workerData } from "node:worker_threads";
+import { AgentThreadConfig } from "../schemas/index.ts";
+import type { AgentToHost, HostToAgent } from "./protocol.ts";
+import { Agent } from "./runtime.ts";
+
+if (!parentPort) throw new Error("agents/worker-main.ts runs as a worker thread");
+const port = parentPort;
+const post = (m: AgentToHost) => port.postMessage(m);
+
+const config = AgentThreadConfig.parse(workerData);
+const agent = await Agent.start(config, { post });
+port.on("message", (m: HostToAgent) => {
+  if (m.t === "drain") {
+    void agent.close().then(() => process.exit(0));
+  }
+});
+post({ t: "ready" });

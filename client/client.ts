@@ -1,0 +1,157 @@
+// The TypeScript client of the wire contract: submit documents (through the object store when they
+// exceed the server's max payload), and read final results, one or as a stream.
+
+import { randomUUID } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { DeliverPolicy, type JetStreamClient, jetstream } from "@nats-io/jetstream";
+import { Objm } from "@nats-io/obj";
+import { headers, type NatsConnection } from "@nats-io/transport-node";
+import { type FinalResult, HEADERS, type Priority, SubmitHeaders, validate } from "../schemas/index.ts";
+import {
+  connectNats,
+  decodeFinal,
+  defaultDocId,
+  isStreamFull,
+  OBJECT_STORES,
+  readFinal,
+  STREAMS,
+  subjects,
+} from "../streams/index.ts";
+import { ClientError } from "./errors.ts";
+
+export type SubmitOptions = {
+  docId?: string;
+  priority?: Priority;
+  /** Your name for the document (a path); echoed in its final result. */
+  source?: string;
+  /** Process again even if the document already has a final result. */
+  reprocess?: boolean;
+  /** How long to keep retrying while the swarm is full (submit stream at its limits). */
+  fullRetryMs?: number;
+  /** Called while retrying because the swarm is full. */
+  onFull?: (attempt: number, delayMs: number) => void;
+};
+
+export type Submitted = { docId: string; priority: Priority; bytes: number; viaObjectStore: boolean };
+
+const HEADROOM_BYTES = 8 * 1024;
+
+export class DocswarmClient {
+  readonly nc: NatsConnection;
+  readonly #js: JetStreamClient;
+  readonly #owns: boolean;
+  #closing: Promise<void> | undefined;
+
+  constructor(nc: NatsConnection, owns = false) {
+    this.nc = nc;
+    this.#js = jetstream(nc);
+    this.#owns = owns;
+  }
+
+  static async connect(servers: string | string[]): Promise<DocswarmClient> {
+    return new DocswarmClient(await connectNats({ servers, name: "docswarm-client" }), true);
+  }
+
+  /** Submits a PDF (bytes, or a file path). Resolves once the swarm has stored the submission. */
+  async submit(input: Uint8Array | string, options: SubmitOptions = {}): Promise<Submitted> {
+    const bytes = typeof input === "string" ? await readDocument(input) : input;
+    const checked = validate(SubmitHeaders, {
+      docId: options.docId,
+      priority: options.priority,
+      source: options.source ?? (typeof input === "string" ? input : undefined),
+    });
+    if (!checked.ok) throw new ClientError("HEADER_INVALID", checked.message);
+    const docId = checked.value.docId ?? defaultDocId(bytes);
+    const priority = checked.value.priority ?? "normal";
+    const h = headers();
+    h.set(HEADERS.docId, docId);
+    h.set(HEADERS.priority, priority);
+    if (checked.value.source) h.set(HEADERS.source, checked.value.source);
+    if (options.reprocess) h.set(HEADERS.reprocess, "true");
+
+    const maxPayload = this.nc.info?.max_payload ?? 1024 * 1024;
+    const viaObjectStore = bytes.length > maxPayload - HEADROOM_BYTES;
+    let body = bytes;
+    if (viaObjectStore) {
+      const store = await new Objm(this.#js).open(OBJECT_STORES.docs);
+      await store.putBlob({ name: docId }, bytes);
+      h.set(HEADERS.object, docId);
+      body = new Uint8Array();
+    }
+    // Same document within the dedup window: the stream keeps one submission.
+    const msgID = options.reprocess ? `submit.${docId}.${randomUUID()}` : `submit.${docId}`;
+    const deadline = Date.now() + (options.fullRetryMs ?? 60_000);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#js.publish(subjects.submitAt(priority), body, { headers: h, msgID });
+        return { docId, priority, bytes: bytes.length, viaObjectStore };
+      } catch (err) {
+        if (!isStreamFull(err)) throw err;
+        const delayMs = Math.min(5000, 50 * 2 ** Math.min(attempt, 10));
+        if (Date.now() + delayMs > deadline) {
+          throw new ClientError("SWARM_FULL", `the swarm is full: submissions are at the stream's limits`, {
+            cause: err,
+          });
+        }
+        options.onFull?.(attempt, delayMs);
+        await new Promise((r) => setTimeout(r, delayMs));
+      }
+    }
+  }
+
+  /** The final result of a document, waiting for it if necessary. */
+  async result(docId: string, options: { timeoutMs?: number } = {}): Promise<FinalResult> {
+    const existing = await readFinal(this.#js, docId);
+    if (existing) return existing;
+    const deadline = Date.now() + (options.timeoutMs ?? 10 * 60_000);
+    const consumer = await this.#js.consumers.get(STREAMS.done, {
+      filter_subjects: [subjects.done(docId)],
+      deliver_policy: DeliverPolicy.LastPerSubject,
+    });
+    while (Date.now() < deadline) {
+      const m = await consumer.next({ expires: Math.max(1000, Math.min(5000, deadline - Date.now())) });
+      if (m) return decodeFinal(this.#js, m.data);
+    }
+    throw new ClientError("TIMEOUT", `no final result for ${docId} within ${options.timeoutMs} ms`);
+  }
+
+  /** Final results as they are published (from now on, or all stored ones first). */
+  async *results(
+    options: { from?: "now" | "start"; signal?: AbortSignal } = {},
+  ): AsyncGenerator<FinalResult> {
+    const consumer = await this.#js.consumers.get(STREAMS.done, {
+      filter_subjects: [subjects.doneAll],
+      deliver_policy: options.from === "start" ? DeliverPolicy.All : DeliverPolicy.New,
+    });
+    const messages = await consumer.consume({ max_messages: 256 });
+    const stop = () => void messages.close();
+    options.signal?.addEventListener("abort", stop, { once: true });
+    try {
+      for await (const m of messages) yield await decodeFinal(this.#js, m.data);
+    } finally {
+      options.signal?.removeEventListener("abort", stop);
+      await messages.close();
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#owns ? this.nc.drain().catch(() => {}) : Promise.resolve();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+async function readDocument(path: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(path));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new ClientError("FILE_NOT_FOUND", `no such file: ${path}`, { cause: err });
+    throw new ClientError("FILE_UNREADABLE", `cannot read ${path}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}

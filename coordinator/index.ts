@@ -1,0 +1,2 @@
+// The coordinator: progress from result events, merge release, final failures.
+export { Coordinator, type CoordinatorOptions } from "./coordinator.ts";

@@ -1,0 +1,188 @@
+// Starts a private JetStream nats-server on a free loopback port with a temp store, and stops it
+// on close(), on process exit and when its parent dies: a bash guard kills the server as soon as
+// its stdin (a pipe from us) closes, so even `kill -9` of the parent leaves no orphan server.
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { findNatsServer } from "./nats-binary.ts";
+
+export type EmbeddedServerOptions = {
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  /** Keeps JetStream data here instead of a temp dir that close() removes. */
+  storeDir?: string;
+  maxPayloadBytes?: number;
+  /** Extra nats-server config appended verbatim (cluster blocks, accounts, ...). */
+  extraConfig?: string;
+  serverName?: string;
+  startTimeoutMs?: number;
+};
+
+export class EmbeddedServerError extends Error {
+  readonly code = "EMBEDDED_SERVER_FAILED";
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "EmbeddedServerError";
+  }
+}
+
+// A guard that forwards TERM/INT to the server and kills it when the parent's pipe closes.
+const GUARD = `
+"$@" </dev/null & child=$!
+trap 'kill -TERM $child 2>/dev/null; wait $child; exit 0' TERM INT
+while kill -0 $child 2>/dev/null; do
+  read -r -t 1 _ ; rc=$?
+  if [ $rc -ne 0 ] && [ $rc -le 128 ]; then break; fi
+done
+kill -TERM $child 2>/dev/null; wait $child
+`;
+
+const live = new Set<EmbeddedNatsServer>();
+let exitHookInstalled = false;
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // Last resort for paths that skip close(): kill synchronously on exit.
+  process.on("exit", () => {
+    for (const s of live) s.killNow();
+  });
+}
+
+export class EmbeddedNatsServer {
+  readonly url: string;
+  readonly port: number;
+  readonly dir: string;
+  readonly version: string;
+  readonly #child: ChildProcess;
+  readonly #ownsStore: boolean;
+  readonly #exited: Promise<void>;
+  #closing: Promise<void> | undefined;
+
+  private constructor(init: {
+    url: string;
+    port: number;
+    dir: string;
+    version: string;
+    child: ChildProcess;
+    ownsStore: boolean;
+    exited: Promise<void>;
+  }) {
+    this.url = init.url;
+    this.port = init.port;
+    this.dir = init.dir;
+    this.version = init.version;
+    this.#child = init.child;
+    this.#ownsStore = init.ownsStore;
+    this.#exited = init.exited;
+  }
+
+  static async start(options: EmbeddedServerOptions = {}): Promise<EmbeddedNatsServer> {
+    const bin = findNatsServer();
+    const dir = await mkdtemp(join(tmpdir(), "docswarm-nats-"));
+    const storeDir = options.storeDir ?? join(dir, "js");
+    const host = options.host ?? "127.0.0.1";
+    const config = [
+      `server_name: ${JSON.stringify(options.serverName ?? `docswarm-${process.pid}-${Date.now().toString(36)}`)}`,
+      `listen: "${host}:${options.port ?? -1}"`,
+      `ports_file_dir: ${JSON.stringify(dir)}`,
+      `max_payload: ${options.maxPayloadBytes ?? 1024 * 1024}`,
+      `jetstream { store_dir: ${JSON.stringify(storeDir)} }`,
+      options.extraConfig ?? "",
+    ].join("\n");
+    const configFile = join(dir, "nats.conf");
+    await writeFile(configFile, config);
+    const logFile = join(dir, "nats.log");
+
+    const child = spawn("bash", ["-c", GUARD, "guard", bin.path, "-c", configFile, "-l", logFile], {
+      stdio: ["pipe", "ignore", "ignore"],
+    });
+    let exitCode: number | null = null;
+    const exited = new Promise<void>((resolve) => {
+      child.once("exit", (code) => {
+        exitCode = code ?? -1;
+        resolve();
+      });
+      child.once("error", () => resolve());
+    });
+
+    const deadline = Date.now() + (options.startTimeoutMs ?? 15_000);
+    let url: string | undefined;
+    try {
+      while (!url) {
+        if (exitCode !== null) throw new EmbeddedServerError(`nats-server exited early (code ${exitCode})`);
+        if (Date.now() > deadline) throw new EmbeddedServerError("nats-server did not become ready in time");
+        const ports = (await readdir(dir)).find((f) => f.endsWith(".ports"));
+        if (ports) {
+          const parsed = JSON.parse(await readFile(join(dir, ports), "utf8").catch(() => "{}")) as {
+            nats?: string[];
+          };
+          url = parsed.nats?.[0];
+        }
+        if (!url) await sleep(15);
+      }
+    } catch (err) {
+      child.kill("SIGKILL");
+      const log = await readFile(logFile, "utf8").catch(() => "");
+      await rm(dir, { recursive: true, force: true });
+      const tail = log.trim().split("\n").slice(-10).join("\n");
+      throw new EmbeddedServerError(`${(err as Error).message}\n${tail}`, { cause: err });
+    }
+    const server = new EmbeddedNatsServer({
+      url,
+      port: Number(new URL(url).port),
+      dir,
+      version: bin.version,
+      child,
+      ownsStore: options.storeDir === undefined,
+      exited,
+    });
+    live.add(server);
+    installExitHook();
+    return server;
+  }
+
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+
+  /** Path of the server's log file, for diagnostics. */
+  get logFile(): string {
+    return join(this.dir, "nats.log");
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#child.kill("SIGTERM");
+      const grace = new AbortController();
+      const killed = await Promise.race([
+        this.#exited.then(() => true),
+        sleep(5000, false, { signal: grace.signal }).catch(() => false),
+      ]);
+      grace.abort();
+      if (!killed) {
+        this.#child.kill("SIGKILL");
+        await this.#exited;
+      }
+      live.delete(this);
+      await rm(this.#ownsStore ? this.dir : join(this.dir, "nats.conf"), { recursive: true, force: true });
+    })();
+    return this.#closing;
+  }
+
+  closed(): Promise<void> {
+    return this.#exited;
+  }
+
+  /** Synchronous kill for process-exit paths; the guard takes the server down with it. */
+  killNow(): void {
+    this.#child.stdin?.destroy();
+    this.#child.kill("SIGTERM");
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

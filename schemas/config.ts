@@ -1,0 +1,122 @@
+// Configuration of the topology, the stages and the CLI; every knob has a default that works on one machine.
+import { z } from "zod";
+import { Priority, StageName } from "./common.ts";
+
+const MiB = 1024 * 1024;
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+export const TopologyConfig = z
+  .object({
+    /** 1 on one server, 3 on a cluster. */
+    replicas: z.number().int().min(1).max(5).default(1),
+    /** Short because agents send in-progress acks; it bounds how fast a dead agent's work moves on. */
+    ackWaitMs: z.number().int().min(500).default(2000),
+    maxDeliver: z.number().int().min(1).max(100).default(5),
+    /** Redelivery delays after the first ack wait; fewer entries than maxDeliver. */
+    backoffMs: z.array(z.number().int().positive()).default([2000, 2000, 4000, 8000]),
+    /** Per stage and priority; delivery stops silently when reached, so status shows it. */
+    maxAckPending: z.number().int().positive().default(2000),
+    /** Nats-Msg-Id dedup window; covers the longest redelivery chain with room to spare. */
+    dedupWindowMs: z
+      .number()
+      .int()
+      .positive()
+      .default(10 * 60_000),
+    /** Stages beyond the built-in ones whose consumers should exist. */
+    extraStages: z.array(StageName).default([]),
+    submitMaxMsgs: z.number().int().positive().default(100_000),
+    submitMaxBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(1024 * MiB),
+    tasksMaxMsgs: z.number().int().positive().default(1_000_000),
+    tasksMaxBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(1024 * MiB),
+    resultsMaxBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(2048 * MiB),
+    resultsMaxAgeMs: z.number().int().positive().default(DAY),
+    doneMaxBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(2048 * MiB),
+    doneMaxAgeMs: z
+      .number()
+      .int()
+      .positive()
+      .default(7 * DAY),
+    eventsMaxBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(256 * MiB),
+    eventsMaxAgeMs: z.number().int().positive().default(HOUR),
+    dlqMaxBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(256 * MiB),
+    dlqMaxAgeMs: z
+      .number()
+      .int()
+      .positive()
+      .default(7 * DAY),
+    docsMaxBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(4096 * MiB),
+    docsMaxAgeMs: z.number().int().positive().default(DAY),
+    jobsMaxAgeMs: z
+      .number()
+      .int()
+      .positive()
+      .default(7 * DAY),
+    memoryStorage: z.boolean().default(false),
+  })
+  .meta({ id: "TopologyConfig" });
+export type TopologyConfig = z.infer<typeof TopologyConfig>;
+export type TopologyOptions = z.input<typeof TopologyConfig>;
+
+export const ProcessingConfig = z
+  .object({
+    /** Documents with more pages are rejected with PDF_TOO_MANY_PAGES. */
+    maxPages: z.number().int().positive().default(10_000),
+    /** Upper bound on pages per extract chunk. */
+    chunkMaxPages: z.number().int().positive().default(16),
+    /** Aim for at least this many chunks per live extract agent, so work balances. */
+    chunksPerAgent: z.number().int().positive().default(3),
+    /** A task running longer than this is terminated by the watchdog and redelivered. */
+    taskTimeoutMs: z.number().int().positive().default(60_000),
+  })
+  .meta({ id: "ProcessingConfig" });
+export type ProcessingConfig = z.infer<typeof ProcessingConfig>;
+
+export const ProcessCommandOptions = z.object({
+  paths: z.array(z.string().min(1)).min(1, "give at least one file or folder"),
+  agents: z.coerce.number().int().min(1).max(512),
+  out: z.string().min(1),
+  json: z.boolean(),
+  priority: Priority,
+});
+export type ProcessCommandOptions = z.infer<typeof ProcessCommandOptions>;
+
+/** What an agent thread is started with (workerData). */
+export const AgentThreadConfig = z.object({
+  agentId: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/),
+  servers: z.array(z.string()).min(1),
+  /** Built-in stage names, or module URLs whose default export is a stage definition. */
+  stages: z.array(z.string()).min(1),
+  slots: z.number().int().positive(),
+  topology: TopologyConfig,
+  processing: ProcessingConfig,
+});
+export type AgentThreadConfig = z.infer<typeof AgentThreadConfig>;

@@ -1,0 +1,46 @@
+// Events on docswarm.events.>: what happened, for dashboards, `docswarm watch` and clients.
+import { z } from "zod";
+import { DocId, EpochMs, ErrorInfo, Priority, StageName } from "./common.ts";
+
+const base = { at: EpochMs };
+
+export const DocAcceptedEvent = z
+  .object({
+    ...base,
+    type: z.literal("doc.accepted"),
+    docId: DocId,
+    runId: z.string(),
+    priority: Priority,
+    pageCount: z.number().int().nonnegative(),
+    chunks: z.number().int().nonnegative(),
+  })
+  .meta({ id: "DocAcceptedEvent" });
+
+export const DocProgressEvent = z
+  .object({
+    ...base,
+    type: z.literal("doc.progress"),
+    docId: DocId,
+    stage: StageName,
+    done: z.number().int().nonnegative(),
+    total: z.number().int().nonnegative(),
+    pagesDone: z.number().int().nonnegative(),
+    pageCount: z.number().int().nonnegative(),
+  })
+  .meta({ id: "DocProgressEvent" });
+
+export const DocFinishedEvent = z
+  .object({
+    ...base,
+    type: z.enum(["doc.done", "doc.failed"]),
+    docId: DocId,
+    pageCount: z.number().int().nonnegative(),
+    totalMs: z.number().nonnegative(),
+    error: ErrorInfo.optional(),
+  })
+  .meta({ id: "DocFinishedEvent" });
+
+export const SwarmEvent = z
+  .discriminatedUnion("type", [DocAcceptedEvent, DocProgressEvent, DocFinishedEvent])
+  .meta({ id: "SwarmEvent" });
+export type SwarmEvent = z.infer<typeof SwarmEvent>;

@@ -1,0 +1,37 @@
+// The one final result per document, on docswarm.done.<docId>.
+import { z } from "zod";
+import { DocId, EpochMs, ErrorInfo } from "./common.ts";
+import { DocMeta, ObjectRef, PageText } from "./document.ts";
+
+export const Timings = z
+  .object({
+    submittedAt: EpochMs,
+    finishedAt: EpochMs,
+    /** Submit to final result. */
+    totalMs: z.number().nonnegative(),
+    /** Time spent in each stage's handlers, summed over its tasks. */
+    stageMs: z.record(z.string(), z.number().nonnegative()),
+  })
+  .meta({ id: "Timings" });
+export type Timings = z.infer<typeof Timings>;
+
+export const FinalResult = z
+  .object({
+    v: z.literal(1),
+    docId: DocId,
+    status: z.enum(["done", "failed"]),
+    /** The submitter's name for the document (Docswarm-Source header), when given. */
+    source: z.string().nullable(),
+    pageCount: z.number().int().nonnegative(),
+    /** Pages in page order. Empty when the result is too large for one message: see pagesObject. */
+    pages: z.array(PageText),
+    /** When set, the complete result (this object with `pages` filled) is this JSON object. */
+    pagesObject: ObjectRef.optional(),
+    meta: DocMeta.nullable(),
+    timings: Timings,
+    chunks: z.number().int().nonnegative(),
+    error: ErrorInfo.optional(),
+  })
+  .refine((r) => r.status === "done" || r.error !== undefined, "a failed result carries an error")
+  .meta({ id: "FinalResult" });
+export type FinalResult = z.infer<typeof FinalResult>;

@@ -1,0 +1,27 @@
+// NATS header names of the wire contract, and the schema for what a submitter may send.
+import { z } from "zod";
+import { DocId, Priority } from "./common.ts";
+
+export const HEADERS = {
+  docId: "Docswarm-Doc-Id",
+  priority: "Docswarm-Priority",
+  /** Name of an object in the docs object store holding the bytes (for documents above max payload). */
+  object: "Docswarm-Object",
+  /** "true" asks to process a document again even if it already has a final result. */
+  reprocess: "Docswarm-Reprocess",
+  /** The submitter's name for the document (a file path), echoed in the final result. */
+  source: "Docswarm-Source",
+  traceparent: "traceparent",
+  msgId: "Nats-Msg-Id",
+} as const;
+
+export const SubmitHeaders = z
+  .object({
+    docId: DocId.optional(),
+    priority: Priority.optional(),
+    object: z.string().min(1).max(256).optional(),
+    reprocess: z.enum(["true", "false"]).optional(),
+    source: z.string().max(1024).optional(),
+  })
+  .meta({ id: "SubmitHeaders", description: "Headers of a message on docswarm.submit[.<priority>]" });
+export type SubmitHeaders = z.infer<typeof SubmitHeaders>;

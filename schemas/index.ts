@@ -1,0 +1,28 @@
+// Every message, KV value, config and result shape of docswarm.
+export { AGENT_STATUSES, AgentRegistration, AgentStatus } from "./agent.ts";
+export {
+  DocId,
+  EpochMs,
+  ERROR_CODES,
+  ErrorCode,
+  ErrorInfo,
+  PRIORITIES,
+  Priority,
+  StageName,
+  TaskId,
+} from "./common.ts";
+export {
+  AgentThreadConfig,
+  ProcessCommandOptions,
+  ProcessingConfig,
+  TopologyConfig,
+  type TopologyOptions,
+} from "./config.ts";
+export { DocMeta, ObjectRef, PageRange, PageText } from "./document.ts";
+export { DocAcceptedEvent, DocFinishedEvent, DocProgressEvent, SwarmEvent } from "./events.ts";
+export { FinalResult, Timings } from "./final.ts";
+export { HEADERS, SubmitHeaders } from "./headers.ts";
+export { JOB_STATUSES, Job } from "./job.ts";
+export { ExtractOutput, MergeOutput, SplitFailure, SplitOutput, TaskResult } from "./result.ts";
+export { ExtractInput, MergeInput, Task } from "./task.ts";
+export { type Decoded, decodeJson, validate } from "./validate.ts";

@@ -1,0 +1,32 @@
+// Task envelope on docswarm.task.<stage>.<priority>, and the inputs of the built-in stages.
+import { z } from "zod";
+import { DocId, EpochMs, Priority, StageName, TaskId } from "./common.ts";
+import { ObjectRef, PageRange } from "./document.ts";
+
+export const Task = z
+  .object({
+    v: z.literal(1),
+    /** `<docId>.<runId>.<stage>.<index>`; also the Nats-Msg-Id of the task and of its result. */
+    taskId: TaskId,
+    docId: DocId,
+    /** Changes when a document is processed again on request, so old task ids stay distinct. */
+    runId: z.string().regex(/^[a-z0-9]{1,16}$/),
+    stage: StageName,
+    priority: Priority,
+    index: z.number().int().nonnegative(),
+    /** Stage-specific; validated by the stage's own input schema. */
+    input: z.unknown(),
+    createdAt: EpochMs,
+  })
+  .meta({ id: "Task" });
+export type Task = z.infer<typeof Task>;
+
+export const ExtractInput = z
+  .object({ object: ObjectRef, range: PageRange, pageCount: z.number().int().positive() })
+  .meta({ id: "ExtractInput" });
+export type ExtractInput = z.infer<typeof ExtractInput>;
+
+export const MergeInput = z
+  .object({ chunks: z.number().int().positive(), pageCount: z.number().int().nonnegative() })
+  .meta({ id: "MergeInput" });
+export type MergeInput = z.infer<typeof MergeInput>;

@@ -1,0 +1,28 @@
+// One place that opens NATS connections, so every process names itself and reconnects the same way.
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+
+export type ConnectOptions = {
+  servers: string | string[];
+  name: string;
+  token?: string;
+  user?: string;
+  pass?: string;
+};
+
+export async function connectNats(opts: ConnectOptions): Promise<NatsConnection> {
+  return connect({
+    servers: opts.servers,
+    name: opts.name,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+    pingInterval: 10_000,
+    ...(opts.token && { token: opts.token }),
+    ...(opts.user && { user: opts.user, pass: opts.pass ?? "" }),
+  });
+}
+
+/** NATS_URL, else undefined (callers then start the embedded server). */
+export function natsUrlFromEnv(): string | undefined {
+  const url = process.env.NATS_URL?.trim();
+  return url ? url : undefined;
+}

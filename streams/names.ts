@@ -1,0 +1,89 @@
+// Subject, stream, consumer and bucket names: the wire contract's vocabulary, in one place.
+import type { Priority } from "../schemas/index.ts";
+import { PRIORITIES } from "../schemas/index.ts";
+
+export const PREFIX = "docswarm";
+
+export const STREAMS = {
+  submit: "DOCSWARM_SUBMIT",
+  tasks: "DOCSWARM_TASKS",
+  results: "DOCSWARM_RESULTS",
+  done: "DOCSWARM_DONE",
+  events: "DOCSWARM_EVENTS",
+  dlq: "DOCSWARM_DLQ",
+} as const;
+
+export const BUCKETS = {
+  agents: "docswarm-agents",
+  leases: "docswarm-leases",
+  jobs: "docswarm-jobs",
+  scale: "docswarm-scale",
+} as const;
+
+export const OBJECT_STORES = {
+  /** Document bytes, named by doc id; chunk tasks carry references, not copies. */
+  docs: "docswarm-docs",
+  /** Final results too large for one message, named by doc id. */
+  results: "docswarm-results",
+} as const;
+
+export const BUILTIN_STAGES = ["split", "extract", "merge"] as const;
+export const DEFAULT_PIPELINE = ["split", "extract", "merge"] as const;
+
+export const COORDINATOR_CONSUMER = "coordinator";
+
+export const subjects = {
+  /** Raw PDF bytes; priority from the header (default normal). */
+  submit: `${PREFIX}.submit`,
+  /** Raw PDF bytes with the priority in the subject, so splitting honours it too. */
+  submitAt: (p: Priority) => `${PREFIX}.submit.${p}`,
+  task: (stage: string, p: Priority) => `${PREFIX}.task.${stage}.${p}`,
+  result: (docId: string) => `${PREFIX}.result.${docId}`,
+  done: (docId: string) => `${PREFIX}.done.${docId}`,
+  doneAll: `${PREFIX}.done.>`,
+  event: (type: string, key: string) => `${PREFIX}.events.${type}.${key}`,
+  eventsAll: `${PREFIX}.events.>`,
+  dlq: (stage: string) => `${PREFIX}.dlq.${stage}`,
+} as const;
+
+/** Durable consumer name of a stage at one priority (the consumer group its agents share). */
+export function consumerName(stage: string, p: Priority): string {
+  return `${stage}-${p}`;
+}
+
+/** Where a stage's tasks come from: split reads submissions, every other stage its task subjects. */
+export type TaskSource = {
+  stage: string;
+  priority: Priority;
+  stream: string;
+  consumer: string;
+  filters: string[];
+};
+
+export function taskSources(stage: string): TaskSource[] {
+  return PRIORITIES.map((priority) =>
+    stage === "split"
+      ? {
+          stage,
+          priority,
+          stream: STREAMS.submit,
+          consumer: consumerName(stage, priority),
+          filters:
+            priority === "normal"
+              ? [subjects.submit, subjects.submitAt("normal")]
+              : [subjects.submitAt(priority)],
+        }
+      : {
+          stage,
+          priority,
+          stream: STREAMS.tasks,
+          consumer: consumerName(stage, priority),
+          filters: [subjects.task(stage, priority)],
+        },
+  );
+}
+
+/** The deterministic task id, also used as Nats-Msg-Id of the task and of its result. */
+export function taskId(docId: string, runId: string, stage: string, index: number): string {
+  return `${docId}.${runId}.${stage}.${index}`;
+}

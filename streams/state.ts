@@ -1,0 +1,28 @@
+// Opens the KV buckets and object stores (created by ensureTopology) as one handle.
+import type { JetStreamClient } from "@nats-io/jetstream";
+import { type KV, Kvm } from "@nats-io/kv";
+import { type ObjectStore, Objm } from "@nats-io/obj";
+import { BUCKETS, OBJECT_STORES } from "./names.ts";
+
+export type SwarmState = {
+  jobs: KV;
+  agents: KV;
+  leases: KV;
+  scale: KV;
+  docs: ObjectStore;
+  results: ObjectStore;
+};
+
+export async function openState(js: JetStreamClient): Promise<SwarmState> {
+  const kvm = new Kvm(js);
+  const objm = new Objm(js);
+  const [jobs, agents, leases, scale, docs, results] = await Promise.all([
+    kvm.open(BUCKETS.jobs),
+    kvm.open(BUCKETS.agents),
+    kvm.open(BUCKETS.leases),
+    kvm.open(BUCKETS.scale),
+    objm.open(OBJECT_STORES.docs),
+    objm.open(OBJECT_STORES.results),
+  ]);
+  return { jobs, agents, leases, scale, docs, results };
+}

@@ -1,0 +1,221 @@
+// Creates or updates every stream, consumer, KV bucket and object store docswarm uses. Idempotent:
+// call it from every process at start; a second call with the same config changes nothing.
+import {
+  AckPolicy,
+  type ConsumerConfig,
+  DeliverPolicy,
+  DiscardPolicy,
+  JetStreamApiError,
+  type JetStreamManager,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+  type StreamConfig,
+} from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
+import { Objm } from "@nats-io/obj";
+import { type NatsConnection, nanos } from "@nats-io/transport-node";
+import {
+  type TopologyConfig,
+  type TopologyOptions,
+  TopologyConfig as TopologySchema,
+} from "../schemas/index.ts";
+import {
+  BUCKETS,
+  BUILTIN_STAGES,
+  COORDINATOR_CONSUMER,
+  OBJECT_STORES,
+  STREAMS,
+  subjects,
+  taskSources,
+} from "./names.ts";
+
+const MiB = 1024 * 1024;
+
+type NamedStreamConfig = Partial<StreamConfig> & { name: string };
+
+function streamConfigs(c: TopologyConfig, maxPayloadBytes: number): NamedStreamConfig[] {
+  const storage = c.memoryStorage ? StorageType.Memory : StorageType.File;
+  const common = { num_replicas: c.replicas, storage, duplicate_window: nanos(c.dedupWindowMs) };
+  return [
+    {
+      ...common,
+      name: STREAMS.submit,
+      subjects: [subjects.submit, `${subjects.submit}.*`],
+      retention: RetentionPolicy.Workqueue,
+      discard: DiscardPolicy.New,
+      max_msgs: c.submitMaxMsgs,
+      max_bytes: c.submitMaxBytes,
+      max_msg_size: maxPayloadBytes,
+    },
+    {
+      ...common,
+      name: STREAMS.tasks,
+      subjects: ["docswarm.task.>"],
+      retention: RetentionPolicy.Workqueue,
+      discard: DiscardPolicy.New,
+      max_msgs: c.tasksMaxMsgs,
+      max_bytes: c.tasksMaxBytes,
+    },
+    {
+      // Limits retention: the coordinator and merge read results; the coordinator purges a
+      // document's results once it has its final result. Discard-new so a full stream pushes back
+      // on agents (they retry) instead of silently dropping a chunk.
+      ...common,
+      name: STREAMS.results,
+      subjects: [subjects.result("*")],
+      retention: RetentionPolicy.Limits,
+      discard: DiscardPolicy.New,
+      max_bytes: c.resultsMaxBytes,
+      max_age: nanos(c.resultsMaxAgeMs),
+      allow_direct: true,
+    },
+    {
+      // One stored final result per document; writers publish with expected-last-subject-sequence 0.
+      ...common,
+      name: STREAMS.done,
+      subjects: [subjects.done("*")],
+      retention: RetentionPolicy.Limits,
+      discard: DiscardPolicy.Old,
+      max_msgs_per_subject: 1,
+      max_bytes: c.doneMaxBytes,
+      max_age: nanos(c.doneMaxAgeMs),
+      allow_direct: true,
+    },
+    {
+      ...common,
+      name: STREAMS.events,
+      subjects: [subjects.eventsAll],
+      retention: RetentionPolicy.Limits,
+      discard: DiscardPolicy.Old,
+      max_bytes: c.eventsMaxBytes,
+      max_age: nanos(c.eventsMaxAgeMs),
+    },
+    {
+      ...common,
+      name: STREAMS.dlq,
+      subjects: [subjects.dlq("*")],
+      retention: RetentionPolicy.Limits,
+      discard: DiscardPolicy.Old,
+      max_bytes: c.dlqMaxBytes,
+      max_age: nanos(c.dlqMaxAgeMs),
+    },
+  ];
+}
+
+/** The durable pull consumer of one stage at one priority, shared by every agent serving it. */
+export function stageConsumerConfig(
+  c: TopologyConfig,
+  stage: string,
+): Array<{ stream: string; config: Partial<ConsumerConfig> }> {
+  return taskSources(stage).map((s) => ({
+    stream: s.stream,
+    config: {
+      durable_name: s.consumer,
+      description: `docswarm stage ${s.stage}, ${s.priority} priority`,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: nanos(c.ackWaitMs),
+      max_deliver: c.maxDeliver,
+      backoff: c.backoffMs.slice(0, Math.max(0, c.maxDeliver - 1)).map((ms) => nanos(ms)),
+      max_ack_pending: c.maxAckPending,
+      max_waiting: 4096,
+      filter_subjects: s.filters,
+      num_replicas: c.replicas,
+      mem_storage: c.memoryStorage,
+    },
+  }));
+}
+
+function coordinatorConsumerConfig(c: TopologyConfig): Partial<ConsumerConfig> {
+  return {
+    durable_name: COORDINATOR_CONSUMER,
+    description: "docswarm coordinator: progress from task results",
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: nanos(30_000),
+    max_ack_pending: 20_000,
+    max_waiting: 512,
+    num_replicas: c.replicas,
+    filter_subject: subjects.result("*"),
+  };
+}
+
+async function upsertStream(jsm: JetStreamManager, config: NamedStreamConfig): Promise<void> {
+  const name = config.name;
+  try {
+    await jsm.streams.info(name);
+  } catch (err) {
+    if (err instanceof JetStreamApiError && err.code === 10059) {
+      await jsm.streams.add(config);
+      return;
+    }
+    throw err;
+  }
+  await jsm.streams.update(name, config);
+}
+
+async function upsertConsumer(
+  jsm: JetStreamManager,
+  stream: string,
+  config: Partial<ConsumerConfig>,
+): Promise<void> {
+  try {
+    await jsm.consumers.add(stream, config);
+  } catch (err) {
+    // 10148: a consumer with this name exists with another config; bring it up to date.
+    if (err instanceof JetStreamApiError && err.code === 10148) {
+      await jsm.consumers.update(stream, config.durable_name!, config);
+      return;
+    }
+    throw err;
+  }
+}
+
+export type Topology = { config: TopologyConfig; maxPayloadBytes: number };
+
+/** Creates what a new stage needs (its consumers); safe to call many times. */
+export async function ensureStage(
+  nc: NatsConnection,
+  stage: string,
+  options: TopologyOptions = {},
+): Promise<void> {
+  const config = TopologySchema.parse(options);
+  const jsm = await jetstreamManager(nc);
+  for (const { stream, config: cc } of stageConsumerConfig(config, stage))
+    await upsertConsumer(jsm, stream, cc);
+}
+
+export async function ensureTopology(nc: NatsConnection, options: TopologyOptions = {}): Promise<Topology> {
+  const config = TopologySchema.parse(options);
+  const maxPayloadBytes = nc.info?.max_payload ?? MiB;
+  const jsm = await jetstreamManager(nc);
+  for (const sc of streamConfigs(config, maxPayloadBytes)) await upsertStream(jsm, sc);
+  const stages = [...new Set([...BUILTIN_STAGES, ...config.extraStages])];
+  for (const stage of stages) {
+    for (const { stream, config: cc } of stageConsumerConfig(config, stage))
+      await upsertConsumer(jsm, stream, cc);
+  }
+  await upsertConsumer(jsm, STREAMS.results, coordinatorConsumerConfig(config));
+
+  const kvm = new Kvm(nc);
+  const storage = config.memoryStorage ? StorageType.Memory : StorageType.File;
+  const kvCommon = { replicas: config.replicas, storage, history: 1 };
+  // Registrations and leases carry their own TTL per key (nats-server 2.11+); the marker TTL makes
+  // a lapse visible to watchers as a delete event instead of a silent disappearance.
+  await kvm.create(BUCKETS.agents, { ...kvCommon, max_bytes: 64 * MiB, markerTTL: 60_000 });
+  await kvm.create(BUCKETS.leases, { ...kvCommon, max_bytes: 64 * MiB, markerTTL: 60_000 });
+  await kvm.create(BUCKETS.jobs, { ...kvCommon, max_bytes: 1024 * MiB, ttl: config.jobsMaxAgeMs });
+  await kvm.create(BUCKETS.scale, { ...kvCommon, max_bytes: 4 * MiB });
+
+  const objm = new Objm(nc);
+  const objCommon = {
+    replicas: config.replicas,
+    storage,
+    max_bytes: config.docsMaxBytes,
+    ttl: nanos(config.docsMaxAgeMs),
+  };
+  await objm.create(OBJECT_STORES.docs, objCommon);
+  await objm.create(OBJECT_STORES.results, objCommon);
+  return { config, maxPayloadBytes };
+}

@@ -1,0 +1,64 @@
+// Encoding and publishing helpers shared by every process: JSON in, validated JSON out, idempotent
+// publishes (Nats-Msg-Id), compare-and-set publishes, and per-key TTL writes into KV buckets.
+import { JetStreamApiError, type JetStreamClient, type PubAck } from "@nats-io/jetstream";
+import type { MsgHdrs } from "@nats-io/transport-node";
+
+const encoder = new TextEncoder();
+
+export function jsonBytes(value: unknown): Uint8Array {
+  return encoder.encode(JSON.stringify(value));
+}
+
+/** 10071: the expected last (subject) sequence did not match: someone wrote first. */
+export function isWrongLastSequence(err: unknown): boolean {
+  return err instanceof JetStreamApiError && (err.code === 10071 || err.code === 10164);
+}
+
+/** 10077 / 10047 and friends: the stream refused the message because a limit was reached. */
+export function isStreamFull(err: unknown): boolean {
+  if (!(err instanceof JetStreamApiError)) return false;
+  return /maximum (messages|bytes)|resource limits exceeded|insufficient resources/i.test(err.message);
+}
+
+export type PublishOptions = {
+  msgID?: string;
+  headers?: MsgHdrs;
+  expectLastSubjectSequence?: number;
+  ttlMs?: number;
+};
+
+export async function publishJson(
+  js: JetStreamClient,
+  subject: string,
+  value: unknown,
+  opts: PublishOptions = {},
+): Promise<PubAck> {
+  return js.publish(subject, jsonBytes(value), {
+    ...(opts.msgID !== undefined && { msgID: opts.msgID }),
+    ...(opts.headers && { headers: opts.headers }),
+    ...(opts.expectLastSubjectSequence !== undefined && {
+      expect: { lastSubjectSequence: opts.expectLastSubjectSequence },
+    }),
+    ...(opts.ttlMs !== undefined && { ttl: `${Math.max(1, Math.ceil(opts.ttlMs / 1000))}s` }),
+  });
+}
+
+/**
+ * Writes a KV entry with its own TTL (nats-server 2.11+ per-message TTL); the bucket's marker TTL
+ * then turns its expiry into a delete event that watchers see. The KV client has no per-put TTL,
+ * so this publishes to the bucket's subject directly.
+ */
+export async function kvPutWithTtl(
+  js: JetStreamClient,
+  bucket: string,
+  key: string,
+  value: unknown,
+  ttlMs: number,
+  expectRevision?: number,
+): Promise<number> {
+  const ack = await publishJson(js, `$KV.${bucket}.${key}`, value, {
+    ttlMs,
+    ...(expectRevision !== undefined && { expectLastSubjectSequence: expectRevision }),
+  });
+  return ack.seq;
+}
