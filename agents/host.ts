@@ -150,14 +150,17 @@ export class AgentHost {
   }
 
   /** Drains one agent: it finishes its tasks in flight, hands back the rest, deregisters, exits. */
-  async drain(id: string): Promise<void> {
+  async drain(id: string, options: { abandonPulls?: boolean } = {}): Promise<void> {
     const slot = this.#agents.get(id);
     if (!slot || slot.stopping) return;
     slot.stopping = true;
     clearTimeout(slot.restartTimer);
     slot.status = "draining";
     await this.#publishRegistration(slot).catch(() => {});
-    slot.worker?.postMessage({ t: "drain" } satisfies HostToAgent);
+    slot.worker?.postMessage({
+      t: "drain",
+      abandonPulls: options.abandonPulls ?? false,
+    } satisfies HostToAgent);
     await slot.exited;
     this.#agents.delete(id);
     await this.#js
@@ -314,10 +317,11 @@ export class AgentHost {
     await Promise.all([...this.#agents.values()].map((s) => this.#publishRegistration(s).catch(() => 0)));
   }
 
-  close(): Promise<void> {
+  /** Drains every agent. `abandonPulls` when the NATS server goes away too (nothing to hand back to). */
+  close(options: { abandonPulls?: boolean } = {}): Promise<void> {
     this.#closing ??= (async () => {
       clearInterval(this.#heartbeat);
-      await Promise.allSettled([...this.#agents.keys()].map((id) => this.drain(id)));
+      await Promise.allSettled([...this.#agents.keys()].map((id) => this.drain(id, options)));
       clearInterval(this.#sweep);
       await this.#nc.drain().catch(() => {});
     })();

@@ -11,4 +11,5 @@ export type AgentToHost =
   | { t: "status"; status: AgentStatus }
   | { t: "log"; level: "debug" | "info" | "warn" | "error"; msg: string; fields?: Record<string, unknown> };
 
-export type HostToAgent = { t: "drain" };
+/** drain: finish tasks in flight and exit; abandonPulls when the whole swarm is shutting down. */
+export type HostToAgent = { t: "drain"; abandonPulls: boolean };

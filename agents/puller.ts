@@ -109,14 +109,17 @@ export class Puller {
     this.#wake();
   }
 
-  /** Stops pulling; tasks not handed out yet go back to the consumer at once. */
-  async close(): Promise<void> {
+  /**
+   * Stops pulling; tasks not handed out yet go back to the consumer at once. Requests still open on
+   * the server may deliver until they expire, so by default we wait for them and hand those back
+   * too; `abandonPulls` skips that when the whole swarm is going away.
+   */
+  async close(options: { abandonPulls?: boolean } = {}): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#wake();
     await this.#pumping;
-    // Requests still open on the server may deliver until they expire; hand those back too.
-    const deadline = Date.now() + this.#longPollMs + 500;
+    const deadline = options.abandonPulls ? 0 : Date.now() + this.#longPollMs + 500;
     while (this.#requests.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const p of PRIORITIES) for (const d of this.#ready[p].splice(0)) d.nak();
     for (const r of this.#requests.values()) clearTimeout(r.timer);

@@ -145,10 +145,10 @@ export class Agent {
   }
 
   /** Stops pulling, finishes the tasks in flight, hands back the ones not started, disconnects. */
-  close(): Promise<void> {
+  close(options: { abandonPulls?: boolean } = {}): Promise<void> {
     this.#closing ??= (async () => {
       this.#setStatus("draining");
-      await this.#puller.close();
+      await this.#puller.close(options);
       await Promise.all(this.#loops);
       await this.#services.documents.close();
       await this.#nc.drain().catch(() => {});

@@ -12,7 +12,7 @@ const config = AgentThreadConfig.parse(workerData);
 const agent = await Agent.start(config, { post });
 port.on("message", (m: HostToAgent) => {
   if (m.t === "drain") {
-    void agent.close().then(() => process.exit(0));
+    void agent.close({ abandonPulls: m.abandonPulls }).then(() => process.exit(0));
   }
 });
 post({ t: "ready" });

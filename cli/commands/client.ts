@@ -1,0 +1,83 @@
+// `submit` and `results`: the client side of the wire contract, against NATS_URL.
+import { parseArgs } from "node:util";
+import { z } from "zod";
+import { DocswarmClient } from "../../client/index.ts";
+import { DocId, Priority, validate } from "../../schemas/index.ts";
+import { natsUrlFromEnv } from "../../streams/index.ts";
+import { exitOnSignal, onShutdown, runCleanups } from "../signals.ts";
+import { UsageError } from "../usage.ts";
+
+function requireUrl(command: string): string {
+  const url = natsUrlFromEnv();
+  if (!url) throw new UsageError(`docswarm ${command} needs NATS_URL (start one with 'docswarm up')`);
+  return url;
+}
+
+export async function submitCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      priority: { type: "string", short: "p", default: "normal" },
+      "doc-id": { type: "string" },
+      reprocess: { type: "boolean", default: false },
+      wait: { type: "boolean", default: false },
+      json: { type: "boolean", default: false },
+    },
+  });
+  if (positionals.length === 0) throw new UsageError("give at least one file");
+  const priority = validate(Priority, values.priority);
+  if (!priority.ok) throw new UsageError(`--priority: ${priority.message}`);
+  if (values["doc-id"] !== undefined) {
+    const id = validate(DocId, values["doc-id"]);
+    if (!id.ok) throw new UsageError(`--doc-id: ${id.message}`);
+    if (positionals.length > 1) throw new UsageError("--doc-id names one document; give one file");
+  }
+  exitOnSignal();
+  const client = await DocswarmClient.connect(requireUrl("submit"));
+  onShutdown(() => client.close());
+  let failed = 0;
+  for (const file of positionals) {
+    const sub = await client.submit(file, {
+      priority: priority.value,
+      ...(values["doc-id"] && { docId: values["doc-id"] }),
+      reprocess: values.reprocess,
+      onFull: (attempt, delayMs) =>
+        process.stderr.write(`docswarm: the swarm is full; retry ${attempt} in ${delayMs} ms\n`),
+    });
+    if (!values.wait) {
+      process.stdout.write(
+        values.json ? `${JSON.stringify({ file, docId: sub.docId })}\n` : `${sub.docId}  ${file}\n`,
+      );
+      continue;
+    }
+    const r = await client.result(sub.docId);
+    if (r.status === "failed") failed++;
+    process.stdout.write(
+      values.json
+        ? `${JSON.stringify({ file, docId: r.docId, status: r.status, pageCount: r.pageCount, ...(r.error && { error: r.error }) })}\n`
+        : `${r.docId}  ${file}  ${r.status}  ${r.pageCount} pages${r.error ? `  ${r.error.code}: ${r.error.message}` : ""}\n`,
+    );
+  }
+  await runCleanups();
+  return failed > 0 ? 1 : 0;
+}
+
+export async function resultsCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { timeout: { type: "string", default: "600" } },
+  });
+  const docId = validate(DocId, positionals[0]);
+  if (!docId.ok) throw new UsageError(`doc id: ${docId.message}`);
+  const timeout = validate(z.coerce.number().positive(), values.timeout);
+  if (!timeout.ok) throw new UsageError(`--timeout (seconds): ${timeout.message}`);
+  exitOnSignal();
+  const client = await DocswarmClient.connect(requireUrl("results"));
+  onShutdown(() => client.close());
+  const r = await client.result(docId.value, { timeoutMs: timeout.value * 1000 });
+  process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+  await runCleanups();
+  return r.status === "failed" ? 1 : 0;
+}

@@ -1,0 +1,183 @@
+// docswarm process <files|folders...>: the main job. Runs NATS (embedded unless NATS_URL is set),
+// a coordinator and agents in this process, submits every PDF, shows progress, writes one JSON
+// result per document, and exits non-zero when any document failed.
+import { mkdir, writeFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { jetstream } from "@nats-io/jetstream";
+import { ClientError } from "../../client/index.ts";
+import {
+  decodeJson,
+  type ErrorInfo,
+  type FinalResult,
+  ProcessCommandOptions,
+  SwarmEvent,
+  validate,
+} from "../../schemas/index.ts";
+import { natsUrlFromEnv, readFinal, subjects } from "../../streams/index.ts";
+import { Swarm } from "../../swarm/index.ts";
+import { expandInputs } from "../files.ts";
+import { createLogger } from "../log.ts";
+import { ProgressBar } from "../progress.ts";
+import { exitOnSignal, onShutdown, runCleanups } from "../signals.ts";
+import { UsageError } from "../usage.ts";
+
+type Line = {
+  file: string;
+  docId: string | null;
+  status: "done" | "failed";
+  pageCount: number;
+  error?: ErrorInfo;
+  out?: string;
+};
+
+export async function processCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      agents: { type: "string", short: "a", default: String(availableParallelism()) },
+      out: { type: "string", short: "o", default: "docswarm-out" },
+      json: { type: "boolean", default: false },
+      priority: { type: "string", short: "p", default: "normal" },
+    },
+  });
+  const parsed = validate(ProcessCommandOptions, { ...values, paths: positionals });
+  if (!parsed.ok) throw new UsageError(parsed.message);
+  const opts = parsed.value;
+  const log = createLogger("warn");
+  exitOnSignal();
+
+  const inputs = await expandInputs(opts.paths);
+  const lines: Line[] = [];
+  const bar = new ProgressBar(process.stderr.isTTY === true && !opts.json);
+  const emit = (line: Line) => {
+    lines.push(line);
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify(line)}\n`);
+      return;
+    }
+    const text =
+      line.status === "done"
+        ? `ok    ${line.file}  ${line.pageCount} pages  -> ${line.out}`
+        : `FAIL  ${line.file}  ${line.error?.code}: ${line.error?.message}`;
+    bar.log(text);
+  };
+  for (const i of inputs) {
+    if ("missing" in i) {
+      emit({
+        file: i.file,
+        docId: null,
+        status: "failed",
+        pageCount: 0,
+        error: { code: "FILE_NOT_FOUND", message: `no such file or folder: ${i.file}`, retryable: false },
+      });
+    }
+  }
+  const files = inputs.filter((i) => !("missing" in i)).map((i) => i.file);
+  await mkdir(opts.out, { recursive: true });
+
+  const natsUrl = natsUrlFromEnv();
+  const swarm = await Swarm.initialize({ ...(natsUrl && { natsUrl }), agents: opts.agents, onLog: log });
+  onShutdown(() => swarm.shutdown());
+  bar.docsTotal = files.length;
+
+  // Listen before submitting, so no result can slip between a submit and the subscription.
+  const pending = new Map<string, string[]>();
+  const pagesByDoc = new Map<string, { done: number; total: number }>();
+  const recount = () => {
+    bar.pagesDone = 0;
+    bar.pagesTotal = 0;
+    for (const p of pagesByDoc.values()) {
+      bar.pagesDone += p.done;
+      bar.pagesTotal += p.total;
+    }
+  };
+  const abort = new AbortController();
+  let resolveAll!: () => void;
+  const allDone = new Promise<void>((r) => {
+    resolveAll = r;
+  });
+  const finish = async (final: FinalResult) => {
+    const files = pending.get(final.docId);
+    if (!files) return;
+    pending.delete(final.docId);
+    const out = join(opts.out, `${final.docId}.json`);
+    await writeFile(out, `${JSON.stringify(final, null, 2)}\n`);
+    for (const file of files) {
+      bar.docsDone++;
+      emit({
+        file,
+        docId: final.docId,
+        status: final.status,
+        pageCount: final.pageCount,
+        ...(final.error && { error: final.error }),
+        out,
+      });
+    }
+    pagesByDoc.set(final.docId, { done: final.pageCount, total: final.pageCount });
+    recount();
+    if (pending.size === 0 && submitted) resolveAll();
+  };
+  let submitted = false;
+  const results = swarm.client.results({ signal: abort.signal });
+  const watching = (async () => {
+    for await (const final of results) await finish(final);
+  })().catch(() => {});
+  const events = swarm.client.nc.subscribe(`${subjects.eventsAll}`, {
+    callback: (_err, m) => {
+      const e = decodeJson(SwarmEvent, m.data);
+      if (!e.ok || !pending.has(e.value.docId)) return;
+      if (e.value.type === "doc.accepted")
+        pagesByDoc.set(e.value.docId, { done: 0, total: e.value.pageCount });
+      else if (e.value.type === "doc.progress") {
+        pagesByDoc.set(e.value.docId, { done: e.value.pagesDone, total: e.value.pageCount });
+      }
+      recount();
+    },
+  });
+
+  const started = Date.now();
+  for (const file of files) {
+    try {
+      const sub = await swarm.submit(file, { priority: opts.priority, source: file });
+      pending.set(sub.docId, [...(pending.get(sub.docId) ?? []), file]);
+    } catch (err) {
+      const code = err instanceof ClientError && err.code !== "TIMEOUT" ? err.code : "INTERNAL";
+      bar.docsDone++;
+      emit({
+        file,
+        docId: null,
+        status: "failed",
+        pageCount: 0,
+        error: { code, message: (err as Error).message, retryable: false },
+      });
+    }
+  }
+  submitted = true;
+  // Documents that already had a final result (a shared NATS_URL) publish nothing new.
+  const js = jetstream(swarm.client.nc);
+  for (const docId of [...pending.keys()]) {
+    const existing = await readFinal(js, docId).catch(() => undefined);
+    if (existing) await finish(existing);
+  }
+  if (pending.size > 0) await allDone;
+  const elapsedMs = Date.now() - started;
+  abort.abort();
+  events.unsubscribe();
+  await watching;
+  bar.stop();
+  await runCleanups();
+
+  const failed = lines.filter((l) => l.status === "failed").length;
+  const pages = lines.filter((l) => l.status === "done").reduce((n, l) => n + l.pageCount, 0);
+  if (!opts.json) {
+    const rate = pages / Math.max(0.001, elapsedMs / 1000);
+    process.stdout.write(
+      `${lines.length} documents: ${lines.length - failed} done, ${failed} failed; ${pages} pages in ` +
+        `${(elapsedMs / 1000).toFixed(2)} s (${rate.toFixed(1)} pages/s); results in ${opts.out}/\n`,
+    );
+  }
+  return failed > 0 ? 1 : 0;
+}

@@ -1,0 +1,143 @@
+// Swarm: everything on one machine for embedding: NATS (embedded unless a URL is given), the
+// topology, a coordinator, an agent host and a client. The seed's SwarmCoordinator.
+import { jetstreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { AgentHost, type AgentHostOptions } from "../agents/index.ts";
+import { DocswarmClient, type SubmitOptions, type Submitted } from "../client/index.ts";
+import { Coordinator } from "../coordinator/index.ts";
+import { EmbeddedNatsServer, type EmbeddedServerOptions } from "../infra/index.ts";
+import type { FinalResult, ProcessingConfig, TopologyOptions } from "../schemas/index.ts";
+import { connectNats, ensureTopology } from "../streams/index.ts";
+import { readStatus, type SwarmStatus } from "./status.ts";
+
+export type SwarmOptions = {
+  /** A NATS server or cluster; when absent an embedded server is started (and stopped on shutdown). */
+  natsUrl?: string;
+  embedded?: EmbeddedServerOptions;
+  /** Agents started by initialize(); 0 for none. */
+  agents?: number;
+  stages?: string[];
+  slots?: number;
+  topology?: TopologyOptions;
+  processing?: Partial<ProcessingConfig>;
+  /** Run a coordinator in this process (default true). */
+  coordinator?: boolean;
+  onLog?: AgentHostOptions["onLog"];
+};
+
+export class Swarm {
+  readonly url: string;
+  readonly client: DocswarmClient;
+  readonly #server: EmbeddedNatsServer | undefined;
+  readonly #nc: NatsConnection;
+  readonly #coordinator: Coordinator | undefined;
+  #host: AgentHost | undefined;
+  readonly #options: SwarmOptions;
+  #closing: Promise<void> | undefined;
+
+  private constructor(init: {
+    url: string;
+    server: EmbeddedNatsServer | undefined;
+    nc: NatsConnection;
+    coordinator: Coordinator | undefined;
+    host: AgentHost | undefined;
+    options: SwarmOptions;
+  }) {
+    this.url = init.url;
+    this.#server = init.server;
+    this.#nc = init.nc;
+    this.client = new DocswarmClient(init.nc);
+    this.#coordinator = init.coordinator;
+    this.#host = init.host;
+    this.#options = init.options;
+  }
+
+  static async initialize(options: SwarmOptions = {}): Promise<Swarm> {
+    const server = options.natsUrl ? undefined : await EmbeddedNatsServer.start(options.embedded);
+    const url = options.natsUrl ?? server!.url;
+    const cleanup: Array<() => Promise<void>> = [];
+    try {
+      if (server) cleanup.push(() => server.close());
+      const nc = await connectNats({ servers: url, name: "docswarm-swarm" });
+      cleanup.push(() => nc.drain());
+      await ensureTopology(nc, options.topology);
+      const coordinator =
+        options.coordinator === false
+          ? undefined
+          : await Coordinator.start({ servers: url, ...(options.onLog && { onLog: options.onLog }) });
+      if (coordinator) cleanup.push(() => coordinator.close());
+      const host =
+        (options.agents ?? 1) > 0
+          ? await AgentHost.start(Swarm.#hostOptions(url, options, options.agents ?? 1))
+          : undefined;
+      return new Swarm({ url, server, nc, coordinator, host, options });
+    } catch (err) {
+      for (const fn of cleanup.reverse()) await fn().catch(() => {});
+      throw err;
+    }
+  }
+
+  static #hostOptions(url: string, o: SwarmOptions, agents: number): AgentHostOptions {
+    return {
+      servers: url,
+      agents,
+      ...(o.stages && { stages: o.stages }),
+      ...(o.slots && { slots: o.slots }),
+      ...(o.topology && { topology: o.topology }),
+      ...(o.processing && { processing: o.processing }),
+      ...(o.onLog && { onLog: o.onLog }),
+    };
+  }
+
+  /** Adds agents to this process's host (starting the host if there is none yet). */
+  async spawnAgent(n = 1): Promise<string[]> {
+    if (!this.#host) {
+      this.#host = await AgentHost.start(Swarm.#hostOptions(this.url, this.#options, n));
+      return this.#host.agentIds();
+    }
+    return this.#host.spawn(n);
+  }
+
+  get agentCount(): number {
+    return this.#host?.size ?? 0;
+  }
+
+  submit(input: Uint8Array | string, options?: SubmitOptions): Promise<Submitted> {
+    return this.client.submit(input, options);
+  }
+
+  /** The seed's name for submit. */
+  submitTask(input: Uint8Array | string, options?: SubmitOptions): Promise<Submitted> {
+    return this.submit(input, options);
+  }
+
+  result(docId: string, options?: { timeoutMs?: number }): Promise<FinalResult> {
+    return this.client.result(docId, options);
+  }
+
+  async status(): Promise<SwarmStatus> {
+    return readStatus(await jetstreamManager(this.#nc));
+  }
+
+  /** The seed's name for status. */
+  getStatus(): Promise<SwarmStatus> {
+    return this.status();
+  }
+
+  /** Agents finish what they run, then the coordinator, the connection and the server stop. */
+  shutdown(): Promise<void> {
+    this.#closing ??= (async () => {
+      // With our own embedded server there is no one to hand pulled-but-unstarted tasks back to.
+      await this.#host?.close({ abandonPulls: this.#server !== undefined }).catch(() => {});
+      await this.#coordinator?.close().catch(() => {});
+      await this.client.close();
+      await this.#nc.drain().catch(() => {});
+      await this.#server?.close();
+    })();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.shutdown();
+  }
+}
