@@ -1,5 +1,6 @@
 // Every message, KV value, config and result shape of docswarm.
 export { AGENT_STATUSES, AgentRegistration, AgentStatus } from "./agent.ts";
+export { JSON_SCHEMA_CATALOG } from "./catalog.ts";
 export {
   DocId,
   EpochMs,

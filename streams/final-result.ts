@@ -34,7 +34,7 @@ export async function publishFinal(
     } satisfies FinalResult);
   }
   try {
-    await js.publish(subjects.done(final.docId), body, {
+    await js.publish(subjects.final(final.docId), body, {
       msgID: `${final.docId}.${runId}.final`,
       expect: { lastSubjectSequence: 0 },
     });

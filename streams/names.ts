@@ -40,6 +40,11 @@ export const subjects = {
   task: (stage: string, p: Priority) => `${PREFIX}.task.${stage}.${p}`,
   result: (docId: string) => `${PREFIX}.result.${docId}`,
   done: (docId: string) => `${PREFIX}.done.${docId}`,
+  /**
+   * Where writers publish a final result. The done stream stores it as docswarm.done.<docId> and
+   * republishes only what it stored, so plain subscribers never see a refused duplicate.
+   */
+  final: (docId: string) => `${PREFIX}.final.${docId}`,
   doneAll: `${PREFIX}.done.>`,
   event: (type: string, key: string) => `${PREFIX}.events.${type}.${key}`,
   eventsAll: `${PREFIX}.events.>`,

@@ -71,10 +71,14 @@ function streamConfigs(c: TopologyConfig, maxPayloadBytes: number): NamedStreamC
       allow_direct: true,
     },
     {
-      // One stored final result per document; writers publish with expected-last-subject-sequence 0.
+      // One stored final result per document: writers publish to docswarm.final.<docId> with
+      // expected-last-subject-sequence 0; the stream stores it as docswarm.done.<docId> and
+      // republishes only stored messages there, so a core subscriber sees exactly what was kept.
       ...common,
       name: STREAMS.done,
-      subjects: [subjects.done("*")],
+      subjects: [subjects.final("*")],
+      subject_transform: { src: subjects.final("*"), dest: subjects.done("{{wildcard(1)}}") },
+      republish: { src: subjects.doneAll, dest: subjects.doneAll },
       retention: RetentionPolicy.Limits,
       discard: DiscardPolicy.Old,
       max_msgs_per_subject: 1,

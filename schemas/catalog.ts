@@ -1,0 +1,31 @@
+// The schemas published as JSON Schema for clients in other languages, with the side of the wire
+// they describe: "input" for what clients send us, "output" for what we publish.
+import type { z } from "zod";
+import { AgentRegistration } from "./agent.ts";
+import { ErrorInfo } from "./common.ts";
+import { DocMeta, PageText } from "./document.ts";
+import { SwarmEvent } from "./events.ts";
+import { FinalResult } from "./final.ts";
+import { SubmitHeaders } from "./headers.ts";
+import { Job } from "./job.ts";
+import { ExtractOutput, MergeOutput, SplitFailure, SplitOutput, TaskResult } from "./result.ts";
+import { ExtractInput, MergeInput, Task } from "./task.ts";
+
+export const JSON_SCHEMA_CATALOG: Array<{ name: string; schema: z.ZodType; io: "input" | "output" }> = [
+  { name: "FinalResult", schema: FinalResult, io: "output" },
+  { name: "SubmitHeaders", schema: SubmitHeaders, io: "input" },
+  { name: "Task", schema: Task, io: "input" },
+  { name: "TaskResult", schema: TaskResult, io: "output" },
+  { name: "ExtractInput", schema: ExtractInput, io: "input" },
+  { name: "ExtractOutput", schema: ExtractOutput, io: "output" },
+  { name: "MergeInput", schema: MergeInput, io: "input" },
+  { name: "MergeOutput", schema: MergeOutput, io: "output" },
+  { name: "SplitOutput", schema: SplitOutput, io: "output" },
+  { name: "SplitFailure", schema: SplitFailure, io: "output" },
+  { name: "SwarmEvent", schema: SwarmEvent, io: "output" },
+  { name: "Job", schema: Job, io: "output" },
+  { name: "AgentRegistration", schema: AgentRegistration, io: "output" },
+  { name: "PageText", schema: PageText, io: "output" },
+  { name: "DocMeta", schema: DocMeta, io: "output" },
+  { name: "ErrorInfo", schema: ErrorInfo, io: "output" },
+];
