@@ -35,5 +35,7 @@ export async function publishResult(
     const { output: _dropped, ...rest } = result;
     body = jsonBytes({ ...rest, outputObject: { bucket: OBJECT_STORES.results, name, size: info.size } });
   }
-  await s.js.publish(subjects.result(task.docId), body, { msgID: task.taskId });
+  await s.js.publish(subjects.result(task.docId, `${task.stage}.${task.index}`), body, {
+    msgID: task.taskId,
+  });
 }

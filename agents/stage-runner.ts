@@ -5,9 +5,42 @@
 import { decodeJson, Task, validate } from "../schemas/index.ts";
 import type { TaskDelivery } from "./delivery.ts";
 import { StageError, toErrorInfo } from "./errors.ts";
+import { chunkInput, depOutputs, documentInput } from "./inputs.ts";
 import { publishResult } from "./results.ts";
 import type { AgentServices } from "./services.ts";
-import type { StageDefinition, TaskHandler } from "./stage.ts";
+import type { StageContext, StageDefinition, TaskHandler } from "./stage.ts";
+
+async function assembleInput(task: Task, s: AgentServices): Promise<unknown> {
+  switch (task.inputMode) {
+    case "static":
+      return task.input;
+    case "deps":
+      return depOutputs(s, task);
+    case "chunk":
+      return chunkInput(s, task);
+    case "document": {
+      const { chunks: _chunks, ...input } = await documentInput(s, task.docId, task.runId);
+      return input;
+    }
+  }
+}
+
+async function run(def: StageDefinition, task: Task, ctx: StageContext): Promise<unknown> {
+  const s = ctx.services;
+  if (task.mode === "merge") {
+    if (!def.merge) throw new StageError("UNKNOWN_STAGE", `stage '${def.name}' has no merge()`);
+    const parts = await depOutputs(s, task);
+    const outputs = parts.map((p, i) => {
+      const v = validate(def.output, p);
+      if (!v.ok) throw new StageError("SCHEMA_INVALID", `output ${i} merged by ${def.name}: ${v.message}`);
+      return v.value;
+    });
+    return def.merge(outputs, ctx);
+  }
+  const input = validate(def.input, await assembleInput(task, s));
+  if (!input.ok) throw new StageError("SCHEMA_INVALID", `input of ${def.name}: ${input.message}`);
+  return def.process(input.value, ctx);
+}
 
 export function retryDelayMs(backoffMs: number[], delivered: number): number {
   return backoffMs[Math.min(delivered - 1, backoffMs.length - 1)] ?? 1000;

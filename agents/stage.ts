@@ -19,6 +19,17 @@ export type StageDefinition<I = unknown, O = unknown> = {
   name: string;
   input: z.ZodType<I>;
   output: z.ZodType<O>;
+  /**
+   * In a document pipeline: once per chunk (input ChunkStageInput, the default) or once per
+   * document (input DocumentStageInput). Informational; the pipeline declares it too.
+   */
+  scope?: "chunk" | "document";
+  /**
+   * Scatter-gather: when split() returns parts, processDistributed() runs process() on each part on
+   * any agent, then merge() over their outputs. Return undefined (or one part) to run it whole.
+   */
+  split?: (input: I) => I[] | undefined;
+  merge?: (outputs: O[], ctx: StageContext) => Promise<O> | O;
   /** Tasks one agent runs at once for this stage (I/O-bound stages want more than 1). */
   concurrency?: number;
   /** The watchdog's limit for one task of this stage. */

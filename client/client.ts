@@ -6,14 +6,28 @@ import { readFile } from "node:fs/promises";
 import { DeliverPolicy, type JetStreamClient, jetstream } from "@nats-io/jetstream";
 import { Objm } from "@nats-io/obj";
 import { headers, type NatsConnection } from "@nats-io/transport-node";
-import { type FinalResult, HEADERS, type Priority, SubmitHeaders, validate } from "../schemas/index.ts";
 import {
+  type FinalResult,
+  HEADERS,
+  type JobResult,
+  JobSpec,
+  type JobSpecInput,
+  type Priority,
+  SubmitHeaders,
+  validate,
+} from "../schemas/index.ts";
+import {
+  checkGraph,
   connectNats,
   decodeFinal,
+  decodeJobResult,
   defaultDocId,
+  doneKind,
   isStreamFull,
+  jsonBytes,
   OBJECT_STORES,
   readFinal,
+  readJobResult,
   STREAMS,
   subjects,
 } from "../streams/index.ts";
@@ -26,6 +40,8 @@ export type SubmitOptions = {
   source?: string;
   /** Process again even if the document already has a final result. */
   reprocess?: boolean;
+  /** A named pipeline, or an inline one ("split,extract,keywords,merge"). */
+  pipeline?: string;
   /** How long to keep retrying while the swarm is full (submit stream at its limits). */
   fullRetryMs?: number;
   /** Called while retrying because the swarm is full. */
@@ -59,6 +75,7 @@ export class DocswarmClient {
       docId: options.docId,
       priority: options.priority,
       source: options.source ?? (typeof input === "string" ? input : undefined),
+      pipeline: options.pipeline,
     });
     if (!checked.ok) throw new ClientError("HEADER_INVALID", checked.message);
     const docId = checked.value.docId ?? defaultDocId(bytes);
@@ -68,6 +85,7 @@ export class DocswarmClient {
     h.set(HEADERS.priority, priority);
     if (checked.value.source) h.set(HEADERS.source, checked.value.source);
     if (options.reprocess) h.set(HEADERS.reprocess, "true");
+    if (checked.value.pipeline) h.set(HEADERS.pipeline, checked.value.pipeline);
 
     const maxPayload = this.nc.info?.max_payload ?? 1024 * 1024;
     const viaObjectStore = bytes.length > maxPayload - HEADROOM_BYTES;
@@ -99,20 +117,47 @@ export class DocswarmClient {
     }
   }
 
-  /** The final result of a document, waiting for it if necessary. */
-  async result(docId: string, options: { timeoutMs?: number } = {}): Promise<FinalResult> {
-    const existing = await readFinal(this.#js, docId);
+  /**
+   * Submits a DAG job: tasks with dependencies, run by the agents serving their stages. The graph
+   * is checked here too (cycles, unknown dependencies) so a mistake fails fast.
+   */
+  async submitJob(spec: JobSpecInput): Promise<{ jobId: string }> {
+    const parsed = validate(JobSpec, spec);
+    if (!parsed.ok) throw new ClientError("SCHEMA_INVALID", parsed.message);
+    const graph = checkGraph(parsed.value.tasks);
+    if (!graph.ok) throw new ClientError("DAG_INVALID", graph.message);
+    await this.#js.publish(subjects.jobSubmit, jsonBytes(parsed.value), {
+      msgID: `job.${parsed.value.jobId}`,
+    });
+    return { jobId: parsed.value.jobId };
+  }
+
+  /** The result of a DAG job, waiting for it if necessary. */
+  async jobResult(jobId: string, options: { timeoutMs?: number } = {}): Promise<JobResult> {
+    const existing = await readJobResult(this.#js, jobId);
     if (existing) return existing;
-    const deadline = Date.now() + (options.timeoutMs ?? 10 * 60_000);
+    const m = await this.#waitDone(jobId, options.timeoutMs);
+    return decodeJobResult(this.#js, m);
+  }
+
+  async #waitDone(id: string, timeoutMs = 10 * 60_000): Promise<Uint8Array> {
+    const deadline = Date.now() + timeoutMs;
     const consumer = await this.#js.consumers.get(STREAMS.done, {
-      filter_subjects: [subjects.done(docId)],
+      filter_subjects: [subjects.done(id)],
       deliver_policy: DeliverPolicy.LastPerSubject,
     });
     while (Date.now() < deadline) {
       const m = await consumer.next({ expires: Math.max(1000, Math.min(5000, deadline - Date.now())) });
-      if (m) return decodeFinal(this.#js, m.data);
+      if (m) return m.data;
     }
-    throw new ClientError("TIMEOUT", `no final result for ${docId} within ${options.timeoutMs} ms`);
+    throw new ClientError("TIMEOUT", `no final result for ${id} within ${timeoutMs} ms`);
+  }
+
+  /** The final result of a document, waiting for it if necessary. */
+  async result(docId: string, options: { timeoutMs?: number } = {}): Promise<FinalResult> {
+    const existing = await readFinal(this.#js, docId);
+    if (existing) return existing;
+    return decodeFinal(this.#js, await this.#waitDone(docId, options.timeoutMs));
   }
 
   /** Final results as they are published (from now on, or all stored ones first). */
@@ -127,7 +172,9 @@ export class DocswarmClient {
     const stop = () => void messages.close();
     options.signal?.addEventListener("abort", stop, { once: true });
     try {
-      for await (const m of messages) yield await decodeFinal(this.#js, m.data);
+      for await (const m of messages) {
+        if (doneKind(m.data) === "document") yield await decodeFinal(this.#js, m.data);
+      }
     } finally {
       options.signal?.removeEventListener("abort", stop);
       await messages.close();

@@ -1,8 +1,9 @@
 // The coordinator: follows the results stream with its own durable consumer (so whoever runs it
-// next resumes exactly where the last one stopped), keeps per-document progress in the jobs bucket,
-// publishes progress events, releases the merge task when every chunk is in, and writes the final
-// failure of a document when one of its tasks failed for good. Every effect is idempotent and is
-// derived again from stored state when a result is redelivered, so a crash at any point is safe.
+// next resumes exactly where the last one stopped), and drives every job's task graph from the
+// results: it counts each task once in the job (compare-and-set), releases the tasks whose
+// dependencies are all done, publishes progress events, and when a task fails for good fails the
+// job, its dependents and writes the final failure. Every effect is idempotent and derived again
+// from stored state when a result is redelivered, so a crash at any point is safe.
 
 import type { JetStreamManager } from "@nats-io/jetstream";
 import {
@@ -18,44 +19,54 @@ import {
   type ErrorInfo,
   type FinalResult,
   type Job,
-  type MergeInput,
+  type JobResult,
   SplitFailure,
-  SplitOutput,
-  type Task,
   TaskResult,
   validate,
 } from "../schemas/index.ts";
 import {
   COORDINATOR_CONSUMER,
   connectNats,
+  dependentsOf,
+  isComplete,
+  JOBS_CONSUMER,
   jsonBytes,
   openState,
   publishFinal,
+  publishJobResult,
+  releasedBy,
   STREAMS,
   type SwarmState,
   subjects,
-  taskId,
+  taskEnvelope,
 } from "../streams/index.ts";
+import { Capabilities } from "./capabilities.ts";
+import { acceptJobSpec } from "./dag-jobs.ts";
 import { publishEvent } from "./events.ts";
 import { JobStore } from "./job-store.ts";
+import { sinkOutputs } from "./outputs.ts";
 
 export type CoordinatorOptions = {
   servers: string | string[];
   onLog?: (level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
 };
 
-const TERMINAL = new Set<Job["status"]>(["done", "failed"]);
+export type CoordinatorContext = {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  state: SwarmState;
+  jobs: JobStore;
+  capabilities: Capabilities;
+  maxPayloadBytes: number;
+  log: NonNullable<CoordinatorOptions["onLog"]>;
+  publishTasks(job: Job, keys: string[]): Promise<void>;
+};
 
 export class Coordinator {
-  readonly #nc: NatsConnection;
-  readonly #js: JetStreamClient;
-  readonly #jsm: JetStreamManager;
-  readonly #state: SwarmState;
-  readonly #jobs: JobStore;
-  readonly #log: NonNullable<CoordinatorOptions["onLog"]>;
-  readonly #maxPayload: number;
-  #messages: Awaited<ReturnType<Consumer["consume"]>> | undefined;
-  #loop: Promise<void> | undefined;
+  readonly #ctx: CoordinatorContext;
+  #consumers: Array<Awaited<ReturnType<Consumer["consume"]>>> = [];
+  #loops: Promise<void>[] = [];
   #closing: Promise<void> | undefined;
 
   private constructor(
@@ -64,13 +75,27 @@ export class Coordinator {
     state: SwarmState,
     options: CoordinatorOptions,
   ) {
-    this.#nc = nc;
-    this.#js = jetstream(nc);
-    this.#jsm = jsm;
-    this.#state = state;
-    this.#jobs = new JobStore(state.jobs);
-    this.#log = options.onLog ?? (() => {});
-    this.#maxPayload = nc.info?.max_payload ?? 1024 * 1024;
+    const js = jetstream(nc);
+    this.#ctx = {
+      nc,
+      js,
+      jsm,
+      state,
+      jobs: new JobStore(state.jobs),
+      capabilities: new Capabilities(nc, jsm),
+      maxPayloadBytes: nc.info?.max_payload ?? 1024 * 1024,
+      log: options.onLog ?? (() => {}),
+      publishTasks: async (job, keys) => {
+        await Promise.all(
+          keys.map((key) => {
+            const task = taskEnvelope(job, key);
+            return js.publish(subjects.task(task.stage, job.priority), jsonBytes(task), {
+              msgID: task.taskId,
+            });
+          }),
+        );
+      },
+    };
   }
 
   static async start(options: CoordinatorOptions): Promise<Coordinator> {
@@ -78,7 +103,8 @@ export class Coordinator {
     try {
       const js = jetstream(nc);
       const c = new Coordinator(nc, await jetstreamManager(nc), await openState(js), options);
-      await c.#run();
+      await c.#consume(STREAMS.results, COORDINATOR_CONSUMER, (m) => c.#onResult(m));
+      await c.#consume(STREAMS.submit, JOBS_CONSUMER, (m) => acceptJobSpec(c.#ctx, m));
       return c;
     } catch (err) {
       await nc.close();
@@ -86,213 +112,255 @@ export class Coordinator {
     }
   }
 
-  async #run(): Promise<void> {
-    const consumer = await this.#js.consumers.get(STREAMS.results, COORDINATOR_CONSUMER);
+  async #consume(stream: string, durable: string, handle: (m: JsMsg) => Promise<void>): Promise<void> {
+    const consumer = await this.#ctx.js.consumers.get(stream, durable);
     const messages = await consumer.consume({ max_messages: 512 });
-    this.#messages = messages;
-    this.#loop = (async () => {
-      for await (const m of messages) {
-        try {
-          await this.#handle(m);
-          m.ack();
-        } catch (err) {
-          this.#log("error", "could not process a result; it will be redelivered", {
-            err: (err as Error).message,
-          });
-          m.nak(1000);
+    this.#consumers.push(messages);
+    this.#loops.push(
+      (async () => {
+        for await (const m of messages) {
+          try {
+            await handle(m);
+            m.ack();
+          } catch (err) {
+            this.#ctx.log("error", "could not process a message; it will be redelivered", {
+              stream,
+              err: (err as Error).message,
+            });
+            m.nak(1000);
+          }
         }
-      }
-    })();
+      })(),
+    );
   }
 
-  async #handle(m: JsMsg): Promise<void> {
+  async #onResult(m: JsMsg): Promise<void> {
     const decoded = decodeJson(TaskResult, m.data);
     if (!decoded.ok) {
-      this.#log("warn", "invalid result message dropped", { subject: m.subject, error: decoded.message });
+      this.#ctx.log("warn", "invalid result message dropped", { subject: m.subject, error: decoded.message });
       return;
     }
     const r = decoded.value;
-    if (m.subject !== subjects.result(r.docId)) {
-      this.#log("warn", "result published on another document's subject dropped", {
+    const key = `${r.stage}.${r.index}`;
+    if (m.subject !== subjects.result(r.docId, key)) {
+      this.#ctx.log("warn", "result published on another task's subject dropped", {
         subject: m.subject,
         docId: r.docId,
       });
       return;
     }
-    if (r.status === "failed") return this.#onFailed(r);
-    const cur = await this.#jobs.load(r.docId);
+    if (r.status === "failed") return this.#onFailed(r, key);
+    const cur = await this.#ctx.jobs.load(r.docId);
     if (!cur || cur.job.runId !== r.runId) {
-      this.#log("debug", "result of an unknown or older run ignored", { docId: r.docId, runId: r.runId });
+      this.#ctx.log("debug", "result of an unknown or older run ignored", { docId: r.docId, runId: r.runId });
       return;
     }
-    switch (r.stage) {
-      case "split":
-        return this.#onSplit(r, cur.job);
-      case "merge":
-        return this.#onMerged(r);
-      default:
-        return this.#onChunk(r);
+    if (r.stage === "split") {
+      const job = cur.job;
+      publishEvent(this.#ctx.nc, {
+        type: "doc.accepted",
+        at: Date.now(),
+        docId: job.docId,
+        runId: job.runId,
+        priority: job.priority,
+        pageCount: job.pageCount,
+        chunks: job.chunks.length,
+      });
+      const first = Object.entries(job.tasks).filter(([, t]) => t.state === "released");
+      await this.#ctx.capabilities.check(
+        job.docId,
+        first.map(([, t]) => t),
+      );
+      return;
     }
+    await this.#onDone(r, key);
   }
 
-  async #onSplit(r: TaskResult, job: Job): Promise<void> {
-    const out = validate(SplitOutput, r.output);
-    if (!out.ok) throw new Error(`split output: ${out.message}`);
-    publishEvent(this.#nc, {
-      type: "doc.accepted",
-      at: Date.now(),
-      docId: job.docId,
-      runId: job.runId,
-      priority: job.priority,
-      pageCount: job.pageCount,
-      chunks: job.chunks.length,
-    });
-    if (job.chunks.length === 0) await this.#advance(job.docId);
-  }
-
-  async #onChunk(r: TaskResult): Promise<void> {
-    const updated = await this.#jobs.update(r.docId, (job) => {
-      if (job.runId !== r.runId || job.status !== "running" || job.chunksDone.includes(r.index))
+  async #onDone(r: TaskResult, key: string): Promise<void> {
+    const ctx = this.#ctx;
+    const v = await ctx.jobs.update(r.docId, (job) => {
+      const t = job.tasks[key];
+      if (
+        job.runId !== r.runId ||
+        job.status !== "running" ||
+        !t ||
+        t.state === "done" ||
+        t.state === "failed"
+      )
         return undefined;
-      const range = job.chunks.find((c) => c.index === r.index);
-      if (!range) return undefined;
-      job.chunksDone.push(r.index);
-      job.pagesDone += range.lastPage - range.firstPage + 1;
+      t.state = "done";
       job.stageMs[r.stage] = (job.stageMs[r.stage] ?? 0) + Math.max(0, r.finishedAt - r.startedAt);
+      if (t.stage === "extract") {
+        const range = job.chunks.find((c) => c.index === t.index);
+        if (range) job.pagesDone += range.lastPage - range.firstPage + 1;
+      }
+      for (const k of releasedBy(job, key)) job.tasks[k]!.state = "released";
+      if (isComplete(job)) {
+        job.status = "done";
+        job.finishedAt = r.finishedAt;
+      }
       return job;
     });
-    if (!updated) return;
-    const { job } = updated;
-    publishEvent(this.#nc, {
+    if (!v || v.job.runId !== r.runId) return;
+    const job = v.job;
+    // Derived from state, so a redelivered result republishes (deduplicated) what it released.
+    const released = job.status === "running" ? releasedBy(job, key) : [];
+    await ctx.publishTasks(job, released);
+    await ctx.capabilities.check(
+      job.docId,
+      released.map((k) => job.tasks[k]!),
+    );
+    const tasks = Object.values(job.tasks);
+    publishEvent(ctx.nc, {
       type: "doc.progress",
       at: Date.now(),
       docId: job.docId,
       stage: r.stage,
-      done: job.chunksDone.length,
-      total: job.chunks.length,
+      done: tasks.filter((t) => t.state === "done").length,
+      total: tasks.length,
       pagesDone: job.pagesDone,
       pageCount: job.pageCount,
     });
-    await this.#advance(job.docId);
+    if (job.status === "done") await this.#finish(job);
   }
 
-  /** When every chunk is in: mark the job merging, then (re)publish its merge task (deduplicated). */
-  async #advance(docId: string): Promise<void> {
-    const v = await this.#jobs.update(docId, (job) =>
-      job.status === "running" && job.chunksDone.length >= job.chunks.length
-        ? { ...job, status: "merging" }
-        : undefined,
-    );
-    if (v?.job.status !== "merging") return;
-    const job = v.job;
-    const id = taskId(job.docId, job.runId, "merge", 0);
-    const task: Task = {
-      v: 1,
-      taskId: id,
-      docId: job.docId,
-      runId: job.runId,
-      stage: "merge",
-      priority: job.priority,
-      index: 0,
-      input: { chunks: job.chunks.length, pageCount: job.pageCount } satisfies MergeInput,
-      createdAt: Date.now(),
-    };
-    await this.#js.publish(subjects.task("merge", job.priority), jsonBytes(task), { msgID: id });
-  }
-
-  async #onMerged(r: TaskResult): Promise<void> {
-    const v = await this.#jobs.update(r.docId, (job) =>
-      TERMINAL.has(job.status)
-        ? undefined
-        : {
-            ...job,
-            status: "done",
-            finishedAt: r.finishedAt,
-            stageMs: { ...job.stageMs, merge: Math.max(0, r.finishedAt - r.startedAt) },
-          },
-    );
-    if (!v) return;
-    publishEvent(this.#nc, {
+  /** A finished job: DAG jobs get their result published here (documents' merge published theirs). */
+  async #finish(job: Job): Promise<void> {
+    const ctx = this.#ctx;
+    const finishedAt = job.finishedAt ?? Date.now();
+    if (job.kind === "dag") {
+      const result: JobResult = {
+        v: 1,
+        kind: "job",
+        jobId: job.docId,
+        status: "done",
+        outputs: await sinkOutputs(ctx, job),
+        timings: {
+          submittedAt: job.submittedAt,
+          finishedAt,
+          totalMs: Math.max(0, finishedAt - job.submittedAt),
+        },
+      };
+      await publishJobResult(ctx.js, result, job.runId, ctx.maxPayloadBytes);
+    }
+    publishEvent(ctx.nc, {
       type: "doc.done",
       at: Date.now(),
-      docId: r.docId,
-      pageCount: v.job.pageCount,
-      totalMs: Math.max(0, (v.job.finishedAt ?? Date.now()) - v.job.submittedAt),
+      docId: job.docId,
+      pageCount: job.pageCount,
+      totalMs: Math.max(0, finishedAt - job.submittedAt),
     });
-    await this.#cleanup(v.job);
+    await this.#cleanup(job);
   }
 
-  async #onFailed(r: TaskResult): Promise<void> {
-    const error: ErrorInfo = r.error ?? {
+  async #onFailed(r: TaskResult, key: string): Promise<void> {
+    const ctx = this.#ctx;
+    const cause: ErrorInfo = r.error ?? {
       code: "INTERNAL",
       message: "task failed without an error",
       retryable: false,
     };
-    const cur = await this.#jobs.load(r.docId);
+    const cur = await ctx.jobs.load(r.docId);
     if (cur && cur.job.runId !== r.runId) {
       // A second submission of a document that already has a job failed (bad headers, say):
       // the existing job and its result stand.
-      this.#log("info", "failed resubmission ignored; the document keeps its job", {
+      ctx.log("info", "failed resubmission ignored; the document keeps its job", {
         docId: r.docId,
-        code: error.code,
+        code: cause.code,
       });
       return;
     }
-    const splitInfo = validate(SplitFailure, r.output);
-    const job = cur?.job;
+    const error: ErrorInfo =
+      r.stage === "split" ? cause : { ...cause, message: `${key} failed: ${cause.message}` };
     const now = Date.now();
-    const submittedAt = job?.submittedAt ?? (splitInfo.ok ? splitInfo.value.submittedAt : r.startedAt);
-    const final: FinalResult = {
-      v: 1,
-      docId: r.docId,
-      status: "failed",
-      source: job?.source ?? (splitInfo.ok ? splitInfo.value.source : null),
-      pageCount: job?.pageCount ?? 0,
-      pages: [],
-      meta: job?.meta ?? null,
-      timings: {
-        submittedAt,
-        finishedAt: now,
-        totalMs: Math.max(0, now - submittedAt),
-        stageMs: job?.stageMs ?? {},
-      },
-      chunks: job?.chunks.length ?? 0,
-      error,
-    };
-    // The final result first: if we crash after it, the redelivered result finds it there.
-    const { outcome } = await publishFinal(this.#js, final, r.runId, this.#maxPayload);
+    let job = cur?.job;
     if (job) {
-      await this.#jobs.update(r.docId, (j) =>
-        TERMINAL.has(j.status) ? undefined : { ...j, status: "failed", finishedAt: now, error },
-      );
+      const v = await ctx.jobs.update(r.docId, (j) => {
+        if (j.status !== "running") return undefined;
+        const failed = j.tasks[key];
+        if (failed) {
+          failed.state = "failed";
+          failed.error = cause;
+        }
+        for (const d of dependentsOf(j, key)) {
+          j.tasks[d]!.state = "failed";
+          j.tasks[d]!.error = {
+            code: "DEPENDENCY_FAILED",
+            message: `depends on ${key}, which failed: ${cause.code}`,
+            retryable: false,
+          };
+        }
+        return { ...j, status: "failed", finishedAt: now, error };
+      });
+      job = v?.job ?? job;
     }
+    const splitInfo = validate(SplitFailure, r.output);
+    const submittedAt = job?.submittedAt ?? (splitInfo.ok ? splitInfo.value.submittedAt : r.startedAt);
+    const timings = { submittedAt, finishedAt: now, totalMs: Math.max(0, now - submittedAt) };
+    // The final result first: if we crash after it, the redelivered result finds it there.
+    const { outcome } =
+      job?.kind === "dag"
+        ? await publishJobResult(
+            ctx.js,
+            { v: 1, kind: "job", jobId: r.docId, status: "failed", outputs: {}, timings, error },
+            r.runId,
+            ctx.maxPayloadBytes,
+          )
+        : await publishFinal(
+            ctx.js,
+            this.#failedDocument(r, job, error, timings),
+            r.runId,
+            ctx.maxPayloadBytes,
+          );
     if (outcome === "published") {
-      publishEvent(this.#nc, {
+      publishEvent(ctx.nc, {
         type: "doc.failed",
         at: now,
         docId: r.docId,
-        pageCount: final.pageCount,
-        totalMs: final.timings.totalMs,
+        pageCount: job?.pageCount ?? 0,
+        totalMs: timings.totalMs,
         error,
       });
     }
     if (job) await this.#cleanup(job);
   }
 
-  /** A finished document's chunk results and bytes are no longer needed. */
+  #failedDocument(
+    r: TaskResult,
+    job: Job | undefined,
+    error: ErrorInfo,
+    t: { submittedAt: number; finishedAt: number; totalMs: number },
+  ): FinalResult {
+    const splitInfo = validate(SplitFailure, r.output);
+    return {
+      v: 1,
+      kind: "document",
+      docId: r.docId,
+      status: "failed",
+      source: job?.source ?? (splitInfo.ok ? splitInfo.value.source : null),
+      pageCount: job?.pageCount ?? 0,
+      pages: [],
+      meta: job?.meta ?? null,
+      timings: { ...t, stageMs: job?.stageMs ?? {} },
+      chunks: job?.chunks.length ?? 0,
+      error,
+    };
+  }
+
+  /** A finished job's task results and document bytes are no longer needed. */
   async #cleanup(job: Job): Promise<void> {
-    this.#jobs.forget(job.docId);
+    this.#ctx.jobs.forget(job.docId);
     await Promise.allSettled([
-      this.#jsm.streams.purge(STREAMS.results, { filter: subjects.result(job.docId) }),
-      this.#state.docs.delete(job.object.name),
+      this.#ctx.jsm.streams.purge(STREAMS.results, { filter: subjects.results(job.docId) }),
+      job.object ? this.#ctx.state.docs.delete(job.object.name) : Promise.resolve(),
     ]);
   }
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      await this.#messages?.close();
-      await this.#loop?.catch(() => {});
-      await this.#nc.drain().catch(() => {});
+      await Promise.all(this.#consumers.map((c) => c.close()));
+      await Promise.allSettled(this.#loops);
+      await this.#ctx.nc.drain().catch(() => {});
     })();
     return this.#closing;
   }

@@ -5,7 +5,7 @@ import type { SwarmEvent } from "../schemas/index.ts";
 import { jsonBytes, subjects } from "../streams/index.ts";
 
 export function publishEvent(nc: NatsConnection, event: SwarmEvent): void {
-  const key = "docId" in event ? event.docId : "swarm";
+  const key = event.type === "stage.waiting" ? `${event.stage}.${event.docId}` : event.docId;
   try {
     nc.publish(subjects.event(event.type, key), jsonBytes(event));
   } catch {

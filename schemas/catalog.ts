@@ -3,11 +3,13 @@
 import type { z } from "zod";
 import { AgentRegistration } from "./agent.ts";
 import { ErrorInfo } from "./common.ts";
+import { JobResult, JobSpec } from "./dag.ts";
 import { DocMeta, PageText } from "./document.ts";
 import { SwarmEvent } from "./events.ts";
 import { FinalResult } from "./final.ts";
 import { SubmitHeaders } from "./headers.ts";
 import { Job } from "./job.ts";
+import { ChunkStageInput, DocumentStageInput, Pipeline } from "./pipeline.ts";
 import { ExtractOutput, MergeOutput, SplitFailure, SplitOutput, TaskResult } from "./result.ts";
 import { ExtractInput, MergeInput, Task } from "./task.ts";
 
@@ -24,6 +26,11 @@ export const JSON_SCHEMA_CATALOG: Array<{ name: string; schema: z.ZodType; io: "
   { name: "SplitFailure", schema: SplitFailure, io: "output" },
   { name: "SwarmEvent", schema: SwarmEvent, io: "output" },
   { name: "Job", schema: Job, io: "output" },
+  { name: "JobSpec", schema: JobSpec, io: "input" },
+  { name: "JobResult", schema: JobResult, io: "output" },
+  { name: "Pipeline", schema: Pipeline, io: "input" },
+  { name: "ChunkStageInput", schema: ChunkStageInput, io: "output" },
+  { name: "DocumentStageInput", schema: DocumentStageInput, io: "output" },
   { name: "AgentRegistration", schema: AgentRegistration, io: "output" },
   { name: "PageText", schema: PageText, io: "output" },
   { name: "DocMeta", schema: DocMeta, io: "output" },

@@ -40,7 +40,18 @@ export const DocFinishedEvent = z
   })
   .meta({ id: "DocFinishedEvent" });
 
+/** Tasks of a stage were released but no live agent serves that stage: the work waits for one. */
+export const StageWaitingEvent = z
+  .object({
+    ...base,
+    type: z.literal("stage.waiting"),
+    stage: StageName,
+    docId: DocId,
+    tasks: z.number().int().positive(),
+  })
+  .meta({ id: "StageWaitingEvent" });
+
 export const SwarmEvent = z
-  .discriminatedUnion("type", [DocAcceptedEvent, DocProgressEvent, DocFinishedEvent])
+  .discriminatedUnion("type", [DocAcceptedEvent, DocProgressEvent, DocFinishedEvent, StageWaitingEvent])
   .meta({ id: "SwarmEvent" });
 export type SwarmEvent = z.infer<typeof SwarmEvent>;

@@ -18,6 +18,8 @@ export type Timings = z.infer<typeof Timings>;
 export const FinalResult = z
   .object({
     v: z.literal(1),
+    /** Documents say "document"; DAG jobs publish a JobResult ("job") on the same subjects. */
+    kind: z.literal("document").default("document"),
     docId: DocId,
     status: z.enum(["done", "failed"]),
     /** The submitter's name for the document (Docswarm-Source header), when given. */
@@ -30,6 +32,8 @@ export const FinalResult = z
     meta: DocMeta.nullable(),
     timings: Timings,
     chunks: z.number().int().nonnegative(),
+    /** Outputs of user stages in the pipeline: per-chunk stages as arrays in chunk order. */
+    stages: z.record(z.string(), z.unknown()).optional(),
     error: ErrorInfo.optional(),
   })
   .refine((r) => r.status === "done" || r.error !== undefined, "a failed result carries an error")

@@ -11,6 +11,8 @@ export const HEADERS = {
   reprocess: "Docswarm-Reprocess",
   /** The submitter's name for the document (a file path), echoed in the final result. */
   source: "Docswarm-Source",
+  /** A named pipeline, or an inline one: "split,extract,keywords,summary:document,merge". */
+  pipeline: "Docswarm-Pipeline",
   traceparent: "traceparent",
   msgId: "Nats-Msg-Id",
 } as const;
@@ -22,6 +24,7 @@ export const SubmitHeaders = z
     object: z.string().min(1).max(256).optional(),
     reprocess: z.enum(["true", "false"]).optional(),
     source: z.string().max(1024).optional(),
+    pipeline: z.string().min(1).max(1024).optional(),
   })
   .meta({ id: "SubmitHeaders", description: "Headers of a message on docswarm.submit[.<priority>]" });
 export type SubmitHeaders = z.infer<typeof SubmitHeaders>;

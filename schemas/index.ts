@@ -19,11 +19,29 @@ export {
   TopologyConfig,
   type TopologyOptions,
 } from "./config.ts";
+export { JobResult, JobSpec, type JobSpecInput, TaskSpec } from "./dag.ts";
 export { DocMeta, ObjectRef, PageRange, PageText } from "./document.ts";
-export { DocAcceptedEvent, DocFinishedEvent, DocProgressEvent, SwarmEvent } from "./events.ts";
+export {
+  DocAcceptedEvent,
+  DocFinishedEvent,
+  DocProgressEvent,
+  StageWaitingEvent,
+  SwarmEvent,
+} from "./events.ts";
 export { FinalResult, Timings } from "./final.ts";
 export { HEADERS, SubmitHeaders } from "./headers.ts";
-export { JOB_STATUSES, Job } from "./job.ts";
+export { INPUT_MODES, InputMode, JOB_STATUSES, Job, JobTask, TASK_STATES, TaskKey, TaskMode } from "./job.ts";
+export {
+  ChunkStageInput,
+  DEFAULT_PIPELINE_TEXT,
+  DocumentStageInput,
+  formatPipeline,
+  Pipeline,
+  PipelineStep,
+  parsePipeline,
+  STAGE_SCOPES,
+  StageScope,
+} from "./pipeline.ts";
 export { ExtractOutput, MergeOutput, SplitFailure, SplitOutput, TaskResult } from "./result.ts";
 export { ExtractInput, MergeInput, Task } from "./task.ts";
 export { type Decoded, decodeJson, validate } from "./validate.ts";

@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { DocId, EpochMs, Priority, StageName, TaskId } from "./common.ts";
 import { ObjectRef, PageRange } from "./document.ts";
+import { InputMode, TaskKey, TaskMode } from "./job.ts";
 
 export const Task = z
   .object({
@@ -14,7 +15,13 @@ export const Task = z
     stage: StageName,
     priority: Priority,
     index: z.number().int().nonnegative(),
-    /** Stage-specific; validated by the stage's own input schema. */
+    /** `<stage>.<index>`, the task's name within its job. */
+    key: TaskKey,
+    mode: TaskMode.default("process"),
+    inputMode: InputMode.default("static"),
+    /** Tasks whose results this one reads (all done before it was released). */
+    deps: z.array(z.object({ key: TaskKey, taskId: TaskId })).default([]),
+    /** Stage-specific; validated by the stage's own input schema (after assembly, see inputMode). */
     input: z.unknown(),
     createdAt: EpochMs,
   })
@@ -27,6 +34,6 @@ export const ExtractInput = z
 export type ExtractInput = z.infer<typeof ExtractInput>;
 
 export const MergeInput = z
-  .object({ chunks: z.number().int().positive(), pageCount: z.number().int().nonnegative() })
+  .object({ chunks: z.number().int().nonnegative(), pageCount: z.number().int().nonnegative() })
   .meta({ id: "MergeInput" });
 export type MergeInput = z.infer<typeof MergeInput>;

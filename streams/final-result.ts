@@ -1,7 +1,7 @@
 // Writing and reading the one final result of a document on docswarm.done.<docId>.
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { Objm } from "@nats-io/obj";
-import { decodeJson, FinalResult } from "../schemas/index.ts";
+import { decodeJson, FinalResult, JobResult, ObjectRef } from "../schemas/index.ts";
 import { OBJECT_STORES, STREAMS, subjects } from "./names.ts";
 import { isWrongLastSequence, jsonBytes } from "./wire.ts";
 
@@ -22,20 +22,41 @@ export async function publishFinal(
   runId: string,
   maxPayloadBytes: number,
 ): Promise<PublishFinalOutcome> {
+  return publishDone(js, final.docId, final, runId, maxPayloadBytes);
+}
+
+/** The same at-most-once publish for a DAG job's result. */
+export async function publishJobResult(
+  js: JetStreamClient,
+  result: JobResult,
+  runId: string,
+  maxPayloadBytes: number,
+): Promise<PublishFinalOutcome> {
+  return publishDone(js, result.jobId, result, runId, maxPayloadBytes);
+}
+
+async function publishDone(
+  js: JetStreamClient,
+  id: string,
+  final: FinalResult | JobResult,
+  runId: string,
+  maxPayloadBytes: number,
+): Promise<PublishFinalOutcome> {
   let body = jsonBytes(final);
   const inline = body.length <= maxPayloadBytes - HEADROOM_BYTES;
   if (!inline) {
     const store = await new Objm(js).open(OBJECT_STORES.results);
-    const info = await store.putBlob({ name: final.docId }, body);
-    body = jsonBytes({
-      ...final,
-      pages: [],
-      pagesObject: { bucket: OBJECT_STORES.results, name: final.docId, size: info.size },
-    } satisfies FinalResult);
+    const info = await store.putBlob({ name: id }, body);
+    const ref = { bucket: OBJECT_STORES.results, name: id, size: info.size };
+    body = jsonBytes(
+      final.kind === "job"
+        ? ({ ...final, outputs: {}, outputsObject: ref } as JobResult)
+        : ({ ...final, pages: [], stages: {}, pagesObject: ref } satisfies FinalResult),
+    );
   }
   try {
-    await js.publish(subjects.final(final.docId), body, {
-      msgID: `${final.docId}.${runId}.final`,
+    await js.publish(subjects.final(id), body, {
+      msgID: `${id}.${runId}.final`,
       expect: { lastSubjectSequence: 0 },
     });
     return { outcome: "published", inline };
@@ -58,6 +79,32 @@ export class FinalResultInvalidError extends Error {
   }
 }
 
+/** What a done message is: a document's result or a DAG job's. */
+export function doneKind(data: Uint8Array): "document" | "job" {
+  try {
+    return (JSON.parse(new TextDecoder().decode(data)) as { kind?: string }).kind === "job"
+      ? "job"
+      : "document";
+  } catch {
+    return "document";
+  }
+}
+
+/** Parses a DAG job's result, following outputsObject to the complete outputs. */
+export async function decodeJobResult(js: JetStreamClient, data: Uint8Array): Promise<JobResult> {
+  const decoded = decodeJson(JobResult.extend({ outputsObject: ObjectRef.optional() }), data);
+  if (!decoded.ok) throw new FinalResultInvalidError(`job result: ${decoded.message}`);
+  const ref = decoded.value.outputsObject;
+  if (!ref) return decoded.value;
+  const full = await (await new Objm(js).open(ref.bucket)).getBlob(ref.name);
+  const whole = full ? decodeJson(JobResult, full) : undefined;
+  if (!whole?.ok)
+    throw new FinalResultInvalidError(
+      `job result of ${decoded.value.jobId}: object ${ref.name} is missing or invalid`,
+    );
+  return whole.value;
+}
+
 /** Parses a message from the done stream, following pagesObject to the complete result. */
 export async function decodeFinal(js: JetStreamClient, data: Uint8Array): Promise<FinalResult> {
   const decoded = decodeJson(FinalResult, data);
@@ -73,6 +120,15 @@ export async function decodeFinal(js: JetStreamClient, data: Uint8Array): Promis
   const whole = decodeJson(FinalResult, full);
   if (!whole.ok) throw new FinalResultInvalidError(`final result object: ${whole.message}`);
   return { ...whole.value, pagesObject: ref };
+}
+
+/** The stored DAG job result, or undefined when it has none (yet). */
+export async function readJobResult(js: JetStreamClient, jobId: string): Promise<JobResult | undefined> {
+  const jsm = await js.jetstreamManager();
+  const stored = await jsm.streams
+    .getMessage(STREAMS.done, { last_by_subj: subjects.done(jobId) })
+    .catch(() => null);
+  return stored ? decodeJobResult(js, stored.data) : undefined;
 }
 
 /** The stored final result of a document, or undefined when it has none (yet). */

@@ -1,13 +1,35 @@
 // JetStream topology and wire helpers: subjects, streams, consumers, buckets.
 export { type ConnectOptions, connectNats, natsUrlFromEnv } from "./connect.ts";
 export { defaultDocId } from "./doc-id.ts";
-export { decodeFinal, FinalResultInvalidError, publishFinal, purgeFinal, readFinal } from "./final-result.ts";
+export {
+  decodeFinal,
+  decodeJobResult,
+  doneKind,
+  FinalResultInvalidError,
+  publishFinal,
+  publishJobResult,
+  purgeFinal,
+  readFinal,
+  readJobResult,
+} from "./final-result.ts";
+export {
+  checkGraph,
+  dependentsOf,
+  isComplete,
+  pipelineTasks,
+  releasedBy,
+  sinkTasks,
+  taskEnvelope,
+  taskInput,
+  taskKey,
+} from "./job-graph.ts";
 export {
   BUCKETS,
   BUILTIN_STAGES,
   COORDINATOR_CONSUMER,
   consumerName,
   DEFAULT_PIPELINE,
+  JOBS_CONSUMER,
   OBJECT_STORES,
   PREFIX,
   STREAMS,

@@ -18,6 +18,8 @@ export const BUCKETS = {
   leases: "docswarm-leases",
   jobs: "docswarm-jobs",
   scale: "docswarm-scale",
+  /** Named pipelines: name → Pipeline. */
+  pipelines: "docswarm-pipelines",
 } as const;
 
 export const OBJECT_STORES = {
@@ -31,6 +33,8 @@ export const BUILTIN_STAGES = ["split", "extract", "merge"] as const;
 export const DEFAULT_PIPELINE = ["split", "extract", "merge"] as const;
 
 export const COORDINATOR_CONSUMER = "coordinator";
+/** The coordinator's durable consumer of DAG job specs on the submit stream. */
+export const JOBS_CONSUMER = "jobs";
 
 export const subjects = {
   /** Raw PDF bytes; priority from the header (default normal). */
@@ -38,7 +42,13 @@ export const subjects = {
   /** Raw PDF bytes with the priority in the subject, so splitting honours it too. */
   submitAt: (p: Priority) => `${PREFIX}.submit.${p}`,
   task: (stage: string, p: Priority) => `${PREFIX}.task.${stage}.${p}`,
-  result: (docId: string) => `${PREFIX}.result.${docId}`,
+  /** The result of one task: docswarm.result.<docId>.<stage>.<index>. */
+  result: (docId: string, key: string) => `${PREFIX}.result.${docId}.${key}`,
+  /** Every result of one document. */
+  results: (docId: string) => `${PREFIX}.result.${docId}.>`,
+  resultsAll: `${PREFIX}.result.>`,
+  /** DAG job specs (JSON JobSpec). */
+  jobSubmit: `${PREFIX}.jobs.submit`,
   done: (docId: string) => `${PREFIX}.done.${docId}`,
   /**
    * Where writers publish a final result. The done stream stores it as docswarm.done.<docId> and

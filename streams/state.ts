@@ -9,6 +9,7 @@ export type SwarmState = {
   agents: KV;
   leases: KV;
   scale: KV;
+  pipelines: KV;
   docs: ObjectStore;
   results: ObjectStore;
 };
@@ -16,13 +17,14 @@ export type SwarmState = {
 export async function openState(js: JetStreamClient): Promise<SwarmState> {
   const kvm = new Kvm(js);
   const objm = new Objm(js);
-  const [jobs, agents, leases, scale, docs, results] = await Promise.all([
+  const [jobs, agents, leases, scale, pipelines, docs, results] = await Promise.all([
     kvm.open(BUCKETS.jobs),
     kvm.open(BUCKETS.agents),
     kvm.open(BUCKETS.leases),
     kvm.open(BUCKETS.scale),
+    kvm.open(BUCKETS.pipelines),
     objm.open(OBJECT_STORES.docs),
     objm.open(OBJECT_STORES.results),
   ]);
-  return { jobs, agents, leases, scale, docs, results };
+  return { jobs, agents, leases, scale, pipelines, docs, results };
 }

@@ -24,6 +24,7 @@ import {
   BUCKETS,
   BUILTIN_STAGES,
   COORDINATOR_CONSUMER,
+  JOBS_CONSUMER,
   OBJECT_STORES,
   STREAMS,
   subjects,
@@ -41,7 +42,7 @@ function streamConfigs(c: TopologyConfig, maxPayloadBytes: number): NamedStreamC
     {
       ...common,
       name: STREAMS.submit,
-      subjects: [subjects.submit, `${subjects.submit}.*`],
+      subjects: [subjects.submit, `${subjects.submit}.*`, subjects.jobSubmit],
       retention: RetentionPolicy.Workqueue,
       discard: DiscardPolicy.New,
       max_msgs: c.submitMaxMsgs,
@@ -63,7 +64,7 @@ function streamConfigs(c: TopologyConfig, maxPayloadBytes: number): NamedStreamC
       // on agents (they retry) instead of silently dropping a chunk.
       ...common,
       name: STREAMS.results,
-      subjects: [subjects.result("*")],
+      subjects: [subjects.resultsAll],
       retention: RetentionPolicy.Limits,
       discard: DiscardPolicy.New,
       max_bytes: c.resultsMaxBytes,
@@ -141,7 +142,21 @@ function coordinatorConsumerConfig(c: TopologyConfig): Partial<ConsumerConfig> {
     max_ack_pending: 20_000,
     max_waiting: 512,
     num_replicas: c.replicas,
-    filter_subject: subjects.result("*"),
+    filter_subject: subjects.resultsAll,
+  };
+}
+
+function jobsConsumerConfig(c: TopologyConfig): Partial<ConsumerConfig> {
+  return {
+    durable_name: JOBS_CONSUMER,
+    description: "docswarm coordinator: DAG job submissions",
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: nanos(30_000),
+    max_deliver: c.maxDeliver,
+    max_ack_pending: 1000,
+    num_replicas: c.replicas,
+    filter_subject: subjects.jobSubmit,
   };
 }
 
@@ -201,6 +216,7 @@ export async function ensureTopology(nc: NatsConnection, options: TopologyOption
       await upsertConsumer(jsm, stream, cc);
   }
   await upsertConsumer(jsm, STREAMS.results, coordinatorConsumerConfig(config));
+  await upsertConsumer(jsm, STREAMS.submit, jobsConsumerConfig(config));
 
   const kvm = new Kvm(nc);
   const storage = config.memoryStorage ? StorageType.Memory : StorageType.File;
@@ -211,6 +227,7 @@ export async function ensureTopology(nc: NatsConnection, options: TopologyOption
   await kvm.create(BUCKETS.leases, { ...kvCommon, max_bytes: 64 * MiB, markerTTL: 60_000 });
   await kvm.create(BUCKETS.jobs, { ...kvCommon, max_bytes: 1024 * MiB, ttl: config.jobsMaxAgeMs });
   await kvm.create(BUCKETS.scale, { ...kvCommon, max_bytes: 4 * MiB });
+  await kvm.create(BUCKETS.pipelines, { ...kvCommon, max_bytes: 4 * MiB });
 
   const objm = new Objm(nc);
   const objCommon = {

@@ -1,34 +1,10 @@
-// merge: gathers the chunk results of a document in page order into its one final result.
-import {
-  decodeJson,
-  ExtractOutput,
-  type FinalResult,
-  Job,
-  MergeInput,
-  MergeOutput,
-  type PageText,
-  TaskResult,
-  validate,
-} from "../../schemas/index.ts";
-import { publishFinal, readSubject, STREAMS, subjects } from "../../streams/index.ts";
+// merge: gathers a document's chunk results in page order, with the outputs of any user stages of
+// its pipeline, into its one final result.
+import { type FinalResult, MergeInput, MergeOutput } from "../../schemas/index.ts";
+import { publishFinal } from "../../streams/index.ts";
 import { StageError } from "../errors.ts";
-import type { AgentServices } from "../services.ts";
+import { documentInput, readJob } from "../inputs.ts";
 import { defineStage } from "../stage.ts";
-
-async function chunkOutput(s: AgentServices, r: TaskResult): Promise<ExtractOutput> {
-  let raw: unknown = r.output;
-  if (r.outputObject) {
-    const data = await s.documents.bytes(r.outputObject).catch(() => undefined);
-    if (!data)
-      throw new StageError("RESULT_MISSING", `chunk ${r.index} output object is missing`, {
-        retryable: true,
-      });
-    raw = JSON.parse(new TextDecoder().decode(data));
-  }
-  const out = validate(ExtractOutput, raw);
-  if (!out.ok) throw new StageError("SCHEMA_INVALID", `chunk ${r.index} output: ${out.message}`);
-  return out.value;
-}
 
 export const mergeStage = defineStage({
   name: "merge",
@@ -38,47 +14,31 @@ export const mergeStage = defineStage({
     const s = ctx.services;
     const { docId, runId } = ctx.task;
     const startedAt = Date.now();
-    const entry = await s.state.jobs.get(docId);
-    const job = entry?.value.length ? decodeJson(Job, entry.value) : undefined;
-    if (!job?.ok) throw new StageError("RESULT_MISSING", `no job record for ${docId}`, { retryable: true });
-
-    // Latest good extract result per chunk of this run; duplicates from redeliveries collapse here.
-    const byIndex = new Map<number, TaskResult>();
-    for (const m of await readSubject(s.jsm, STREAMS.results, subjects.result(docId))) {
-      const r = decodeJson(TaskResult, m.data);
-      if (r.ok && r.value.runId === runId && r.value.stage === "extract" && r.value.status === "ok") {
-        byIndex.set(r.value.index, r.value);
-      }
-    }
-    const pages: PageText[] = [];
-    for (let i = 0; i < input.chunks; i++) {
-      const r = byIndex.get(i);
-      if (!r)
-        throw new StageError("RESULT_MISSING", `result of chunk ${i} of ${docId} is missing`, {
-          retryable: true,
-        });
-      pages.push(...(await chunkOutput(s, r)).pages);
-    }
-    pages.sort((a, b) => a.page - b.page);
+    const [job, doc] = await Promise.all([readJob(s, docId), documentInput(s, docId, runId)]);
+    const { pages, stages } = doc;
     if (pages.length !== input.pageCount || pages.some((p, i) => p.page !== i + 1)) {
-      throw new StageError("RESULT_MISSING", `chunks of ${docId} do not cover pages 1..${input.pageCount}`);
+      throw new StageError("RESULT_MISSING", `chunks of ${docId} do not cover pages 1..${input.pageCount}`, {
+        retryable: true,
+      });
     }
     const finishedAt = Date.now();
     const final: FinalResult = {
       v: 1,
+      kind: "document",
       docId,
       status: "done",
-      source: job.value.source,
+      source: job.source,
       pageCount: input.pageCount,
       pages,
-      meta: job.value.meta,
+      meta: job.meta,
       timings: {
-        submittedAt: job.value.submittedAt,
+        submittedAt: job.submittedAt,
         finishedAt,
-        totalMs: Math.max(0, finishedAt - job.value.submittedAt),
-        stageMs: { ...job.value.stageMs, merge: finishedAt - startedAt },
+        totalMs: Math.max(0, finishedAt - job.submittedAt),
+        stageMs: { ...job.stageMs, merge: finishedAt - startedAt },
       },
       chunks: input.chunks,
+      ...(Object.keys(stages).length > 0 && { stages }),
     };
     const { inline } = await publishFinal(s.js, final, runId, s.maxPayloadBytes);
     return { pageCount: input.pageCount, inline };

@@ -4,20 +4,31 @@
 // A redelivered submission republishes the same tasks (the stream drops the duplicates); a second
 // submission of a document that already has a job changes nothing unless it asks to reprocess.
 import {
+  DEFAULT_PIPELINE_TEXT,
+  type DocMeta,
   decodeJson,
   type ErrorInfo,
-  type ExtractInput,
   HEADERS,
   Job,
+  Pipeline,
   PRIORITIES,
   type Priority,
+  parsePipeline,
   type SplitFailure,
   type SplitOutput,
   SubmitHeaders,
-  type Task,
   validate,
 } from "../../schemas/index.ts";
-import { defaultDocId, jsonBytes, OBJECT_STORES, purgeFinal, subjects, taskId } from "../../streams/index.ts";
+import {
+  defaultDocId,
+  jsonBytes,
+  OBJECT_STORES,
+  pipelineTasks,
+  purgeFinal,
+  subjects,
+  taskEnvelope,
+  taskId,
+} from "../../streams/index.ts";
 import { planChunks } from "../chunking.ts";
 import type { TaskDelivery } from "../delivery.ts";
 import { StageError, toErrorInfo } from "../errors.ts";
@@ -47,25 +58,35 @@ function subjectPriority(subject: string): Priority | undefined {
 
 type Submission = { docId: string; runId: string; source: string | null; submittedAt: number };
 
+/** Publishes the tasks the job starts with (extract per chunk, or merge for an empty document). */
 async function publishTasks(s: AgentServices, job: Job): Promise<void> {
-  const stage = job.pipeline[1] ?? "extract";
+  const released = Object.entries(job.tasks).filter(([, t]) => t.state === "released");
   await Promise.all(
-    job.chunks.map((range) => {
-      const id = taskId(job.docId, job.runId, stage, range.index);
-      const task: Task = {
-        v: 1,
-        taskId: id,
-        docId: job.docId,
-        runId: job.runId,
-        stage,
-        priority: job.priority,
-        index: range.index,
-        input: { object: job.object, range, pageCount: job.pageCount } satisfies ExtractInput,
-        createdAt: Date.now(),
-      };
-      return s.js.publish(subjects.task(stage, job.priority), jsonBytes(task), { msgID: id });
+    released.map(([key, t]) => {
+      const task = taskEnvelope(job, key);
+      return s.js.publish(subjects.task(t.stage, job.priority), jsonBytes(task), { msgID: task.taskId });
     }),
   );
+}
+
+/** The pipeline a submission asks for: inline ("split,extract,x,merge"), by name, or the default. */
+async function resolvePipeline(s: AgentServices, spec: string | undefined): Promise<Pipeline> {
+  const text = spec ?? DEFAULT_PIPELINE_TEXT;
+  if (text.includes(",")) {
+    const p = parsePipeline(text);
+    if (!p.ok) throw new StageError("PIPELINE_INVALID", `pipeline '${text}': ${p.message}`);
+    return p.value;
+  }
+  const entry = await s.state.pipelines.get(text);
+  if (!entry || entry.operation !== "PUT" || entry.value.length === 0) {
+    throw new StageError(
+      "PIPELINE_INVALID",
+      `no pipeline named '${text}' (docswarm pipeline set ${text} <stages>)`,
+    );
+  }
+  const p = decodeJson(Pipeline, entry.value);
+  if (!p.ok) throw new StageError("PIPELINE_INVALID", `pipeline '${text}': ${p.message}`);
+  return p.value;
 }
 
 async function publishSplitOk(
@@ -74,7 +95,7 @@ async function publishSplitOk(
   delivery: number,
   startedAt: number,
 ): Promise<void> {
-  const output: SplitOutput = { pageCount: job.pageCount, chunks: job.chunks, meta: job.meta };
+  const output: SplitOutput = { pageCount: job.pageCount, chunks: job.chunks, meta: job.meta! };
   const identity = {
     taskId: taskId(job.docId, job.runId, "split", 0),
     docId: job.docId,
@@ -138,13 +159,14 @@ export const splitHandler: TaskHandler = {
       const existing = await readJob(s, docId);
       if (existing && !reprocess) {
         // A redelivery of the submission that created this run: make sure its tasks exist.
-        if (delivered > 1 && (existing.job.status === "running" || existing.job.status === "merging")) {
+        if (delivered > 1 && existing.job.status === "running") {
           await publishTasks(s, existing.job);
           await publishSplitOk(s, existing.job, delivered, startedAt);
         }
         d.ack();
         return;
       }
+      const pipeline = await resolvePipeline(s, h.pipeline);
       if (reprocess) await purgeFinal(s.jsm, docId);
 
       let data = bytes;
@@ -159,7 +181,7 @@ export const splitHandler: TaskHandler = {
         data = await s.documents.bytes(object);
       }
       const doc = await s.engine.open(data);
-      let meta: Job["meta"];
+      let meta: DocMeta;
       try {
         if (doc.pageCount > s.processing.maxPages) {
           throw new StageError(
@@ -175,19 +197,21 @@ export const splitHandler: TaskHandler = {
 
       const agents = Math.max(1, await s.liveAgents("extract"));
       const now = Date.now();
+      const chunks = planChunks(meta.pageCount, { agents, ...s.processing });
       const job: Job = {
         v: 1,
         docId,
         runId: sub.runId,
+        kind: "document",
         status: "running",
         priority,
         source: sub.source,
-        pipeline: ["split", "extract", "merge"],
+        pipeline: pipeline.map((p) => p.stage),
         object,
         pageCount: meta.pageCount,
         meta,
-        chunks: planChunks(meta.pageCount, { agents, ...s.processing }),
-        chunksDone: [],
+        chunks,
+        tasks: pipelineTasks(pipeline, chunks),
         pagesDone: 0,
         stageMs: { split: now - startedAt },
         submittedAt: sub.submittedAt,
