@@ -115,8 +115,9 @@ export async function documentInput(
     const output = await resultOutput(s, r);
     if (t.stage === "extract") pages.push(...pagesOf(output, key));
     else if (scopes.get(t.stage) === "chunk") {
-      const list = (stages[t.stage] ??= Array.from({ length: job.chunks.length }, () => null)) as unknown[];
-      list[t.index] = output;
+      if (!Array.isArray(stages[t.stage]))
+        stages[t.stage] = Array.from({ length: job.chunks.length }, () => null);
+      (stages[t.stage] as unknown[])[t.index] = output;
     } else stages[t.stage] = output;
   }
   pages.sort((a, b) => a.page - b.page);

@@ -25,7 +25,7 @@ async function assembleInput(task: Task, s: AgentServices): Promise<unknown> {
   }
 }
 
-async function run(def: StageDefinition, task: Task, ctx: StageContext): Promise<unknown> {
+async function _run(def: StageDefinition, task: Task, ctx: StageContext): Promise<unknown> {
   const s = ctx.services;
   if (task.mode === "merge") {
     if (!def.merge) throw new StageError("UNKNOWN_STAGE", `stage '${def.name}' has no merge()`);

@@ -78,7 +78,7 @@ async function resolvePipeline(s: AgentServices, spec: string | undefined): Prom
     return p.value;
   }
   const entry = await s.state.pipelines.get(text);
-  if (!entry || entry.operation !== "PUT" || entry.value.length === 0) {
+  if (entry?.operation !== "PUT" || entry.value.length === 0) {
     throw new StageError(
       "PIPELINE_INVALID",
       `no pipeline named '${text}' (docswarm pipeline set ${text} <stages>)`,
