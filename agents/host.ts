@@ -44,6 +44,8 @@ type Held = {
 
 type AgentSlot = {
   id: string;
+  /** Stage names the agent reported when it started. */
+  stages: string[] | undefined;
   worker: Worker | undefined;
   status: AgentStatus;
   held: Map<string, Held>;
@@ -127,6 +129,7 @@ export class AgentHost {
       const id = `${this.hostId}-a${this.#next++}`;
       const slot: AgentSlot = {
         id,
+        stages: undefined,
         worker: undefined,
         status: "starting",
         held: new Map(),
@@ -210,6 +213,7 @@ export class AgentHost {
     switch (m.t) {
       case "ready":
         slot.status = "idle";
+        slot.stages = m.stages;
         markReady();
         break;
       case "hold":
@@ -294,7 +298,7 @@ export class AgentHost {
       hostId: this.hostId,
       hostname: hostname(),
       pid: process.pid,
-      stages: this.#stages.map((s) => s.replace(/^.*[/\\]/, "").replace(/\.[a-z]+$/, "")),
+      stages: slot.stages ?? this.#stages.filter((s) => !/[/\\.]/.test(s)),
       status: slot.status,
       concurrency: this.#slots,
       currentTasks: [...slot.held.values()].filter((h) => h.runAt !== undefined).map((h) => h.taskId),

@@ -2,7 +2,8 @@
 import type { AgentStatus } from "../schemas/index.ts";
 
 export type AgentToHost =
-  | { t: "ready" }
+  /** Started; `stages` are the names of the stages it serves (user modules name their own). */
+  | { t: "ready"; stages: string[] }
   /** A task was pulled; until "end" the host keeps it alive with in-progress acks. */
   | { t: "hold"; key: string; reply: string; taskId: string; stage: string }
   /** The task started running; the watchdog ends the thread if it runs past limitMs. */

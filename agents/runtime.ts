@@ -71,6 +71,10 @@ export class Agent {
     this.#setStatus("idle");
   }
 
+  get stages(): string[] {
+    return [...this.#handlers.keys()];
+  }
+
   static async start(config: AgentThreadConfig, port: HostPort): Promise<Agent> {
     const handlers = await Promise.all(config.stages.map((s) => loadHandler(s)));
     const nc = await connectNats({ servers: config.servers, name: `docswarm-agent-${config.agentId}` });
@@ -91,6 +95,7 @@ export class Agent {
         processing: config.processing,
         maxPayloadBytes: nc.info?.max_payload ?? 1024 * 1024,
         engine: pdfjsEngine,
+        log: (level, msg, fields) => port.post({ t: "log", level, msg, ...(fields && { fields }) }),
       });
       return new Agent(config, nc, services, handlers, port);
     } catch (err) {

@@ -21,6 +21,8 @@ export type AgentServices = {
   documents: DocumentCache;
   /** Live agents serving a stage, from the registry (cached for a moment). */
   liveAgents(stage: string): Promise<number>;
+  /** Structured log line, forwarded to the host's logger. */
+  log(level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>): void;
 };
 
 export function createServices(init: Omit<AgentServices, "documents" | "liveAgents">): AgentServices {

@@ -25,7 +25,7 @@ async function assembleInput(task: Task, s: AgentServices): Promise<unknown> {
   }
 }
 
-async function _run(def: StageDefinition, task: Task, ctx: StageContext): Promise<unknown> {
+async function run(def: StageDefinition, task: Task, ctx: StageContext): Promise<unknown> {
   const s = ctx.services;
   if (task.mode === "merge") {
     if (!def.merge) throw new StageError("UNKNOWN_STAGE", `stage '${def.name}' has no merge()`);
@@ -42,6 +42,16 @@ async function _run(def: StageDefinition, task: Task, ctx: StageContext): Promis
   return def.process(input.value, ctx);
 }
 
+const TaskIdentityOnly = Task.pick({ taskId: true, docId: true, runId: true, stage: true, index: true });
+
+function safeJson(data: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(data));
+  } catch {
+    return undefined;
+  }
+}
+
 export function retryDelayMs(backoffMs: number[], delivered: number): number {
   return backoffMs[Math.min(delivered - 1, backoffMs.length - 1)] ?? 1000;
 }
@@ -55,7 +65,21 @@ export function stageHandler(def: StageDefinition): TaskHandler {
       const startedAt = Date.now();
       const env = decodeJson(Task, delivery.data);
       if (!env.ok) {
-        // Without a valid envelope there is no document to report to; drop it for good.
+        // Report it against its job when the message still says which task it was, so the job
+        // ends; otherwise there is nobody to tell and it is dropped for good.
+        s.log("warn", "invalid task message", { subject: delivery.subject, err: env.message });
+        const who = validate(TaskIdentityOnly, safeJson(delivery.data));
+        if (who.ok) {
+          const error = {
+            code: "SCHEMA_INVALID" as const,
+            message: `task message: ${env.message}`,
+            retryable: false,
+          };
+          await publishResult(s, who.value, delivery.info.delivered, startedAt, {
+            status: "failed",
+            error,
+          }).catch(() => {});
+        }
         delivery.term(`SCHEMA_INVALID: ${env.message}`);
         return;
       }
@@ -76,9 +100,7 @@ export function stageHandler(def: StageDefinition): TaskHandler {
             `task for stage '${task.stage}' arrived at stage '${def.name}'`,
           );
         }
-        const input = validate(def.input, task.input);
-        if (!input.ok) throw new StageError("SCHEMA_INVALID", `input of ${def.name}: ${input.message}`);
-        const output = await def.process(input.value, {
+        const output = await run(def, task, {
           agentId: s.agentId,
           task,
           delivery: delivered,
@@ -91,6 +113,12 @@ export function stageHandler(def: StageDefinition): TaskHandler {
         delivery.ack();
       } catch (err) {
         const error = toErrorInfo(err);
+        s.log(error.retryable && !finalAttempt ? "debug" : "warn", "task failed", {
+          taskId: task.taskId,
+          delivery: delivered,
+          code: error.code,
+          err: error.message,
+        });
         if (error.retryable && !finalAttempt) {
           delivery.nak(retryDelayMs(s.topology.backoffMs, delivered));
           return;

@@ -15,4 +15,4 @@ port.on("message", (m: HostToAgent) => {
     void agent.close({ abandonPulls: m.abandonPulls }).then(() => process.exit(0));
   }
 });
-post({ t: "ready" });
+post({ t: "ready", stages: agent.stages });

@@ -22,7 +22,7 @@ export const Task = z
     /** Tasks whose results this one reads (all done before it was released). */
     deps: z.array(z.object({ key: TaskKey, taskId: TaskId })).default([]),
     /** Stage-specific; validated by the stage's own input schema (after assembly, see inputMode). */
-    input: z.unknown(),
+    input: z.unknown().optional(),
     createdAt: EpochMs,
   })
   .meta({ id: "Task" });
