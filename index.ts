@@ -3,13 +3,22 @@ export {
   AgentHost,
   type AgentHostOptions,
   defineStage,
+  defineTask,
   type StageContext,
   type StageDefinition,
   StageError,
+  type Task as SwarmTask,
 } from "./agents/index.ts";
 export { ClientError, DocswarmClient, type SubmitOptions, type Submitted } from "./client/index.ts";
 export { Coordinator, type CoordinatorOptions } from "./coordinator/index.ts";
 export { EmbeddedNatsServer, type EmbeddedServerOptions } from "./infra/index.ts";
 export * from "./schemas/index.ts";
 export { ensureTopology, subjects } from "./streams/index.ts";
-export { readStatus, Swarm, type SwarmOptions, type SwarmStatus } from "./swarm/index.ts";
+export {
+  type DistributedOptions,
+  DistributedProcessor,
+  readStatus,
+  Swarm,
+  type SwarmOptions,
+  type SwarmStatus,
+} from "./swarm/index.ts";

@@ -7,3 +7,4 @@ export type { PdfDocument, PdfEngine } from "./pdf/engine.ts";
 export { pdfjsEngine } from "./pdf/pdfjs-engine.ts";
 export type { AgentServices } from "./services.ts";
 export { defineStage, type StageContext, type StageDefinition, type TaskHandler } from "./stage.ts";
+export { defineTask, type Task } from "./task.ts";

@@ -1,3 +1,4 @@
 // Everything wired together for one process.
 export { readStatus, type StageStatus, type SwarmStatus } from "./status.ts";
 export { Swarm, type SwarmOptions } from "./swarm.ts";
+export { type DistributedOptions, DistributedProcessor } from "./distributed.ts";
