@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { resultsCommand, submitCommand } from "./commands/client.ts";
+import { pipelineCommand } from "./commands/pipeline.ts";
 import { processCommand } from "./commands/process.ts";
 import { agentCommand, coordinatorCommand, upCommand } from "./commands/serve.ts";
 // docswarm: process PDFs with a swarm of agents coordinated through NATS JetStream.
@@ -11,11 +12,13 @@ const HELP = `docswarm: process PDFs with a swarm of agents on NATS JetStream
 
 Usage:
   docswarm process <files|folders...> [--agents N] [--out DIR] [--json] [--priority high|normal|low]
+                   [--stage ./my-stage.ts]... [--pipeline split,extract,my-stage,merge]
   docswarm up [--agents N] [--port P]          NATS + coordinator + agents until Ctrl-C
-  docswarm agent [--agents N] [--stages a,b] [--slots N]   agents against NATS_URL
+  docswarm agent [--agents N] [--stages a,b] [--stage ./my-stage.ts]... [--slots N]   agents against NATS_URL
   docswarm coordinator                          a coordinator against NATS_URL
-  docswarm submit <files...> [--priority P] [--doc-id ID] [--wait] [--json]
+  docswarm submit <files...> [--priority P] [--doc-id ID] [--pipeline P] [--wait] [--json]
   docswarm results <docId> [--timeout SECONDS]
+  docswarm pipeline set <name> <stages> | get <name> | list | delete <name>
 
 NATS_URL selects a NATS server or cluster; 'process' starts an embedded one when it is unset.
 DOCSWARM_LOG_LEVEL=debug|info|warn|error sets the log level.
@@ -28,6 +31,7 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   coordinator: coordinatorCommand,
   submit: submitCommand,
   results: resultsCommand,
+  pipeline: pipelineCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

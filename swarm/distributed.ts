@@ -8,7 +8,12 @@ import type { DocswarmClient } from "../client/index.ts";
 import { ClientError } from "../client/index.ts";
 import type { Priority, TaskSpec } from "../schemas/index.ts";
 
-export type DistributedOptions = { jobId?: string; priority?: Priority; timeoutMs?: number; maxDepth?: number };
+export type DistributedOptions = {
+  jobId?: string;
+  priority?: Priority;
+  timeoutMs?: number;
+  maxDepth?: number;
+};
 
 function newJobId(): string {
   return randomUUID().replaceAll("-", "");
@@ -22,7 +27,11 @@ export class DistributedProcessor {
   }
 
   /** The task's result for `input`, computed by the swarm's agents serving its stage. */
-  async processDistributed<I, O>(task: StageDefinition<I, O>, input: I, options: DistributedOptions = {}): Promise<O> {
+  async processDistributed<I, O>(
+    task: StageDefinition<I, O>,
+    input: I,
+    options: DistributedOptions = {},
+  ): Promise<O> {
     const tasks: TaskSpec[] = [];
     let next = 0;
     const plan = (value: I, depth: number): string => {
@@ -49,8 +58,20 @@ export class DistributedProcessor {
   ): Promise<R> {
     const map = typeof mapper === "string" ? mapper : mapper.name;
     const reduce = typeof reducer === "string" ? reducer : reducer.name;
-    const tasks: TaskSpec[] = inputs.map((input, i) => ({ key: `${map}.${i}`, stage: map, input, deps: [], mode: "process" }));
-    tasks.push({ key: `${reduce}.0`, stage: reduce, deps: tasks.map((t) => t.key), inputMode: "deps", mode: "process" });
+    const tasks: TaskSpec[] = inputs.map((input, i) => ({
+      key: `${map}.${i}`,
+      stage: map,
+      input,
+      deps: [],
+      mode: "process",
+    }));
+    tasks.push({
+      key: `${reduce}.0`,
+      stage: reduce,
+      deps: tasks.map((t) => t.key),
+      inputMode: "deps",
+      mode: "process",
+    });
     return (await this.#run(tasks, options))[`${reduce}.0`] as R;
   }
 
@@ -61,9 +82,15 @@ export class DistributedProcessor {
       priority: options.priority ?? "normal",
       tasks,
     });
-    const r = await this.#client.jobResult(jobId, options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs });
+    const r = await this.#client.jobResult(
+      jobId,
+      options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs },
+    );
     if (r.status === "failed") {
-      throw new ClientError(r.error?.code ?? "INTERNAL", `job ${jobId} failed: ${r.error?.message ?? "unknown error"}`);
+      throw new ClientError(
+        r.error?.code ?? "INTERNAL",
+        `job ${jobId} failed: ${r.error?.message ?? "unknown error"}`,
+      );
     }
     return r.outputs;
   }

@@ -1,4 +1,5 @@
 // Everything wired together for one process.
+
+export { type DistributedOptions, DistributedProcessor } from "./distributed.ts";
 export { readStatus, type StageStatus, type SwarmStatus } from "./status.ts";
 export { Swarm, type SwarmOptions } from "./swarm.ts";
-export { type DistributedOptions, DistributedProcessor } from "./distributed.ts";

@@ -21,6 +21,7 @@ export async function submitCommand(argv: string[]): Promise<number> {
       priority: { type: "string", short: "p", default: "normal" },
       "doc-id": { type: "string" },
       reprocess: { type: "boolean", default: false },
+      pipeline: { type: "string" },
       wait: { type: "boolean", default: false },
       json: { type: "boolean", default: false },
     },
@@ -42,6 +43,7 @@ export async function submitCommand(argv: string[]): Promise<number> {
       priority: priority.value,
       ...(values["doc-id"] && { docId: values["doc-id"] }),
       reprocess: values.reprocess,
+      ...(values.pipeline && { pipeline: values.pipeline }),
       onFull: (attempt, delayMs) =>
         process.stderr.write(`docswarm: the swarm is full; retry ${attempt} in ${delayMs} ms\n`),
     });

@@ -22,6 +22,7 @@ import { createLogger } from "../log.ts";
 import { ProgressBar } from "../progress.ts";
 import { exitOnSignal, onShutdown, runCleanups } from "../signals.ts";
 import { UsageError } from "../usage.ts";
+import { stageList } from "./serve.ts";
 
 type Line = {
   file: string;
@@ -41,9 +42,12 @@ export async function processCommand(argv: string[]): Promise<number> {
       out: { type: "string", short: "o", default: "docswarm-out" },
       json: { type: "boolean", default: false },
       priority: { type: "string", short: "p", default: "normal" },
+      pipeline: { type: "string" },
+      stage: { type: "string", multiple: true, default: [] },
     },
   });
-  const parsed = validate(ProcessCommandOptions, { ...values, paths: positionals });
+  const { stage: extraStages, pipeline, ...rest } = values;
+  const parsed = validate(ProcessCommandOptions, { ...rest, paths: positionals });
   if (!parsed.ok) throw new UsageError(parsed.message);
   const opts = parsed.value;
   const log = createLogger("warn");
@@ -79,7 +83,12 @@ export async function processCommand(argv: string[]): Promise<number> {
   await mkdir(opts.out, { recursive: true });
 
   const natsUrl = natsUrlFromEnv();
-  const swarm = await Swarm.initialize({ ...(natsUrl && { natsUrl }), agents: opts.agents, onLog: log });
+  const swarm = await Swarm.initialize({
+    ...(natsUrl && { natsUrl }),
+    agents: opts.agents,
+    stages: stageList("split,extract,merge", extraStages),
+    onLog: log,
+  });
   onShutdown(() => swarm.shutdown());
   bar.docsTotal = files.length;
 
@@ -141,7 +150,11 @@ export async function processCommand(argv: string[]): Promise<number> {
   const started = Date.now();
   for (const file of files) {
     try {
-      const sub = await swarm.submit(file, { priority: opts.priority, source: file });
+      const sub = await swarm.submit(file, {
+        priority: opts.priority,
+        source: file,
+        ...(pipeline && { pipeline }),
+      });
       pending.set(sub.docId, [...(pending.get(sub.docId) ?? []), file]);
     } catch (err) {
       const code = err instanceof ClientError && err.code !== "TIMEOUT" ? err.code : "INTERNAL";

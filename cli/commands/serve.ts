@@ -1,6 +1,7 @@
 // Long-running roles: `up` (NATS + coordinator + agents), `agent`, `coordinator`. Each runs until
 // Ctrl-C or SIGTERM, then shuts down cleanly (agents finish their tasks in flight).
 import { availableParallelism } from "node:os";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { AgentHost } from "../../agents/index.ts";
@@ -18,6 +19,14 @@ const AgentArgs = z.object({
   slots: z.coerce.number().int().min(1).max(10_000),
   replicas: z.coerce.number().int().min(1).max(5),
 });
+
+/** Built-in names as given; module paths made absolute (agent threads load them). */
+export function stageList(stages: string, extra: string[] = []): string[] {
+  return [...stages.split(","), ...extra]
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => (/[/\\.]/.test(s) && !/^[a-z]+:/.test(s) ? resolve(s) : s));
+}
 
 function requireUrl(command: string): string {
   const url = natsUrlFromEnv();
@@ -61,11 +70,13 @@ export async function agentCommand(argv: string[]): Promise<number> {
     options: {
       agents: { type: "string", short: "a", default: String(availableParallelism()) },
       stages: { type: "string", default: "split,extract,merge" },
+      stage: { type: "string", multiple: true, default: [] },
       slots: { type: "string", default: "1" },
       replicas: { type: "string", default: "1" },
     },
   });
-  const args = validate(AgentArgs, values);
+  const { stage: extra, ...rest } = values;
+  const args = validate(AgentArgs, rest);
   if (!args.ok) throw new UsageError(args.message);
   const url = requireUrl("agent");
   const log = createLogger("info");
@@ -75,10 +86,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
   const host = await AgentHost.start({
     servers: url,
     agents: args.value.agents,
-    stages: args.value.stages
-      .split(",")
-      .map((s) => s.trim())
-      .filter(Boolean),
+    stages: stageList(args.value.stages, extra),
     slots: args.value.slots,
     topology,
     onLog: log,

@@ -1,0 +1,45 @@
+// docswarm pipeline set|get|list|delete: named pipelines in the docswarm-pipelines bucket, usable
+// by name in the Docswarm-Pipeline header (`docswarm submit --pipeline <name>`).
+import { jetstream } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
+import { decodeJson, formatPipeline, Pipeline, parsePipeline } from "../../schemas/index.ts";
+import { BUCKETS, connectNats, ensureTopology, jsonBytes, natsUrlFromEnv } from "../../streams/index.ts";
+import { UsageError } from "../usage.ts";
+
+const NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+export async function pipelineCommand(argv: string[]): Promise<number> {
+  const [action, name, spec] = argv;
+  const url = natsUrlFromEnv();
+  if (!url) throw new UsageError("docswarm pipeline needs NATS_URL");
+  if (!action || !["set", "get", "list", "delete"].includes(action)) {
+    throw new UsageError("docswarm pipeline set <name> <stages> | get <name> | list | delete <name>");
+  }
+  if (action !== "list" && (!name || !NAME.test(name)))
+    throw new UsageError("a pipeline name is 1-64 of A-Z a-z 0-9 _ -");
+  const nc = await connectNats({ servers: url, name: "docswarm-cli" });
+  try {
+    await ensureTopology(nc);
+    const kv = await new Kvm(jetstream(nc)).open(BUCKETS.pipelines);
+    if (action === "set") {
+      const p = parsePipeline(spec ?? "");
+      if (!p.ok) throw new UsageError(`pipeline '${spec ?? ""}': ${p.message}`);
+      await kv.put(name!, jsonBytes(p.value));
+      process.stdout.write(`${name}: ${formatPipeline(p.value)}\n`);
+    } else if (action === "delete") {
+      await kv.delete(name!);
+    } else {
+      const names = action === "get" ? [name!] : [];
+      if (action === "list") for await (const k of await kv.keys()) names.push(k);
+      for (const n of names.sort()) {
+        const e = await kv.get(n);
+        const p = e?.operation === "PUT" ? decodeJson(Pipeline, e.value) : undefined;
+        if (p?.ok) process.stdout.write(`${n}: ${formatPipeline(p.value)}\n`);
+        else if (action === "get") throw new UsageError(`no pipeline named '${n}'`);
+      }
+    }
+  } finally {
+    await nc.close();
+  }
+  return 0;
+}
