@@ -13,7 +13,8 @@ import {
   TopologyConfig,
   type TopologyOptions,
 } from "../schemas/index.ts";
-import { BUCKETS, BUILTIN_STAGES, connectNats, kvPutWithTtl } from "../streams/index.ts";
+import { BUCKETS, BUILTIN_STAGES, connectNats, kvPutWithTtl, publishEvent } from "../streams/index.ts";
+import { type AutoscaleOptions, planStep, readDecisions, readRegistry } from "./autoscale.ts";
 import type { AgentToHost, HostToAgent } from "./protocol.ts";
 
 export type AgentHostOptions = {
@@ -30,6 +31,8 @@ export type AgentHostOptions = {
   /** Heap limit of one agent thread; a parser that blows it kills only that thread. */
   agentHeapMb?: number;
   hostId?: string;
+  /** Follow the scale bucket (the coordinator's autoscaler), between min and max agents on this host. */
+  autoscale?: AutoscaleOptions;
   onLog?: (level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
 };
 
@@ -83,6 +86,9 @@ export class AgentHost {
   readonly #heartbeat: NodeJS.Timeout;
   #next = 0;
   #closing: Promise<void> | undefined;
+  #autoscale: NodeJS.Timeout | undefined;
+  #scaling: Promise<void> | undefined;
+  #quietUntil = 0;
 
   private constructor(nc: NatsConnection, options: AgentHostOptions) {
     this.#nc = nc;
@@ -100,6 +106,55 @@ export class AgentHost {
     const sweepMs = Math.max(50, Math.min(250, Math.floor(this.#topology.ackWaitMs / 4)));
     this.#sweep = setInterval(() => this.#keepAliveAndWatch(), sweepMs);
     this.#heartbeat = setInterval(() => void this.#publishRegistrations(), this.#heartbeatMs);
+    if (options.autoscale) {
+      const a = options.autoscale;
+      const limits = { min: a.min ?? 1, max: a.max ?? 16 };
+      this.#autoscale = setInterval(() => {
+        this.#scaling ??= this.#followScale(limits, a.intervalMs ?? 1000)
+          .catch((err) => this.#log("warn", "autoscale step failed", { err: (err as Error).message }))
+          .finally(() => {
+            this.#scaling = undefined;
+          });
+      }, a.intervalMs ?? 1000);
+    }
+  }
+
+  async #followScale(limits: { min: number; max: number }, intervalMs: number): Promise<void> {
+    if (this.#closing || Date.now() < this.#quietUntil) return;
+    const jsm = await this.#js.jetstreamManager();
+    const [decisions, agents] = await Promise.all([readDecisions(jsm), readRegistry(jsm)]);
+    const mine = [...this.#agents.values()].filter((a) => !a.stopping);
+    const stages = [...new Set(mine.flatMap((a) => a.stages ?? []))];
+    if (stages.length === 0) return;
+    const step = planStep(this.hostId, stages, mine.length, decisions, agents, limits);
+    if (step.spawn === 0 && step.drain === 0) return;
+    // The registry needs a heartbeat or two to reflect what we change: hold still meanwhile.
+    this.#quietUntil = Date.now() + Math.max(2 * intervalMs, 2 * this.#heartbeatMs);
+    if (step.spawn > 0) {
+      for (const id of await this.spawn(step.spawn)) this.#event("agent.spawned", id, step.reason);
+      return;
+    }
+    const victims = mine
+      .sort((a, b) => Number(a.status === "busy") - Number(b.status === "busy") || b.startedAt - a.startedAt)
+      .slice(0, step.drain);
+    await Promise.all(
+      victims.map(async (v) => {
+        const stagesOf = v.stages ?? [];
+        await this.drain(v.id);
+        this.#event("agent.drained", v.id, step.reason, stagesOf);
+      }),
+    );
+  }
+
+  #event(type: "agent.spawned" | "agent.drained", agentId: string, reason: string, stages?: string[]): void {
+    publishEvent(this.#nc, {
+      type,
+      at: Date.now(),
+      agentId,
+      hostId: this.hostId,
+      stages: stages ?? this.#agents.get(agentId)?.stages ?? [],
+      reason,
+    });
   }
 
   static async start(options: AgentHostOptions): Promise<AgentHost> {
@@ -325,6 +380,8 @@ export class AgentHost {
   close(options: { abandonPulls?: boolean } = {}): Promise<void> {
     this.#closing ??= (async () => {
       clearInterval(this.#heartbeat);
+      clearInterval(this.#autoscale);
+      await this.#scaling;
       await Promise.allSettled([...this.#agents.keys()].map((id) => this.drain(id, options)));
       clearInterval(this.#sweep);
       await this.#nc.drain().catch(() => {});

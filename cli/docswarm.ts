@@ -14,8 +14,9 @@ Usage:
   docswarm process <files|folders...> [--agents N] [--out DIR] [--json] [--priority high|normal|low]
                    [--stage ./my-stage.ts]... [--pipeline split,extract,my-stage,merge]
   docswarm up [--agents N] [--port P]          NATS + coordinator + agents until Ctrl-C
-  docswarm agent [--agents N] [--stages a,b] [--stage ./my-stage.ts]... [--slots N]   agents against NATS_URL
-  docswarm coordinator                          a coordinator against NATS_URL
+  docswarm agent [--agents N] [--stages a,b] [--stage ./my-stage.ts]... [--slots N]
+                 [--autoscale --min N --max N]          agents against NATS_URL
+  docswarm coordinator [--autoscale --min N --max N --tasks-per-agent N]   a coordinator against NATS_URL
   docswarm submit <files...> [--priority P] [--doc-id ID] [--pipeline P] [--wait] [--json]
   docswarm results <docId> [--timeout SECONDS]
   docswarm pipeline set <name> <stages> | get <name> | list | delete <name>

@@ -15,6 +15,7 @@ import {
 } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import {
+  type AutoscalerOptions,
   decodeJson,
   type ErrorInfo,
   type FinalResult,
@@ -40,6 +41,7 @@ import {
   subjects,
   taskEnvelope,
 } from "../streams/index.ts";
+import { Autoscaler } from "./autoscaler.ts";
 import { Capabilities } from "./capabilities.ts";
 import { acceptJobSpec } from "./dag-jobs.ts";
 import { publishEvent } from "./events.ts";
@@ -48,6 +50,8 @@ import { sinkOutputs } from "./outputs.ts";
 
 export type CoordinatorOptions = {
   servers: string | string[];
+  /** Run the autoscaler (decisions into the scale bucket) with these settings. */
+  autoscale?: AutoscalerOptions;
   onLog?: (level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
 };
 
@@ -68,6 +72,7 @@ export class Coordinator {
   #consumers: Array<Awaited<ReturnType<Consumer["consume"]>>> = [];
   #loops: Promise<void>[] = [];
   #closing: Promise<void> | undefined;
+  #autoscaler: Autoscaler | undefined;
 
   private constructor(
     nc: NatsConnection,
@@ -105,6 +110,8 @@ export class Coordinator {
       const c = new Coordinator(nc, await jetstreamManager(nc), await openState(js), options);
       await c.#consume(STREAMS.results, COORDINATOR_CONSUMER, (m) => c.#onResult(m));
       await c.#consume(STREAMS.submit, JOBS_CONSUMER, (m) => acceptJobSpec(c.#ctx, m));
+      if (options.autoscale)
+        c.#autoscaler = new Autoscaler(nc, c.#ctx.jsm, c.#ctx.state.scale, options.autoscale);
       return c;
     } catch (err) {
       await nc.close();
@@ -358,6 +365,7 @@ export class Coordinator {
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      await this.#autoscaler?.close();
       await Promise.all(this.#consumers.map((c) => c.close()));
       await Promise.allSettled(this.#loops);
       await this.#ctx.nc.drain().catch(() => {});

@@ -1,2 +1,4 @@
 // The coordinator: progress from result events, merge release, final failures.
+
+export { Autoscaler, decide } from "./autoscaler.ts";
 export { Coordinator, type CoordinatorOptions } from "./coordinator.ts";

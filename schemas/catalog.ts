@@ -11,6 +11,7 @@ import { SubmitHeaders } from "./headers.ts";
 import { Job } from "./job.ts";
 import { ChunkStageInput, DocumentStageInput, Pipeline } from "./pipeline.ts";
 import { ExtractOutput, MergeOutput, SplitFailure, SplitOutput, TaskResult } from "./result.ts";
+import { ScaleDecision } from "./scale.ts";
 import { ExtractInput, MergeInput, Task } from "./task.ts";
 
 export const JSON_SCHEMA_CATALOG: Array<{ name: string; schema: z.ZodType; io: "input" | "output" }> = [
@@ -26,6 +27,7 @@ export const JSON_SCHEMA_CATALOG: Array<{ name: string; schema: z.ZodType; io: "
   { name: "SplitFailure", schema: SplitFailure, io: "output" },
   { name: "SwarmEvent", schema: SwarmEvent, io: "output" },
   { name: "Job", schema: Job, io: "output" },
+  { name: "ScaleDecision", schema: ScaleDecision, io: "output" },
   { name: "JobSpec", schema: JobSpec, io: "input" },
   { name: "JobResult", schema: JobResult, io: "output" },
   { name: "Pipeline", schema: Pipeline, io: "input" },

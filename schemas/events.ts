@@ -51,7 +51,38 @@ export const StageWaitingEvent = z
   })
   .meta({ id: "StageWaitingEvent" });
 
+/** The autoscaler changed a stage's desired agent count. */
+export const ScaleEvent = z
+  .object({
+    ...base,
+    type: z.literal("scale.decided"),
+    stage: StageName,
+    from: z.number().int().nonnegative(),
+    to: z.number().int().nonnegative(),
+    reason: z.string(),
+  })
+  .meta({ id: "ScaleEvent" });
+
+/** An agent host started or drained an agent to follow the desired scale (or on request). */
+export const AgentScaledEvent = z
+  .object({
+    ...base,
+    type: z.enum(["agent.spawned", "agent.drained"]),
+    agentId: z.string(),
+    hostId: z.string(),
+    stages: z.array(StageName),
+    reason: z.string(),
+  })
+  .meta({ id: "AgentScaledEvent" });
+
 export const SwarmEvent = z
-  .discriminatedUnion("type", [DocAcceptedEvent, DocProgressEvent, DocFinishedEvent, StageWaitingEvent])
+  .discriminatedUnion("type", [
+    DocAcceptedEvent,
+    DocProgressEvent,
+    DocFinishedEvent,
+    StageWaitingEvent,
+    ScaleEvent,
+    AgentScaledEvent,
+  ])
   .meta({ id: "SwarmEvent" });
 export type SwarmEvent = z.infer<typeof SwarmEvent>;

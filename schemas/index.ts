@@ -43,5 +43,6 @@ export {
   StageScope,
 } from "./pipeline.ts";
 export { ExtractOutput, MergeOutput, SplitFailure, SplitOutput, TaskResult } from "./result.ts";
+export { AutoscalerConfig, type AutoscalerOptions, ScaleDecision } from "./scale.ts";
 export { ExtractInput, MergeInput, Task } from "./task.ts";
 export { type Decoded, decodeJson, validate } from "./validate.ts";

@@ -1,6 +1,7 @@
 // JetStream topology and wire helpers: subjects, streams, consumers, buckets.
 export { type ConnectOptions, connectNats, natsUrlFromEnv } from "./connect.ts";
 export { defaultDocId } from "./doc-id.ts";
+export { eventKey, publishEvent } from "./events.ts";
 export {
   decodeFinal,
   decodeJobResult,

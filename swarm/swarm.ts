@@ -6,7 +6,7 @@ import { AgentHost, type AgentHostOptions } from "../agents/index.ts";
 import { DocswarmClient, type SubmitOptions, type Submitted } from "../client/index.ts";
 import { Coordinator } from "../coordinator/index.ts";
 import { EmbeddedNatsServer, type EmbeddedServerOptions } from "../infra/index.ts";
-import type { FinalResult, ProcessingConfig, TopologyOptions } from "../schemas/index.ts";
+import type { AutoscalerOptions, FinalResult, ProcessingConfig, TopologyOptions } from "../schemas/index.ts";
 import { connectNats, ensureTopology } from "../streams/index.ts";
 import { readStatus, type SwarmStatus } from "./status.ts";
 
@@ -22,6 +22,8 @@ export type SwarmOptions = {
   processing?: Partial<ProcessingConfig>;
   /** Run a coordinator in this process (default true). */
   coordinator?: boolean;
+  /** Autoscale: the coordinator decides, this process's agent host follows within min/max. */
+  autoscale?: AutoscalerOptions & { hostMin?: number; hostMax?: number };
   onLog?: AgentHostOptions["onLog"];
 };
 
@@ -64,7 +66,11 @@ export class Swarm {
       const coordinator =
         options.coordinator === false
           ? undefined
-          : await Coordinator.start({ servers: url, ...(options.onLog && { onLog: options.onLog }) });
+          : await Coordinator.start({
+              servers: url,
+              ...(options.onLog && { onLog: options.onLog }),
+              ...(options.autoscale && { autoscale: options.autoscale }),
+            });
       if (coordinator) cleanup.push(() => coordinator.close());
       const host =
         (options.agents ?? 1) > 0
@@ -86,6 +92,13 @@ export class Swarm {
       ...(o.topology && { topology: o.topology }),
       ...(o.processing && { processing: o.processing }),
       ...(o.onLog && { onLog: o.onLog }),
+      ...(o.autoscale && {
+        autoscale: {
+          min: o.autoscale.hostMin ?? o.autoscale.min ?? 1,
+          max: o.autoscale.hostMax ?? o.autoscale.max ?? 16,
+          ...(o.autoscale.intervalMs && { intervalMs: o.autoscale.intervalMs }),
+        },
+      }),
     };
   }
 

@@ -73,9 +73,14 @@ export async function agentCommand(argv: string[]): Promise<number> {
       stage: { type: "string", multiple: true, default: [] },
       slots: { type: "string", default: "1" },
       replicas: { type: "string", default: "1" },
+      autoscale: { type: "boolean", default: false },
+      min: { type: "string", default: "1" },
+      max: { type: "string", default: "16" },
     },
   });
-  const { stage: extra, ...rest } = values;
+  const { stage: extra, autoscale, min, max, ...rest } = values;
+  const bounds = validate(ScaleBounds, { min, max });
+  if (!bounds.ok) throw new UsageError(bounds.message);
   const args = validate(AgentArgs, rest);
   if (!args.ok) throw new UsageError(args.message);
   const url = requireUrl("agent");
@@ -90,6 +95,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
     slots: args.value.slots,
     topology,
     onLog: log,
+    ...(autoscale && { autoscale: bounds.value }),
   });
   onShutdown(() => host.close());
   log("info", "agent host started", { hostId: host.hostId, agents: host.size, url });
@@ -97,15 +103,36 @@ export async function agentCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
+const ScaleBounds = z
+  .object({ min: z.coerce.number().int().min(0).max(512), max: z.coerce.number().int().min(1).max(512) })
+  .refine((b) => b.min <= b.max, "--min must not exceed --max");
+
 export async function coordinatorCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { replicas: { type: "string", default: "1" } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      replicas: { type: "string", default: "1" },
+      autoscale: { type: "boolean", default: false },
+      min: { type: "string", default: "1" },
+      max: { type: "string", default: "16" },
+      "tasks-per-agent": { type: "string", default: "4" },
+    },
+  });
+  const bounds = validate(ScaleBounds, { min: values.min, max: values.max });
+  if (!bounds.ok) throw new UsageError(bounds.message);
+  const perAgent = validate(z.coerce.number().positive(), values["tasks-per-agent"]);
+  if (!perAgent.ok) throw new UsageError(`--tasks-per-agent: ${perAgent.message}`);
   const replicas = validate(z.coerce.number().int().min(1).max(5), values.replicas);
   if (!replicas.ok) throw new UsageError(`--replicas: ${replicas.message}`);
   const url = requireUrl("coordinator");
   const log = createLogger("info");
   const nc = await connectNats({ servers: url, name: "docswarm-coordinator-setup" });
   await ensureTopology(nc, { replicas: replicas.value }).finally(() => nc.close());
-  const coordinator = await Coordinator.start({ servers: url, onLog: log });
+  const coordinator = await Coordinator.start({
+    servers: url,
+    onLog: log,
+    ...(values.autoscale && { autoscale: { ...bounds.value, tasksPerAgent: perAgent.value } }),
+  });
   onShutdown(() => coordinator.close());
   log("info", "coordinator started", { url });
   await untilSignal();

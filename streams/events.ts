@@ -1,0 +1,29 @@
+// Publishing swarm events (captured by the events stream; fire-and-forget on core NATS, because an
+// event is a notification, never the source of truth). Subject: docswarm.events.<type>.<key>.
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { SwarmEvent } from "../schemas/index.ts";
+import { subjects } from "./names.ts";
+import { jsonBytes } from "./wire.ts";
+
+/** The last subject token(s): what the event is about. */
+export function eventKey(event: SwarmEvent): string {
+  switch (event.type) {
+    case "stage.waiting":
+      return `${event.stage}.${event.docId}`;
+    case "scale.decided":
+      return event.stage;
+    case "agent.spawned":
+    case "agent.drained":
+      return event.agentId;
+    default:
+      return event.docId;
+  }
+}
+
+export function publishEvent(nc: NatsConnection, event: SwarmEvent): void {
+  try {
+    nc.publish(subjects.event(event.type, eventKey(event)), jsonBytes(event));
+  } catch {
+    // A closed or reconnecting connection drops a notification; state lives in KV and streams.
+  }
+}
