@@ -29,10 +29,12 @@ export class EmbeddedServerError extends Error {
   }
 }
 
-// A guard that forwards TERM/INT to the server and kills it when the parent's pipe closes.
+// A guard that forwards TERM/INT to the server and kills it when the parent's pipe closes. The trap
+// is set before the server starts, so a TERM in between cannot orphan it.
 const GUARD = `
-"$@" </dev/null & child=$!
+child=
 trap 'kill -TERM $child 2>/dev/null; wait $child; exit 0' TERM INT
+"$@" </dev/null & child=$!
 while kill -0 $child 2>/dev/null; do
   read -r -t 1 _ ; rc=$?
   if [ $rc -ne 0 ] && [ $rc -le 128 ]; then break; fi
@@ -57,6 +59,8 @@ export class EmbeddedNatsServer {
   readonly dir: string;
   readonly version: string;
   readonly #child: ChildProcess;
+  /** The nats-server process itself (the child is its guard). */
+  readonly serverPid: number | undefined;
   readonly #ownsStore: boolean;
   readonly #exited: Promise<void>;
   #closing: Promise<void> | undefined;
@@ -67,6 +71,7 @@ export class EmbeddedNatsServer {
     dir: string;
     version: string;
     child: ChildProcess;
+    serverPid: number | undefined;
     ownsStore: boolean;
     exited: Promise<void>;
   }) {
@@ -75,6 +80,7 @@ export class EmbeddedNatsServer {
     this.dir = init.dir;
     this.version = init.version;
     this.#child = init.child;
+    this.serverPid = init.serverPid;
     this.#ownsStore = init.ownsStore;
     this.#exited = init.exited;
   }
@@ -86,7 +92,7 @@ export class EmbeddedNatsServer {
     const host = options.host ?? "127.0.0.1";
     const config = [
       `server_name: ${JSON.stringify(options.serverName ?? `docswarm-${process.pid}-${Date.now().toString(36)}`)}`,
-      `listen: "${host}:${options.port ?? -1}"`,
+      `listen: "${host}:${options.port || -1}"`,
       `ports_file_dir: ${JSON.stringify(dir)}`,
       `max_payload: ${options.maxPayloadBytes ?? 1024 * 1024}`,
       `jetstream { store_dir: ${JSON.stringify(storeDir)} }`,
@@ -110,21 +116,25 @@ export class EmbeddedNatsServer {
 
     const deadline = Date.now() + (options.startTimeoutMs ?? 15_000);
     let url: string | undefined;
+    let serverPid: number | undefined;
     try {
       while (!url) {
         if (exitCode !== null) throw new EmbeddedServerError(`nats-server exited early (code ${exitCode})`);
         if (Date.now() > deadline) throw new EmbeddedServerError("nats-server did not become ready in time");
         const ports = (await readdir(dir)).find((f) => f.endsWith(".ports"));
         if (ports) {
-          const parsed = JSON.parse(await readFile(join(dir, ports), "utf8").catch(() => "{}")) as {
-            nats?: string[];
-          };
+          serverPid = Number(/_(\d+)\.ports$/.exec(ports)?.[1]) || undefined;
+          // The file can be caught half-written (even empty): unparsable means "not yet".
+          const parsed = (await readFile(join(dir, ports), "utf8")
+            .then(JSON.parse)
+            .catch(() => ({}))) as { nats?: string[] };
           url = parsed.nats?.[0];
         }
         if (!url) await sleep(15);
       }
     } catch (err) {
-      child.kill("SIGKILL");
+      // TERM, not KILL: the guard's trap takes the server down with it; KILL would orphan it.
+      child.kill("SIGTERM");
       const log = await readFile(logFile, "utf8").catch(() => "");
       await rm(dir, { recursive: true, force: true });
       const tail = log.trim().split("\n").slice(-10).join("\n");
@@ -136,6 +146,7 @@ export class EmbeddedNatsServer {
       dir,
       version: bin.version,
       child,
+      serverPid,
       ownsStore: options.storeDir === undefined,
       exited,
     });
@@ -163,6 +174,12 @@ export class EmbeddedNatsServer {
       ]);
       grace.abort();
       if (!killed) {
+        // Stuck: kill the server itself too, or the guard's death would orphan it.
+        if (this.serverPid) {
+          try {
+            process.kill(this.serverPid, "SIGKILL");
+          } catch {}
+        }
         this.#child.kill("SIGKILL");
         await this.#exited;
       }

@@ -236,7 +236,9 @@ export async function ensureTopology(nc: NatsConnection, options: TopologyOption
     max_bytes: config.docsMaxBytes,
     ttl: nanos(config.docsMaxAgeMs),
   };
-  await objm.create(OBJECT_STORES.docs, objCommon);
-  await objm.create(OBJECT_STORES.results, objCommon);
+  // A copy each: the client deletes `ttl` and `replicas` from the options object it is given.
+  await objm.create(OBJECT_STORES.docs, { ...objCommon });
+  // Large final results live here: keep them as long as the done stream keeps their messages.
+  await objm.create(OBJECT_STORES.results, { ...objCommon, ttl: nanos(config.doneMaxAgeMs) });
   return { config, maxPayloadBytes };
 }

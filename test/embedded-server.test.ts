@@ -1,0 +1,40 @@
+// The embedded nats-server launcher: free ports, parallel starts, clean close.
+import { existsSync } from "node:fs";
+import test from "ava";
+import { EmbeddedNatsServer } from "../infra/index.ts";
+import { processExists } from "./helpers/cli.ts";
+import { acceptsConnections, findEmbeddedServer } from "./helpers/server.ts";
+
+test("port 0 picks a free port (nats-server itself would take 0 to mean 4222)", async (t) => {
+  const a = await EmbeddedNatsServer.start({ port: 0 });
+  t.teardown(() => a.close());
+  const b = await EmbeddedNatsServer.start({ port: 0 });
+  t.teardown(() => b.close());
+  t.not(a.port, 4222);
+  t.not(b.port, 4222);
+  t.not(a.port, b.port);
+});
+
+test("many servers started at once all come up (the ports file may be read half-written)", async (t) => {
+  const starts = await Promise.allSettled(Array.from({ length: 10 }, () => EmbeddedNatsServer.start()));
+  for (const s of starts) if (s.status === "fulfilled") t.teardown(() => s.value.close());
+  const failures = starts.flatMap((s) => (s.status === "rejected" ? [String(s.reason)] : []));
+  t.deepEqual(failures, []);
+  const ports = starts.flatMap((s) => (s.status === "fulfilled" ? [s.value.port] : []));
+  t.is(new Set(ports).size, ports.length, "distinct ports");
+});
+
+test("close stops the server process and removes its temp dir", async (t) => {
+  const server = await EmbeddedNatsServer.start();
+  t.teardown(() => server.close());
+  const found = await findEmbeddedServer(server.url);
+  if (!found) return t.fail(`no ports file for ${server.url}`);
+  t.is(found.dir, server.dir);
+  t.true(processExists(found.pid));
+  t.true(await acceptsConnections(server.url));
+  await server.close();
+  t.false(processExists(found.pid), `nats-server ${found.pid} is gone`);
+  t.false(existsSync(server.dir));
+  t.false(await acceptsConnections(server.url));
+  await t.notThrowsAsync(server.close(), "close twice is fine");
+});

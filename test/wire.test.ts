@@ -1,0 +1,130 @@
+// The wire contract as any NATS client sees it: core publish of raw PDF bytes with headers, the
+// final result as JSON on docswarm.done.<docId>, the stored result readable later, and the object
+// store path for documents above the server's max payload. Only plain NATS here: no docswarm client
+// on the submitting side, literal subjects and header names.
+import { createHash } from "node:crypto";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
+import { Objm } from "@nats-io/obj";
+import { headers, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import test from "ava";
+import { DocswarmClient } from "../client/index.ts";
+import { FinalResult, Job } from "../schemas/index.ts";
+import { assertDone, assertFailed } from "./helpers/assert.ts";
+import { knownDoc } from "./helpers/pdfs.ts";
+import { connectTo, startSwarm } from "./helpers/server.ts";
+import { waitFor } from "./helpers/wait.ts";
+
+const TIMEOUT_MS = 60_000;
+
+/** The first message on a core subscription, parsed as JSON. */
+async function firstJson(sub: Subscription): Promise<unknown> {
+  const timer = setTimeout(() => sub.unsubscribe(), TIMEOUT_MS);
+  try {
+    for await (const m of sub) return m.json();
+    throw new Error(`no message on ${sub.getSubject()} within ${TIMEOUT_MS} ms`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function subscribeDone(nc: NatsConnection, docId: string): Promise<Subscription> {
+  const sub = nc.subscribe(`docswarm.done.${docId}`, { max: 1 });
+  await nc.flush(); // the server knows the subscription before anything is published
+  return sub;
+}
+
+test("raw PDF bytes published with core NATS get their final result on docswarm.done.<docId>", async (t) => {
+  const swarm = await startSwarm(t, { agents: 2 });
+  const nc = await connectTo(t, swarm.url, "raw-client");
+  const doc = await knownDoc("wire-raw", 20);
+  const sub = await subscribeDone(nc, doc.id);
+
+  const h = headers();
+  h.set("Docswarm-Doc-Id", doc.id);
+  h.set("Docswarm-Priority", "high");
+  h.set("Docswarm-Source", "reports/raw.pdf");
+  nc.publish("docswarm.submit", doc.bytes, { headers: h });
+
+  const json = await firstJson(sub);
+  t.true(FinalResult.safeParse(json).success, "validates against the FinalResult schema");
+  const r = assertDone(t, json, doc);
+  t.is(r.source, "reports/raw.pdf");
+  // The priority header was honoured: the job ran at high priority.
+  const jobs = await new Kvm(nc).open("docswarm-jobs");
+  const job = Job.parse((await jobs.get(doc.id))?.json());
+  t.is(job.priority, "high");
+  // The coordinator marks the job done when it sees merge's result, just after the final result.
+  await waitFor(async () => Job.parse((await jobs.get(doc.id))?.json()).status === "done", {
+    timeoutMs: TIMEOUT_MS,
+    message: "the job to be marked done",
+  });
+});
+
+test("without a Doc-Id header the id is SHA-256 of the bytes and a late reader gets the stored result", async (t) => {
+  const swarm = await startSwarm(t, { agents: 1 });
+  const nc = await connectTo(t, swarm.url, "raw-client");
+  const doc = await knownDoc("wire-noid", 2);
+  const expectedId = createHash("sha256").update(doc.bytes).digest("hex").slice(0, 32);
+
+  nc.publish("docswarm.submit", doc.bytes);
+  await nc.flush();
+
+  // Nobody listened while it ran: the result is stored on DOCSWARM_DONE (one per subject).
+  const jsm = await jetstreamManager(nc);
+  const stored = await waitFor(
+    () => jsm.direct.getMessage("DOCSWARM_DONE", { last_by_subj: `docswarm.done.${expectedId}` }),
+    { timeoutMs: TIMEOUT_MS, message: `the stored result of ${expectedId}` },
+  );
+  t.is(stored.subject, `docswarm.done.${expectedId}`);
+  assertDone(t, stored.json(), doc, expectedId);
+
+  // The TypeScript client reads the same stored result.
+  const client = new DocswarmClient(nc);
+  const viaClient = await client.result(expectedId, { timeoutMs: TIMEOUT_MS });
+  t.deepEqual(viaClient, FinalResult.parse(stored.json()));
+});
+
+test("large documents: bytes in the docswarm-docs object store, an empty message names the object", async (t) => {
+  const maxPayloadBytes = 64 * 1024;
+  const swarm = await startSwarm(t, { agents: 2, server: { maxPayloadBytes } });
+  const nc = await connectTo(t, swarm.url, "raw-client");
+  const doc = await knownDoc("wire-big", 24, { charsPerPage: 3300 });
+  t.true(doc.bytes.length > maxPayloadBytes, `${doc.bytes.length} bytes`);
+  t.is(nc.info?.max_payload, maxPayloadBytes);
+
+  const docs = await new Objm(nc).open("docswarm-docs");
+  const objectName = doc.id;
+  await docs.putBlob({ name: objectName }, doc.bytes);
+  const sub = await subscribeDone(nc, doc.id);
+  const h = headers();
+  h.set("Docswarm-Doc-Id", doc.id);
+  h.set("Docswarm-Object", objectName);
+  nc.publish("docswarm.submit", new Uint8Array(), { headers: h });
+
+  const json = FinalResult.parse(await firstJson(sub));
+  // The result is larger than one message too: the message carries a reference to the whole result.
+  t.deepEqual(json.pages, []);
+  t.is(json.pagesObject?.bucket, "docswarm-results");
+  const whole = await (await new Objm(nc).open(json.pagesObject!.bucket)).getBlob(json.pagesObject!.name);
+  t.truthy(whole, "the complete result object exists");
+  assertDone(t, JSON.parse(new TextDecoder().decode(whole!)), doc);
+  // Once done, the document's bytes are no longer kept.
+  await waitFor(async () => (await docs.info(objectName))?.deleted ?? true, {
+    timeoutMs: TIMEOUT_MS,
+    message: "the document object to be removed after processing",
+  });
+});
+
+test("an object header naming a missing object fails with OBJECT_MISSING", async (t) => {
+  const swarm = await startSwarm(t, { agents: 1 });
+  const nc = await connectTo(t, swarm.url, "raw-client");
+  const docId = (await knownDoc("wire-missing", 1)).id;
+  const sub = await subscribeDone(nc, docId);
+  const h = headers();
+  h.set("Docswarm-Doc-Id", docId);
+  h.set("Docswarm-Object", `${docId}-nowhere`);
+  nc.publish("docswarm.submit", new Uint8Array(), { headers: h });
+  const r = assertFailed(t, await firstJson(sub), docId, "OBJECT_MISSING", /nowhere/);
+  t.is(r.pageCount, 0);
+});
