@@ -38,6 +38,7 @@ const STREAM_NAMES = [
   "KV_docswarm-agents",
   "KV_docswarm-jobs",
   "KV_docswarm-leases",
+  "KV_docswarm-pipelines",
   "KV_docswarm-scale",
   "OBJ_docswarm-docs",
   "OBJ_docswarm-results",
@@ -95,7 +96,9 @@ test("one durable pull consumer per stage and priority, split reading submission
   for (const stage of ["extract", "merge"]) {
     for (const p of PRIORITIES) expected[`DOCSWARM_TASKS/${stage}-${p}`] = [`docswarm.task.${stage}.${p}`];
   }
-  const stageConsumers = Object.keys(consumers).filter((k) => !k.startsWith("DOCSWARM_RESULTS/"));
+  const stageConsumers = Object.keys(consumers).filter(
+    (k) => !k.startsWith("DOCSWARM_RESULTS/") && k !== "DOCSWARM_SUBMIT/jobs",
+  );
   t.deepEqual(stageConsumers.sort(), Object.keys(expected).sort());
   for (const [key, filters] of Object.entries(expected)) {
     const c = consumers[key]!.config;
@@ -107,8 +110,9 @@ test("one durable pull consumer per stage and priority, split reading submission
     t.true((c.max_ack_pending ?? -1) > 0, `${key}: max_ack_pending is set`);
     t.deepEqual([...(c.filter_subjects ?? [c.filter_subject!])].sort(), [...filters].sort(), key);
   }
-  // The coordinator follows results with its own durable consumer.
+  // The coordinator follows results with its own durable consumer, and DAG job submissions with another.
   t.deepEqual(consumers["DOCSWARM_RESULTS/coordinator"]?.config.durable_name, "coordinator");
+  t.deepEqual(consumers["DOCSWARM_SUBMIT/jobs"]?.config.filter_subject, "docswarm.jobs.submit");
 });
 
 test("three agents on one host share the extract-normal consumer", async (t) => {
@@ -116,7 +120,7 @@ test("three agents on one host share the extract-normal consumer", async (t) => 
   const doc = await knownDoc("topo-shared", 36);
   // Results are purged once the document is done: watch them as they are published.
   const extractResults: TaskResult[] = [];
-  const sub = swarm.nc.subscribe(`docswarm.result.${doc.id}`, {
+  const sub = swarm.nc.subscribe(`docswarm.result.${doc.id}.>`, {
     callback: (_err, m) => {
       const r = TaskResult.safeParse(m.json());
       if (r.success && r.data.stage === "extract") extractResults.push(r.data);

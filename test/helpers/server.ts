@@ -6,6 +6,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { ExecutionContext } from "ava";
@@ -13,7 +14,7 @@ import { AgentHost } from "../../agents/index.ts";
 import { DocswarmClient } from "../../client/index.ts";
 import { Coordinator } from "../../coordinator/index.ts";
 import { EmbeddedNatsServer, type EmbeddedServerOptions } from "../../infra/index.ts";
-import type { ProcessingConfig, TopologyOptions } from "../../schemas/index.ts";
+import type { AutoscalerOptions, ProcessingConfig, TopologyOptions } from "../../schemas/index.ts";
 import { ensureTopology, type Topology } from "../../streams/index.ts";
 
 export type ServerKind = "local" | "container";
@@ -145,6 +146,8 @@ export type StartSwarmOptions = {
   processing?: Partial<ProcessingConfig>;
   stages?: string[];
   slots?: number;
+  /** Coordinator autoscaler settings, and the host following them within hostMin/hostMax. */
+  autoscale?: AutoscalerOptions & { hostMin?: number; hostMax?: number };
 };
 
 export type TestSwarm = {
@@ -162,6 +165,11 @@ export type TestSwarm = {
   logs: LogLine[];
 };
 
+/** Absolute path of a test stage module under test/fixtures/stages/. */
+export function stagePath(name: string): string {
+  return fileURLToPath(new URL(`../fixtures/stages/${name}.ts`, import.meta.url));
+}
+
 /** A server with the topology, a coordinator and an agent host with `agents` agents. */
 export async function startSwarm(t: ExecutionContext, opts: StartSwarmOptions = {}): Promise<TestSwarm> {
   const server = await startServer(t, opts.server);
@@ -171,7 +179,11 @@ export async function startSwarm(t: ExecutionContext, opts: StartSwarmOptions = 
   const onLog = (level: string, msg: string, fields?: Record<string, unknown>) => {
     if (level === "warn" || level === "error") logs.push({ level, msg, ...(fields && { fields }) });
   };
-  const coordinator = await Coordinator.start({ servers: server.url, onLog });
+  const coordinator = await Coordinator.start({
+    servers: server.url,
+    onLog,
+    ...(opts.autoscale && { autoscale: opts.autoscale }),
+  });
   t.teardown(() => coordinator.close());
   const host = await AgentHost.start({
     servers: server.url,
@@ -180,6 +192,13 @@ export async function startSwarm(t: ExecutionContext, opts: StartSwarmOptions = 
     ...(opts.slots && { slots: opts.slots }),
     ...(opts.topology && { topology: opts.topology }),
     ...(opts.processing && { processing: opts.processing }),
+    ...(opts.autoscale && {
+      autoscale: {
+        min: opts.autoscale.hostMin ?? 1,
+        max: opts.autoscale.hostMax ?? 8,
+        ...(opts.autoscale.intervalMs && { intervalMs: opts.autoscale.intervalMs }),
+      },
+    }),
     onLog,
   });
   // The server goes away right after: nothing to hand open pull requests back to.
