@@ -7,6 +7,10 @@ import type { PdfDocument, PdfEngine } from "./pdf/engine.ts";
 
 type Entry = { key: string; doc: Promise<PdfDocument> };
 
+function keyOf(ref: ObjectRef): string {
+  return `${ref.bucket}/${ref.name}/${ref.size}`;
+}
+
 export class DocumentCache {
   readonly #engine: PdfEngine;
   readonly #store: (bucket: string) => Promise<ObjectStore>;
@@ -27,8 +31,13 @@ export class DocumentCache {
     return data;
   }
 
+  /** Keeps a document opened elsewhere (split opens every document first) for the chunks that follow. */
+  adopt(ref: ObjectRef, doc: PdfDocument): void {
+    this.#insert({ key: keyOf(ref), doc: Promise.resolve(doc) });
+  }
+
   open(ref: ObjectRef): Promise<PdfDocument> {
-    const key = `${ref.bucket}/${ref.name}/${ref.size}`;
+    const key = keyOf(ref);
     const hit = this.#entries.find((e) => e.key === key);
     if (hit) {
       this.#entries = [hit, ...this.#entries.filter((e) => e !== hit)];
@@ -40,10 +49,14 @@ export class DocumentCache {
     doc.catch(() => {
       this.#entries = this.#entries.filter((e) => e !== entry);
     });
-    this.#entries.unshift(entry);
+    this.#insert(entry);
+    return doc;
+  }
+
+  #insert(entry: Entry): void {
+    this.#entries = [entry, ...this.#entries.filter((e) => e.key !== entry.key)];
     for (const old of this.#entries.splice(this.#capacity))
       void old.doc.then((d) => d.close()).catch(() => {});
-    return doc;
   }
 
   async close(): Promise<void> {

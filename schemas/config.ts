@@ -94,6 +94,8 @@ export const ProcessingConfig = z
     chunkMaxPages: z.number().int().positive().default(16),
     /** Aim for at least this many chunks per live extract agent, so work balances. */
     chunksPerAgent: z.number().int().positive().default(3),
+    /** Cut chunks at equal shares of estimated page cost (content-stream size) instead of equal page counts. */
+    adaptiveChunks: z.boolean().default(true),
     /** A task running longer than this is terminated by the watchdog and redelivered. */
     taskTimeoutMs: z.number().int().positive().default(60_000),
   })

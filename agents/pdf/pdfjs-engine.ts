@@ -4,6 +4,7 @@
 import type { DocMeta } from "../../schemas/index.ts";
 import { StageError } from "../errors.ts";
 import { checkPdfStructure } from "./classify.ts";
+import { contentSizes } from "./content-size.ts";
 import type { PdfDocument, PdfEngine } from "./engine.ts";
 
 type PdfJs = typeof import("pdfjs-dist/legacy/build/pdf.mjs");
@@ -54,13 +55,31 @@ class PdfJsDocument implements PdfDocument {
   readonly #doc: Awaited<ReturnType<PdfJs["getDocument"]>["promise"]>;
   readonly #task: ReturnType<PdfJs["getDocument"]>;
 
+  readonly #bytes: Uint8Array;
+
   constructor(
     task: ReturnType<PdfJs["getDocument"]>,
     doc: Awaited<ReturnType<PdfJs["getDocument"]>["promise"]>,
+    bytes: Uint8Array,
   ) {
     this.#task = task;
     this.#doc = doc;
+    this.#bytes = bytes;
     this.pageCount = doc.numPages;
+  }
+
+  async pageCosts(): Promise<number[] | undefined> {
+    try {
+      const refs: number[] = [];
+      for (let i = 1; i <= this.pageCount; i++) {
+        const ref = (await this.#doc.getPage(i)).ref;
+        if (!ref) return undefined;
+        refs.push(ref.num);
+      }
+      return contentSizes(this.#bytes, refs);
+    } catch {
+      return undefined;
+    }
   }
 
   async meta(): Promise<DocMeta> {
@@ -113,7 +132,7 @@ export const pdfjsEngine: PdfEngine = {
       verbosity: 0,
     });
     try {
-      return new PdfJsDocument(task, await task.promise);
+      return new PdfJsDocument(task, await task.promise, bytes);
     } catch (err) {
       await task.destroy().catch(() => {});
       throw classify(err);

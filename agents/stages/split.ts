@@ -182,6 +182,7 @@ export const splitHandler: TaskHandler = {
       }
       const doc = await s.engine.open(data);
       let meta: DocMeta;
+      let costs: number[] | undefined;
       try {
         if (doc.pageCount > s.processing.maxPages) {
           throw new StageError(
@@ -190,14 +191,18 @@ export const splitHandler: TaskHandler = {
           );
         }
         meta = await doc.meta();
-      } finally {
+        costs = s.processing.adaptiveChunks ? await doc.pageCosts() : undefined;
+      } catch (err) {
         await doc.close();
+        throw err;
       }
-      if (!h.object) await s.state.docs.putBlob({ name: docId }, data);
+      if (!h.object) object = { ...object, size: (await s.state.docs.putBlob({ name: docId }, data)).size };
+      // This agent has the document open already: its extract chunks need not open it again.
+      s.documents.adopt(object, doc);
 
       const agents = Math.max(1, await s.liveAgents("extract"));
       const now = Date.now();
-      const chunks = planChunks(meta.pageCount, { agents, ...s.processing });
+      const chunks = planChunks(meta.pageCount, { agents, ...s.processing, ...(costs && { costs }) });
       const job: Job = {
         v: 1,
         docId,

@@ -1,0 +1,94 @@
+// Makespan of one long, uneven document against the ideal (total extraction work / agents), with
+// chunks cut by page cost (adaptive) and by equal page counts, in the same run.
+//   node bench/chunking.ts [--pages 160] [--agents 2] [--runs 3] [--json]
+import { availableParallelism } from "node:os";
+import { parseArgs } from "node:util";
+import { PDFDocument, StandardFonts } from "pdf-lib";
+import { denseLines, rng } from "../scripts/pdf-gen.ts";
+import { Swarm } from "../swarm/index.ts";
+
+const { values } = parseArgs({
+  options: {
+    pages: { type: "string", default: "160" },
+    agents: { type: "string", default: String(availableParallelism()) },
+    runs: { type: "string", default: "3" },
+    json: { type: "boolean", default: false },
+  },
+});
+const pages = Number(values.pages);
+const agents = Number(values.agents);
+const runs = Number(values.runs);
+
+/** Dense pages in two clusters (first fifth, and a band in the middle), nearly empty pages elsewhere. */
+async function unevenDoc(seed: number): Promise<Uint8Array> {
+  const doc = await PDFDocument.create();
+  const font = await doc.embedFont(StandardFonts.Helvetica);
+  const random = rng(seed);
+  for (let i = 0; i < pages; i++) {
+    const dense = i < pages / 5 || (i > pages / 2 && i < pages / 2 + pages / 10);
+    const page = doc.addPage([612, 792]);
+    const lines = [`Page ${i + 1} seed ${seed}`, ...denseLines(random, dense ? 3300 : 60)];
+    lines.forEach((l, j) => {
+      page.drawText(l, { x: 36, y: 760 - j * 9, size: 7, font });
+    });
+  }
+  return doc.save();
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+type Run = { makespanMs: number; idealMs: number; ratio: number; chunks: number };
+
+async function measure(adaptive: boolean, seed: number): Promise<Run> {
+  const swarm = await Swarm.initialize({ agents, processing: { adaptiveChunks: adaptive } });
+  try {
+    // Warm every agent's pdf.js so the first chunks do not pay its load.
+    const warm = await unevenDoc(seed + 1000);
+    await swarm.result((await swarm.submit(warm)).docId);
+    const bytes = await unevenDoc(seed);
+    const r = await swarm.result((await swarm.submit(bytes)).docId);
+    const work = r.timings.stageMs.extract ?? 0;
+    const makespan = r.timings.totalMs - (r.timings.stageMs.split ?? 0) - (r.timings.stageMs.merge ?? 0);
+    return {
+      makespanMs: makespan,
+      idealMs: work / agents,
+      ratio: makespan / (work / agents),
+      chunks: r.chunks,
+    };
+  } finally {
+    await swarm.shutdown();
+  }
+}
+
+const results: Record<"adaptive" | "equalPages", Run[]> = { adaptive: [], equalPages: [] };
+for (let i = 0; i < runs; i++) {
+  results.adaptive.push(await measure(true, 17 + i));
+  results.equalPages.push(await measure(false, 17 + i));
+}
+const summary = Object.fromEntries(
+  Object.entries(results).map(([k, rs]) => [
+    k,
+    {
+      makespanMs: median(rs.map((r) => r.makespanMs)),
+      idealMs: median(rs.map((r) => r.idealMs)),
+      makespanOverIdeal: median(rs.map((r) => r.ratio)),
+      chunks: median(rs.map((r) => r.chunks)),
+    },
+  ]),
+);
+if (values.json) {
+  process.stdout.write(`${JSON.stringify({ pages, agents, runs, ...summary })}\n`);
+} else {
+  process.stdout.write(`one ${pages}-page uneven document, ${agents} agents, median of ${runs} runs\n`);
+  process.stdout.write(
+    "| chunking | chunks | makespan ms | ideal ms (work / agents) | makespan / ideal |\n|---|---|---|---|---|\n",
+  );
+  for (const [k, s] of Object.entries(summary)) {
+    process.stdout.write(
+      `| ${k} | ${s.chunks} | ${s.makespanMs.toFixed(0)} | ${s.idealMs.toFixed(0)} | ${s.makespanOverIdeal.toFixed(2)} |\n`,
+    );
+  }
+}
