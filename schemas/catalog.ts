@@ -9,6 +9,7 @@ import { FinalResult } from "./final.ts";
 import { SubmitHeaders } from "./headers.ts";
 import { Job } from "./job.ts";
 import { ExtractOutput, MergeOutput, SplitFailure, SplitOutput, TaskResult } from "./result.ts";
+import { SwarmStatus } from "./status.ts";
 import { ExtractInput, MergeInput, Task } from "./task.ts";
 
 export const JSON_SCHEMA_CATALOG: Array<{ name: string; schema: z.ZodType; io: "input" | "output" }> = [
@@ -23,6 +24,7 @@ export const JSON_SCHEMA_CATALOG: Array<{ name: string; schema: z.ZodType; io: "
   { name: "SplitOutput", schema: SplitOutput, io: "output" },
   { name: "SplitFailure", schema: SplitFailure, io: "output" },
   { name: "SwarmEvent", schema: SwarmEvent, io: "output" },
+  { name: "SwarmStatus", schema: SwarmStatus, io: "output" },
   { name: "Job", schema: Job, io: "output" },
   { name: "AgentRegistration", schema: AgentRegistration, io: "output" },
   { name: "PageText", schema: PageText, io: "output" },

@@ -20,10 +20,31 @@ export {
   type TopologyOptions,
 } from "./config.ts";
 export { DocMeta, ObjectRef, PageRange, PageText } from "./document.ts";
-export { DocAcceptedEvent, DocFinishedEvent, DocProgressEvent, SwarmEvent } from "./events.ts";
+export {
+  AgentDrainedEvent,
+  AgentJoinedEvent,
+  AgentLostEvent,
+  DocAcceptedEvent,
+  DocFinishedEvent,
+  DocProgressEvent,
+  ScaleChangedEvent,
+  SwarmEvent,
+  type SwarmEventType,
+  TaskFailedEvent,
+} from "./events.ts";
 export { FinalResult, Timings } from "./final.ts";
 export { HEADERS, SubmitHeaders } from "./headers.ts";
 export { JOB_STATUSES, Job } from "./job.ts";
 export { ExtractOutput, MergeOutput, SplitFailure, SplitOutput, TaskResult } from "./result.ts";
+export {
+  AgentView,
+  CoordinatorStatus,
+  DocumentProgress,
+  STATUS_WARNINGS,
+  StageStatus,
+  StatusWarning,
+  SwarmStatus,
+  Throughput,
+} from "./status.ts";
 export { ExtractInput, MergeInput, Task } from "./task.ts";
 export { type Decoded, decodeJson, validate } from "./validate.ts";

@@ -94,6 +94,8 @@ function streamConfigs(c: TopologyConfig, maxPayloadBytes: number): NamedStreamC
       discard: DiscardPolicy.Old,
       max_bytes: c.eventsMaxBytes,
       max_age: nanos(c.eventsMaxAgeMs),
+      // Status and the dashboard read the recent past with direct gets by start time.
+      allow_direct: true,
     },
     {
       ...common,
@@ -103,6 +105,7 @@ function streamConfigs(c: TopologyConfig, maxPayloadBytes: number): NamedStreamC
       discard: DiscardPolicy.Old,
       max_bytes: c.dlqMaxBytes,
       max_age: nanos(c.dlqMaxAgeMs),
+      allow_direct: true,
     },
   ];
 }
