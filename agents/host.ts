@@ -5,6 +5,7 @@ import { hostname } from "node:os";
 import { Worker } from "node:worker_threads";
 import { type JetStreamClient, jetstream } from "@nats-io/jetstream";
 import { headers, type NatsConnection } from "@nats-io/transport-node";
+import { type AgentHostMetrics, createAgentHostMetrics } from "../observability/index.ts";
 import {
   type AgentRegistration,
   type AgentStatus,
@@ -14,6 +15,7 @@ import {
   type TopologyOptions,
 } from "../schemas/index.ts";
 import { BUCKETS, BUILTIN_STAGES, connectNats, kvPutWithTtl } from "../streams/index.ts";
+import { parseAckSubject } from "./delivery.ts";
 import type { AgentToHost, HostToAgent } from "./protocol.ts";
 
 export type AgentHostOptions = {
@@ -79,6 +81,7 @@ export class AgentHost {
   readonly #agents = new Map<string, AgentSlot>();
   readonly #sweep: NodeJS.Timeout;
   readonly #heartbeat: NodeJS.Timeout;
+  readonly #metrics: AgentHostMetrics;
   #next = 0;
   #closing: Promise<void> | undefined;
 
@@ -98,6 +101,7 @@ export class AgentHost {
     const sweepMs = Math.max(50, Math.min(250, Math.floor(this.#topology.ackWaitMs / 4)));
     this.#sweep = setInterval(() => this.#keepAliveAndWatch(), sweepMs);
     this.#heartbeat = setInterval(() => void this.#publishRegistrations(), this.#heartbeatMs);
+    this.#metrics = createAgentHostMetrics(this.hostId, () => [...this.#agents.values()]);
   }
 
   static async start(options: AgentHostOptions): Promise<AgentHost> {
@@ -214,6 +218,7 @@ export class AgentHost {
         break;
       case "hold":
         slot.held.set(m.key, { reply: m.reply, taskId: m.taskId, stage: m.stage, lastAckAt: Date.now() });
+        this.#metrics.taskReceived(m.stage, parseAckSubject(m.reply)?.delivered ?? 1);
         break;
       case "run": {
         const h = slot.held.get(m.key);
@@ -223,11 +228,14 @@ export class AgentHost {
         }
         break;
       }
-      case "end":
+      case "end": {
+        const h = slot.held.get(m.key);
+        if (h) this.#metrics.taskEnded(h.stage, h.runAt && Date.now() - h.runAt, m.ok);
         slot.held.delete(m.key);
         if (m.ok) slot.tasksDone++;
         else slot.tasksFailed++;
         break;
+      }
       case "status":
         if (!slot.stopping || m.status === "stopped") slot.status = m.status;
         break;
@@ -250,6 +258,7 @@ export class AgentHost {
     const now = Date.now();
     slot.crashTimes = [...slot.crashTimes.filter((t) => now - t < 60_000), now];
     slot.restarts++;
+    this.#metrics.agentRestarted();
     const delay = Math.min(10_000, 100 * 2 ** (slot.crashTimes.length - 1));
     this.#log("warn", "agent thread exited; restarting", {
       agentId: slot.id,
@@ -323,6 +332,7 @@ export class AgentHost {
       clearInterval(this.#heartbeat);
       await Promise.allSettled([...this.#agents.keys()].map((id) => this.drain(id, options)));
       clearInterval(this.#sweep);
+      this.#metrics.close();
       await this.#nc.drain().catch(() => {});
     })();
     return this.#closing;

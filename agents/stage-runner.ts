@@ -8,6 +8,7 @@ import { StageError, toErrorInfo } from "./errors.ts";
 import { publishResult } from "./results.ts";
 import type { AgentServices } from "./services.ts";
 import type { StageDefinition, TaskHandler } from "./stage.ts";
+import { annotateTask, markTaskFailed } from "./task-span.ts";
 
 export function retryDelayMs(backoffMs: number[], delivered: number): number {
   return backoffMs[Math.min(delivered - 1, backoffMs.length - 1)] ?? 1000;
@@ -27,6 +28,7 @@ export function stageHandler(def: StageDefinition): TaskHandler {
         return;
       }
       const task = env.value;
+      annotateTask(task);
       const identity = {
         taskId: task.taskId,
         docId: task.docId,
@@ -58,6 +60,7 @@ export function stageHandler(def: StageDefinition): TaskHandler {
         delivery.ack();
       } catch (err) {
         const error = toErrorInfo(err);
+        markTaskFailed(error);
         if (error.retryable && !finalAttempt) {
           delivery.nak(retryDelayMs(s.topology.backoffMs, delivered));
           return;

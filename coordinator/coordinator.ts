@@ -14,6 +14,16 @@ import {
 } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import {
+  AgentEventsWatcher,
+  extractTraceContext,
+  observeTaskResult,
+  readGaugeSnapshot,
+  registerSwarmGauges,
+  SpanKind,
+  withSpan,
+  withTraceHeaders,
+} from "../observability/index.ts";
+import {
   decodeJson,
   type ErrorInfo,
   type FinalResult,
@@ -56,6 +66,8 @@ export class Coordinator {
   readonly #maxPayload: number;
   #messages: Awaited<ReturnType<Consumer["consume"]>> | undefined;
   #loop: Promise<void> | undefined;
+  #unregisterGauges: (() => void) | undefined;
+  #agentEvents: AgentEventsWatcher | undefined;
   #closing: Promise<void> | undefined;
 
   private constructor(
@@ -79,6 +91,9 @@ export class Coordinator {
       const js = jetstream(nc);
       const c = new Coordinator(nc, await jetstreamManager(nc), await openState(js), options);
       await c.#run();
+      // Observability: swarm-wide gauges (read at scrape time) and agent lifecycle events.
+      c.#unregisterGauges = registerSwarmGauges(() => readGaugeSnapshot(c.#jsm));
+      c.#agentEvents = await AgentEventsWatcher.start(c.#state.agents, (e) => publishEvent(nc, e));
       return c;
     } catch (err) {
       await nc.close();
@@ -93,7 +108,12 @@ export class Coordinator {
     this.#loop = (async () => {
       for await (const m of messages) {
         try {
-          await this.#handle(m);
+          // The gather span continues the trace of the task that produced this result.
+          await withSpan(
+            "docswarm.gather",
+            { kind: SpanKind.CONSUMER, parent: extractTraceContext(m.headers) },
+            () => this.#handle(m),
+          );
           m.ack();
         } catch (err) {
           this.#log("error", "could not process a result; it will be redelivered", {
@@ -119,6 +139,7 @@ export class Coordinator {
       });
       return;
     }
+    observeTaskResult(r);
     if (r.status === "failed") return this.#onFailed(r);
     const cur = await this.#jobs.load(r.docId);
     if (!cur || cur.job.runId !== r.runId) {
@@ -172,6 +193,7 @@ export class Coordinator {
       total: job.chunks.length,
       pagesDone: job.pagesDone,
       pageCount: job.pageCount,
+      chunkPages: pagesOf(job, r.index),
     });
     await this.#advance(job.docId);
   }
@@ -197,7 +219,11 @@ export class Coordinator {
       input: { chunks: job.chunks.length, pageCount: job.pageCount } satisfies MergeInput,
       createdAt: Date.now(),
     };
-    await this.#js.publish(subjects.task("merge", job.priority), jsonBytes(task), { msgID: id });
+    const headers = withTraceHeaders();
+    await this.#js.publish(subjects.task("merge", job.priority), jsonBytes(task), {
+      msgID: id,
+      ...(headers && { headers }),
+    });
   }
 
   async #onMerged(r: TaskResult): Promise<void> {
@@ -238,6 +264,16 @@ export class Coordinator {
       });
       return;
     }
+    publishEvent(this.#nc, {
+      type: "task.failed",
+      at: Date.now(),
+      docId: r.docId,
+      taskId: r.taskId,
+      stage: r.stage,
+      agentId: r.agentId,
+      delivery: r.delivery,
+      error,
+    });
     const splitInfo = validate(SplitFailure, r.output);
     const job = cur?.job;
     const now = Date.now();
@@ -290,6 +326,8 @@ export class Coordinator {
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      this.#unregisterGauges?.();
+      await this.#agentEvents?.close();
       await this.#messages?.close();
       await this.#loop?.catch(() => {});
       await this.#nc.drain().catch(() => {});
@@ -300,4 +338,9 @@ export class Coordinator {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+function pagesOf(job: Job, index: number): number {
+  const range = job.chunks.find((c) => c.index === index);
+  return range ? range.lastPage - range.firstPage + 1 : 0;
 }

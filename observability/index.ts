@@ -18,8 +18,8 @@ export {
   type GaugeSnapshot,
   globalMeter,
   METER_NAME,
+  observeTaskResult,
   recordSwarmEvent,
-  recordTaskResult,
   registerSwarmGauges,
 } from "./metrics.ts";
 export {

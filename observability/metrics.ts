@@ -14,6 +14,7 @@ import {
   type ObservableGauge,
 } from "@opentelemetry/api";
 import type { SwarmEvent, TaskResult } from "../schemas/index.ts";
+import { annotateSpan } from "./tracing.ts";
 
 export const METER_NAME = "docswarm";
 
@@ -105,8 +106,18 @@ const resultInstruments = memo<ResultInstruments>((m) => ({
   results: m.createCounter("docswarm_task_results", { description: "Task results, by stage and status" }),
 }));
 
-/** Records one task result (the coordinator sees every result, so these are swarm-wide). */
-export function recordTaskResult(r: TaskResult, meter?: Meter): void {
+/**
+ * Records one task result in the metrics (the coordinator sees every result, so these are
+ * swarm-wide) and describes it on the active span (the coordinator's gather).
+ */
+export function observeTaskResult(r: TaskResult, meter?: Meter): void {
+  annotateSpan({
+    "docswarm.doc.id": r.docId,
+    "docswarm.task.id": r.taskId,
+    "docswarm.stage": r.stage,
+    "docswarm.agent.id": r.agentId,
+    "docswarm.delivery": r.delivery,
+  });
   const i = resultInstruments(meter);
   const attrs = { stage: r.stage, status: r.status };
   i.results.add(1, attrs);

@@ -3,6 +3,8 @@
 // extract task per chunk with deterministic ids, then its own result, then acks the submission.
 // A redelivered submission republishes the same tasks (the stream drops the duplicates); a second
 // submission of a document that already has a job changes nothing unless it asks to reprocess.
+
+import { annotateSpan, withTraceHeaders } from "../../observability/index.ts";
 import {
   decodeJson,
   type ErrorInfo,
@@ -25,6 +27,7 @@ import { publishResult } from "../results.ts";
 import type { AgentServices } from "../services.ts";
 import type { TaskHandler } from "../stage.ts";
 import { retryDelayMs } from "../stage-runner.ts";
+import { markTaskFailed } from "../task-span.ts";
 
 /** Deterministic per submission message (its stream sequence), so redeliveries reuse it. */
 function runIdOf(d: TaskDelivery): string {
@@ -63,7 +66,12 @@ async function publishTasks(s: AgentServices, job: Job): Promise<void> {
         input: { object: job.object, range, pageCount: job.pageCount } satisfies ExtractInput,
         createdAt: Date.now(),
       };
-      return s.js.publish(subjects.task(stage, job.priority), jsonBytes(task), { msgID: id });
+      // Each chunk task carries the split span's trace context to the agent that extracts it.
+      const headers = withTraceHeaders();
+      return s.js.publish(subjects.task(stage, job.priority), jsonBytes(task), {
+        msgID: id,
+        ...(headers && { headers }),
+      });
     }),
   );
 }
@@ -129,6 +137,7 @@ export const splitHandler: TaskHandler = {
       source: rawHeaders.source?.slice(0, 1024) ?? null,
       submittedAt: d.info.storedAt || startedAt,
     };
+    annotateSpan({ "docswarm.doc.id": docId, "docswarm.run.id": sub.runId });
     try {
       if (!parsed.ok) throw new StageError("HEADER_INVALID", `submission headers: ${parsed.message}`);
       const h = parsed.value;
@@ -206,6 +215,7 @@ export const splitHandler: TaskHandler = {
       d.ack();
     } catch (err) {
       const error = toErrorInfo(err);
+      markTaskFailed(error);
       if (error.retryable && delivered < s.topology.maxDeliver) {
         d.nak(retryDelayMs(s.topology.backoffMs, delivered));
         return;
