@@ -342,6 +342,9 @@ export async function readGaugeSnapshot(jsm: JetStreamManager): Promise<GaugeSna
   const stages = await readStages(jsm, [...names]);
   const byStage = agentsByStage(agents);
   const agentsAlive: Record<string, number> = {};
-  for (const stage of names) agentsAlive[stage] = liveCount(byStage, stage);
+  for (const stage of names) {
+    agentsAlive[stage] = liveCount(byStage, stage);
+    deadLetters[stage] ??= 0;
+  }
   return { stages, deadLetters, agentsAlive, submitted };
 }
