@@ -66,7 +66,16 @@ export function startTracing(options: StartTracingOptions): Promise<Tracing> {
     return {
       enabled: true,
       shutdown: () => {
-        stopping ??= sdk.shutdown().catch(() => {});
+        // After a flush the thread is untraced again (and startTracing may start a new SDK).
+        stopping ??= sdk
+          .shutdown()
+          .catch(() => {})
+          .then(() => {
+            trace.disable();
+            propagation.disable();
+            context.disable();
+            started = undefined;
+          });
         return stopping;
       },
     };
