@@ -1,7 +1,9 @@
 // Tracing overhead, measured in one run: the same corpus is processed by fresh swarms (agents on
 // every core) alternately with tracing off and on (OTLP/HTTP to a local sink that discards), and
 // pages/s is compared. `node bench/tracing-overhead.ts [--docs 12] [--pages 40] [--rounds 3]`.
-// Startup is outside the timed part: from the first submit to the last final result.
+// Startup is outside the timed part: from the first submit to the last final result. Besides wall
+// clock pages/s it reports this process's CPU time per page (main thread and every agent thread,
+// from getrusage), which other load on a shared machine disturbs much less.
 import { createServer } from "node:http";
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
@@ -46,7 +48,9 @@ const corpus = await Promise.all(
 );
 const server = await EmbeddedNatsServer.start();
 
-async function round(label: string, traced: boolean): Promise<number> {
+type Round = { pagesPerSecond: number; cpuMsPerPage: number };
+
+async function round(label: string, traced: boolean): Promise<Round> {
   if (traced) {
     process.env.OTEL_EXPORTER_OTLP_ENDPOINT = endpoint;
     process.env.OTEL_EXPORTER_OTLP_PROTOCOL = "http/protobuf";
@@ -58,6 +62,7 @@ async function round(label: string, traced: boolean): Promise<number> {
   const swarm = await Swarm.initialize({ natsUrl: server.url, agents });
   try {
     const started = performance.now();
+    const cpu = process.cpuUsage();
     const ids = await Promise.all(
       corpus.map((bytes, i) => swarm.submit(bytes, { docId: `${label}-${i}` }).then((s) => s.docId)),
     );
@@ -66,24 +71,29 @@ async function round(label: string, traced: boolean): Promise<number> {
       if (r.status !== "done") throw new Error(`${id}: ${r.error?.code}`);
     }
     const seconds = (performance.now() - started) / 1000;
-    return (docs * pagesPerDoc) / seconds;
+    const used = process.cpuUsage(cpu);
+    const pages = docs * pagesPerDoc;
+    return { pagesPerSecond: pages / seconds, cpuMsPerPage: (used.user + used.system) / 1000 / pages };
   } finally {
     await swarm.shutdown();
     await tracing.shutdown();
   }
 }
 
-const results: { off: number[]; on: number[] } = { off: [], on: [] };
+const results: { off: Round[]; on: Round[] } = { off: [], on: [] };
 try {
   await round("warmup", false);
   for (let r = 0; r < rounds; r++) {
     // Alternate, so drift on a shared machine hits both sides alike.
     const order: boolean[] = r % 2 === 0 ? [false, true] : [true, false];
     for (const traced of order) {
-      const rate = await round(`r${r}-${traced ? "on" : "off"}`, traced);
-      (traced ? results.on : results.off).push(rate);
-      if (!values.json)
-        console.log(`round ${r + 1}  tracing ${traced ? "on " : "off"}  ${rate.toFixed(1)} pages/s`);
+      const res = await round(`r${r}-${traced ? "on" : "off"}`, traced);
+      (traced ? results.on : results.off).push(res);
+      if (!values.json) {
+        console.log(
+          `round ${r + 1}  tracing ${traced ? "on " : "off"}  ${res.pagesPerSecond.toFixed(1)} pages/s  ${res.cpuMsPerPage.toFixed(2)} CPU ms/page`,
+        );
+      }
     }
   }
 } finally {
@@ -96,10 +106,12 @@ const median = (xs: number[]) => {
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
-const off = median(results.off);
-const on = median(results.on);
+const off = median(results.off.map((r) => r.pagesPerSecond));
+const on = median(results.on.map((r) => r.pagesPerSecond));
+const cpuOff = median(results.off.map((r) => r.cpuMsPerPage));
+const cpuOn = median(results.on.map((r) => r.cpuMsPerPage));
 // Each round pairs an off and an on run back to back; their ratio is less exposed to load changes.
-const pairRatios = results.on.map((v, i) => v / results.off[i]!);
+const pairRatios = results.on.map((v, i) => v.pagesPerSecond / results.off[i]!.pagesPerSecond);
 const summary = {
   corpus: { docs, pagesPerDoc, pages: docs * pagesPerDoc },
   agents,
@@ -108,12 +120,15 @@ const summary = {
   overheadPercent: Math.round(((off - on) / off) * 1000) / 10,
   /** Median over rounds of (1 - on/off) within a round. */
   pairedOverheadPercent: Math.round((1 - median(pairRatios)) * 1000) / 10,
+  cpuMsPerPage: { off: Math.round(cpuOff * 100) / 100, on: Math.round(cpuOn * 100) / 100 },
+  cpuOverheadPercent: Math.round(((cpuOn - cpuOff) / cpuOff) * 1000) / 10,
   exported: sink,
 };
 if (values.json) console.log(JSON.stringify(summary));
 else {
   console.log(
     `tracing off ${summary.pagesPerSecond.off} pages/s, on ${summary.pagesPerSecond.on} pages/s (median of ${rounds}); ` +
-      `overhead ${summary.overheadPercent}% (paired per round: ${summary.pairedOverheadPercent}%); ${sink.requests} OTLP exports, ${(sink.bytes / 1024).toFixed(0)} KiB`,
+      `overhead ${summary.overheadPercent}% (paired per round: ${summary.pairedOverheadPercent}%); ` +
+      `CPU ${summary.cpuMsPerPage.off} vs ${summary.cpuMsPerPage.on} ms/page (${summary.cpuOverheadPercent}% more with tracing); ${sink.requests} OTLP exports, ${(sink.bytes / 1024).toFixed(0)} KiB`,
   );
 }
