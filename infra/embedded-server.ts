@@ -116,9 +116,12 @@ export class EmbeddedNatsServer {
         if (Date.now() > deadline) throw new EmbeddedServerError("nats-server did not become ready in time");
         const ports = (await readdir(dir)).find((f) => f.endsWith(".ports"));
         if (ports) {
-          const parsed = JSON.parse(await readFile(join(dir, ports), "utf8").catch(() => "{}")) as {
-            nats?: string[];
-          };
+          // The server may be half-way through writing the file: an unparsable one means "not yet".
+          const text = await readFile(join(dir, ports), "utf8").catch(() => "");
+          let parsed: { nats?: string[] } = {};
+          try {
+            parsed = JSON.parse(text) as { nats?: string[] };
+          } catch {}
           url = parsed.nats?.[0];
         }
         if (!url) await sleep(15);

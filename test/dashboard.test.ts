@@ -84,7 +84,8 @@ test("the dashboard shows agents, stage backlogs and document progress change du
   t.true(queued >= ids.length, `every document's chunks wait (${queued})`);
   await page.locator('#warnings [data-code="STAGE_WITHOUT_AGENTS"]').waitFor({ timeout: 10_000 });
   t.regex((await page.locator("#warnings").textContent()) ?? "", /stage extract has \d+ task\(s\) waiting/);
-  t.is(await page.locator('[data-testid="backlog-total"]').textContent(), String(queued));
+  // Splitting may still add tasks: the total only grows until extract agents arrive.
+  t.true(Number(await page.locator('[data-testid="backlog-total"]').textContent()) >= queued);
   await page.screenshot({ path: new URL("dashboard-queued.png", ARTIFACTS).pathname, fullPage: true });
 
   // Extract and merge agents join: the table grows, pages flow, documents finish.
