@@ -264,7 +264,7 @@ function drawChart(series) {
     ctx.moveTo(pad, y);
     ctx.lineTo(w - 4, y);
     ctx.stroke();
-    ctx.fillText(String(Math.round(max * f)), 2, y + 4);
+    ctx.fillText(String(Number((max * f).toFixed(max < 10 ? 1 : 0))), 2, y + 4);
   }
   const step = (w - pad - 4) / Math.max(1, series.length - 1);
   ctx.beginPath();
@@ -282,6 +282,29 @@ function drawChart(series) {
   ctx.fillText("now", w - 30 * ratio, h - 6 * ratio);
 }
 
+// Progress shows up as it happens, between the once-a-second snapshots (one render per frame at most).
+function applyEvent(e) {
+  const s = state.snapshot;
+  const d = s && e.docId ? s.documents.find((x) => x.docId === e.docId) : undefined;
+  if (!d) return;
+  if (e.type === "doc.progress") {
+    d.pagesDone = Math.max(d.pagesDone, e.pagesDone);
+    d.chunksDone = Math.max(d.chunksDone, e.done);
+  } else if (e.type === "doc.done") {
+    Object.assign(d, { status: "done", pagesDone: d.pageCount, chunksDone: d.chunks });
+  } else if (e.type === "doc.failed") {
+    Object.assign(d, { status: "failed", errorCode: e.error?.code, errorMessage: e.error?.message });
+  } else {
+    return;
+  }
+  if (!state.frame) {
+    state.frame = requestAnimationFrame(() => {
+      state.frame = 0;
+      render(state.snapshot);
+    });
+  }
+}
+
 function connect() {
   state.source?.close();
   const q = state.token ? `?token=${encodeURIComponent(state.token)}` : "";
@@ -290,7 +313,11 @@ function connect() {
   source.addEventListener("open", () => setConnection(true, "live"));
   source.addEventListener("error", () => setConnection(false, "reconnecting"));
   source.addEventListener("snapshot", (m) => render(JSON.parse(m.data)));
-  source.addEventListener("swarm", (m) => addEvent(JSON.parse(m.data)));
+  source.addEventListener("swarm", (m) => {
+    const e = JSON.parse(m.data);
+    addEvent(e);
+    applyEvent(e);
+  });
 }
 
 async function start() {
