@@ -11,7 +11,15 @@ export {
 } from "./agents/index.ts";
 export { ClientError, DocswarmClient, type SubmitOptions, type Submitted } from "./client/index.ts";
 export { Coordinator, type CoordinatorOptions } from "./coordinator/index.ts";
+export { Dashboard, type DashboardOptions } from "./dashboard/index.ts";
 export { EmbeddedNatsServer, type EmbeddedServerOptions } from "./infra/index.ts";
+export {
+  createLogger,
+  readSwarmStatus,
+  startMetricsServer,
+  startTracing,
+  withTraceHeaders,
+} from "./observability/index.ts";
 export * from "./schemas/index.ts";
 export { ensureTopology, subjects } from "./streams/index.ts";
 export {

@@ -5,6 +5,7 @@ import { hostname } from "node:os";
 import { Worker } from "node:worker_threads";
 import { type JetStreamClient, jetstream } from "@nats-io/jetstream";
 import { headers, type NatsConnection } from "@nats-io/transport-node";
+import { type AgentHostMetrics, createAgentHostMetrics } from "../observability/index.ts";
 import {
   type AgentRegistration,
   type AgentStatus,
@@ -15,6 +16,7 @@ import {
 } from "../schemas/index.ts";
 import { BUCKETS, BUILTIN_STAGES, connectNats, kvPutWithTtl, publishEvent } from "../streams/index.ts";
 import { type AutoscaleOptions, planStep, readDecisions, readRegistry } from "./autoscale.ts";
+import { parseAckSubject } from "./delivery.ts";
 import type { AgentToHost, HostToAgent } from "./protocol.ts";
 
 export type AgentHostOptions = {
@@ -84,6 +86,7 @@ export class AgentHost {
   readonly #agents = new Map<string, AgentSlot>();
   readonly #sweep: NodeJS.Timeout;
   readonly #heartbeat: NodeJS.Timeout;
+  readonly #metrics: AgentHostMetrics;
   #next = 0;
   #closing: Promise<void> | undefined;
   #autoscale: NodeJS.Timeout | undefined;
@@ -106,6 +109,7 @@ export class AgentHost {
     const sweepMs = Math.max(50, Math.min(250, Math.floor(this.#topology.ackWaitMs / 4)));
     this.#sweep = setInterval(() => this.#keepAliveAndWatch(), sweepMs);
     this.#heartbeat = setInterval(() => void this.#publishRegistrations(), this.#heartbeatMs);
+    this.#metrics = createAgentHostMetrics(this.hostId, () => [...this.#agents.values()]);
     if (options.autoscale) {
       const a = options.autoscale;
       const limits = { min: a.min ?? 1, max: a.max ?? 16 };
@@ -141,12 +145,17 @@ export class AgentHost {
       victims.map(async (v) => {
         const stagesOf = v.stages ?? [];
         await this.drain(v.id);
-        this.#event("agent.drained", v.id, step.reason, stagesOf);
+        this.#event("agent.terminated", v.id, step.reason, stagesOf);
       }),
     );
   }
 
-  #event(type: "agent.spawned" | "agent.drained", agentId: string, reason: string, stages?: string[]): void {
+  #event(
+    type: "agent.spawned" | "agent.terminated",
+    agentId: string,
+    reason: string,
+    stages?: string[],
+  ): void {
     publishEvent(this.#nc, {
       type,
       at: Date.now(),
@@ -273,6 +282,7 @@ export class AgentHost {
         break;
       case "hold":
         slot.held.set(m.key, { reply: m.reply, taskId: m.taskId, stage: m.stage, lastAckAt: Date.now() });
+        this.#metrics.taskReceived(m.stage, parseAckSubject(m.reply)?.delivered ?? 1);
         break;
       case "run": {
         const h = slot.held.get(m.key);
@@ -282,11 +292,14 @@ export class AgentHost {
         }
         break;
       }
-      case "end":
+      case "end": {
+        const h = slot.held.get(m.key);
+        if (h) this.#metrics.taskEnded(h.stage, h.runAt && Date.now() - h.runAt, m.ok);
         slot.held.delete(m.key);
         if (m.ok) slot.tasksDone++;
         else slot.tasksFailed++;
         break;
+      }
       case "status":
         if (!slot.stopping || m.status === "stopped") slot.status = m.status;
         break;
@@ -309,6 +322,7 @@ export class AgentHost {
     const now = Date.now();
     slot.crashTimes = [...slot.crashTimes.filter((t) => now - t < 60_000), now];
     slot.restarts++;
+    this.#metrics.agentRestarted();
     const delay = Math.min(10_000, 100 * 2 ** (slot.crashTimes.length - 1));
     this.#log("warn", "agent thread exited; restarting", {
       agentId: slot.id,
@@ -384,6 +398,7 @@ export class AgentHost {
       await this.#scaling;
       await Promise.allSettled([...this.#agents.keys()].map((id) => this.drain(id, options)));
       clearInterval(this.#sweep);
+      this.#metrics.close();
       await this.#nc.drain().catch(() => {});
     })();
     return this.#closing;

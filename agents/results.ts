@@ -1,6 +1,8 @@
 // Publishing a task's result: the "ack event" the coordinator counts. Published with the task id as
 // Nats-Msg-Id *before* the task is acked, so a crash in between yields a redelivery whose result
 // the stream drops as a duplicate.
+
+import { withTraceHeaders } from "../observability/index.ts";
 import type { ErrorInfo, TaskResult } from "../schemas/index.ts";
 import { jsonBytes, OBJECT_STORES, subjects } from "../streams/index.ts";
 import type { AgentServices } from "./services.ts";
@@ -35,7 +37,10 @@ export async function publishResult(
     const { output: _dropped, ...rest } = result;
     body = jsonBytes({ ...rest, outputObject: { bucket: OBJECT_STORES.results, name, size: info.size } });
   }
+  // The traceparent of the task's span, so the coordinator's gather continues the trace.
+  const headers = withTraceHeaders();
   await s.js.publish(subjects.result(task.docId, `${task.stage}.${task.index}`), body, {
     msgID: task.taskId,
+    ...(headers && { headers }),
   });
 }

@@ -19,6 +19,7 @@ import type { AgentToHost } from "./protocol.ts";
 import { Puller } from "./puller.ts";
 import { type AgentServices, createServices } from "./services.ts";
 import type { TaskHandler } from "./stage.ts";
+import { runInTaskSpan } from "./task-span.ts";
 
 export type HostPort = { post(message: AgentToHost): void };
 
@@ -130,7 +131,7 @@ export class Agent {
     this.#port.post({ t: "run", key: d.reply, limitMs });
     let ok = false;
     try {
-      await handler.handle(d, this.#services, ac.signal);
+      await runInTaskSpan(d, this.id, () => handler.handle(d, this.#services, ac.signal));
       ok = true;
     } catch (err) {
       // Handlers settle their own messages; reaching here is a bug in one. Let the task come back.

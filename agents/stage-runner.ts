@@ -9,6 +9,7 @@ import { chunkInput, depOutputs, documentInput } from "./inputs.ts";
 import { publishResult } from "./results.ts";
 import type { AgentServices } from "./services.ts";
 import type { StageContext, StageDefinition, TaskHandler } from "./stage.ts";
+import { annotateTask, markTaskFailed } from "./task-span.ts";
 
 async function assembleInput(task: Task, s: AgentServices): Promise<unknown> {
   switch (task.inputMode) {
@@ -84,6 +85,7 @@ export function stageHandler(def: StageDefinition): TaskHandler {
         return;
       }
       const task = env.value;
+      annotateTask(task);
       const identity = {
         taskId: task.taskId,
         docId: task.docId,
@@ -113,6 +115,7 @@ export function stageHandler(def: StageDefinition): TaskHandler {
         delivery.ack();
       } catch (err) {
         const error = toErrorInfo(err);
+        markTaskFailed(error);
         s.log(error.retryable && !finalAttempt ? "debug" : "warn", "task failed", {
           taskId: task.taskId,
           delivery: delivered,

@@ -1,9 +1,13 @@
 #!/usr/bin/env node
+// docswarm: process PDFs with a swarm of agents coordinated through NATS JetStream.
+import { startTracing } from "../observability/index.ts";
 import { resultsCommand, submitCommand } from "./commands/client.ts";
+import { dashboardCommand } from "./commands/dashboard.ts";
 import { pipelineCommand } from "./commands/pipeline.ts";
 import { processCommand } from "./commands/process.ts";
 import { agentCommand, coordinatorCommand, upCommand } from "./commands/serve.ts";
-// docswarm: process PDFs with a swarm of agents coordinated through NATS JetStream.
+import { statusCommand } from "./commands/status.ts";
+import { watchCommand } from "./commands/watch.ts";
 import { clientErrorCode } from "./errors.ts";
 import { runCleanups } from "./signals.ts";
 import { UsageError } from "./usage.ts";
@@ -13,16 +17,24 @@ const HELP = `docswarm: process PDFs with a swarm of agents on NATS JetStream
 Usage:
   docswarm process <files|folders...> [--agents N] [--out DIR] [--json] [--priority high|normal|low]
                    [--stage ./my-stage.ts]... [--pipeline split,extract,my-stage,merge]
-  docswarm up [--agents N] [--port P]          NATS + coordinator + agents until Ctrl-C
-  docswarm agent [--agents N] [--stages a,b] [--stage ./my-stage.ts]... [--slots N]
-                 [--autoscale --min N --max N]          agents against NATS_URL
-  docswarm coordinator [--autoscale --min N --max N --tasks-per-agent N]   a coordinator against NATS_URL
+  docswarm up [--agents N] [--port P] [--dashboard-port N] [--no-dashboard] [--metrics-port N]
+                                                NATS + coordinator + agents + dashboard until Ctrl-C
+  docswarm agent [--agents N] [--stages a,b] [--stage ./my-stage.ts]... [--slots N] [--metrics-port N]
+                 [--autoscale --min N --max N]  agents against NATS_URL
+  docswarm coordinator [--metrics-port N] [--autoscale --min N --max N --tasks-per-agent N]
+                                                a coordinator against NATS_URL
   docswarm submit <files...> [--priority P] [--doc-id ID] [--pipeline P] [--wait] [--json]
   docswarm results <docId> [--timeout SECONDS]
   docswarm pipeline set <name> <stages> | get <name> | list | delete <name>
+  docswarm status [--json]                      backlog, agents, coordinator, documents, warnings
+  docswarm watch [--json] [--since 5m] [--type doc.failed] [--count N]   tail swarm events
+  docswarm dashboard [--port 7070] [--host 127.0.0.1] [--token T]   live web dashboard
 
 NATS_URL selects a NATS server or cluster; 'process' starts an embedded one when it is unset.
-DOCSWARM_LOG_LEVEL=debug|info|warn|error sets the log level.
+DOCSWARM_LOG_LEVEL=debug|info|warn|error sets the log level (JSON lines; readable on a terminal).
+--metrics-host (default 127.0.0.1) sets where --metrics-port listens.
+Tracing: set OTEL_EXPORTER_OTLP_ENDPOINT (and OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_SERVICE_NAME);
+OTEL_SDK_DISABLED=true turns it off. Off unless an endpoint is set.
 `;
 
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
@@ -33,6 +45,9 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   submit: submitCommand,
   results: resultsCommand,
   pipeline: pipelineCommand,
+  status: statusCommand,
+  watch: watchCommand,
+  dashboard: dashboardCommand,
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -43,7 +58,13 @@ async function main(argv: string[]): Promise<number> {
   }
   const command = commands[name];
   if (!command) throw new UsageError(`unknown command '${name}'`);
-  return command(rest);
+  // Tracing (when OTEL_* asks for it) covers the whole command; spans are flushed before exit.
+  const tracing = await startTracing({ serviceName: `docswarm-${name}` });
+  try {
+    return await command(rest);
+  } finally {
+    await tracing.shutdown();
+  }
 }
 
 try {

@@ -6,6 +6,7 @@ import { readFile } from "node:fs/promises";
 import { DeliverPolicy, type JetStreamClient, jetstream } from "@nats-io/jetstream";
 import { Objm } from "@nats-io/obj";
 import { headers, type NatsConnection } from "@nats-io/transport-node";
+import { annotateSpan, SpanKind, withSpan, withTraceHeaders } from "../observability/index.ts";
 import {
   type FinalResult,
   HEADERS,
@@ -68,8 +69,16 @@ export class DocswarmClient {
     return new DocswarmClient(await connectNats({ servers, name: "docswarm-client" }), true);
   }
 
-  /** Submits a PDF (bytes, or a file path). Resolves once the swarm has stored the submission. */
-  async submit(input: Uint8Array | string, options: SubmitOptions = {}): Promise<Submitted> {
+  /**
+   * Submits a PDF (bytes, or a file path). Resolves once the swarm has stored the submission. The
+   * submission carries the trace context of a `docswarm.submit` span (when tracing is on), so the
+   * document's whole trace starts here, under the caller's active span if there is one.
+   */
+  submit(input: Uint8Array | string, options: SubmitOptions = {}): Promise<Submitted> {
+    return withSpan("docswarm.submit", { kind: SpanKind.PRODUCER }, () => this.#submit(input, options));
+  }
+
+  async #submit(input: Uint8Array | string, options: SubmitOptions): Promise<Submitted> {
     const bytes = typeof input === "string" ? await readDocument(input) : input;
     const checked = validate(SubmitHeaders, {
       docId: options.docId,
@@ -86,6 +95,8 @@ export class DocswarmClient {
     if (checked.value.source) h.set(HEADERS.source, checked.value.source);
     if (options.reprocess) h.set(HEADERS.reprocess, "true");
     if (checked.value.pipeline) h.set(HEADERS.pipeline, checked.value.pipeline);
+    annotateSpan({ "docswarm.doc.id": docId, "docswarm.priority": priority });
+    withTraceHeaders(h);
 
     const maxPayload = this.nc.info?.max_payload ?? 1024 * 1024;
     const viaObjectStore = bytes.length > maxPayload - HEADROOM_BYTES;

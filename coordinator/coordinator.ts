@@ -15,6 +15,16 @@ import {
 } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import {
+  AgentEventsWatcher,
+  extractTraceContext,
+  observeTaskResult,
+  readGaugeSnapshot,
+  registerSwarmGauges,
+  SpanKind,
+  withSpan,
+  withTraceHeaders,
+} from "../observability/index.ts";
+import {
   type AutoscalerOptions,
   decodeJson,
   type ErrorInfo,
@@ -73,6 +83,8 @@ export class Coordinator {
   #loops: Promise<void>[] = [];
   #closing: Promise<void> | undefined;
   #autoscaler: Autoscaler | undefined;
+  #unregisterGauges: (() => void) | undefined;
+  #agentEvents: AgentEventsWatcher | undefined;
 
   private constructor(
     nc: NatsConnection,
@@ -94,8 +106,11 @@ export class Coordinator {
         await Promise.all(
           keys.map((key) => {
             const task = taskEnvelope(job, key);
+            // Released tasks continue the trace of the result that released them (the gather span).
+            const headers = withTraceHeaders();
             return js.publish(subjects.task(task.stage, job.priority), jsonBytes(task), {
               msgID: task.taskId,
+              ...(headers && { headers }),
             });
           }),
         );
@@ -108,10 +123,18 @@ export class Coordinator {
     try {
       const js = jetstream(nc);
       const c = new Coordinator(nc, await jetstreamManager(nc), await openState(js), options);
-      await c.#consume(STREAMS.results, COORDINATOR_CONSUMER, (m) => c.#onResult(m));
+      // The gather span continues the trace of the task that produced each result.
+      await c.#consume(STREAMS.results, COORDINATOR_CONSUMER, (m) =>
+        withSpan("docswarm.gather", { kind: SpanKind.CONSUMER, parent: extractTraceContext(m.headers) }, () =>
+          c.#onResult(m),
+        ),
+      );
       await c.#consume(STREAMS.submit, JOBS_CONSUMER, (m) => acceptJobSpec(c.#ctx, m));
       if (options.autoscale)
         c.#autoscaler = new Autoscaler(nc, c.#ctx.jsm, c.#ctx.state.scale, options.autoscale);
+      // Observability: swarm-wide gauges (read at scrape time) and agent lifecycle events.
+      c.#unregisterGauges = registerSwarmGauges(() => readGaugeSnapshot(c.#ctx.jsm));
+      c.#agentEvents = await AgentEventsWatcher.start(c.#ctx.state.agents, (e) => publishEvent(nc, e));
       return c;
     } catch (err) {
       await nc.close();
@@ -156,6 +179,7 @@ export class Coordinator {
       });
       return;
     }
+    observeTaskResult(r);
     if (r.status === "failed") return this.#onFailed(r, key);
     const cur = await this.#ctx.jobs.load(r.docId);
     if (!cur || cur.job.runId !== r.runId) {
@@ -227,6 +251,7 @@ export class Coordinator {
       total: tasks.length,
       pagesDone: job.pagesDone,
       pageCount: job.pageCount,
+      chunkPages: r.stage === "extract" ? pagesOf(job, r.index) : 0,
     });
     if (job.status === "done") await this.#finish(job);
   }
@@ -277,6 +302,16 @@ export class Coordinator {
       });
       return;
     }
+    publishEvent(ctx.nc, {
+      type: "task.failed",
+      at: Date.now(),
+      docId: r.docId,
+      taskId: r.taskId,
+      stage: r.stage,
+      agentId: r.agentId,
+      delivery: r.delivery,
+      error: cause,
+    });
     const error: ErrorInfo =
       r.stage === "split" ? cause : { ...cause, message: `${key} failed: ${cause.message}` };
     const now = Date.now();
@@ -366,6 +401,8 @@ export class Coordinator {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await this.#autoscaler?.close();
+      this.#unregisterGauges?.();
+      await this.#agentEvents?.close();
       await Promise.all(this.#consumers.map((c) => c.close()));
       await Promise.allSettled(this.#loops);
       await this.#ctx.nc.drain().catch(() => {});
@@ -376,4 +413,9 @@ export class Coordinator {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+function pagesOf(job: Job, index: number): number {
+  const range = job.chunks.find((c) => c.index === index);
+  return range ? range.lastPage - range.firstPage + 1 : 0;
 }

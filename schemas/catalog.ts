@@ -12,6 +12,7 @@ import { Job } from "./job.ts";
 import { ChunkStageInput, DocumentStageInput, Pipeline } from "./pipeline.ts";
 import { ExtractOutput, MergeOutput, SplitFailure, SplitOutput, TaskResult } from "./result.ts";
 import { ScaleDecision } from "./scale.ts";
+import { SwarmStatus } from "./status.ts";
 import { ExtractInput, MergeInput, Task } from "./task.ts";
 
 export const JSON_SCHEMA_CATALOG: Array<{ name: string; schema: z.ZodType; io: "input" | "output" }> = [
@@ -26,6 +27,7 @@ export const JSON_SCHEMA_CATALOG: Array<{ name: string; schema: z.ZodType; io: "
   { name: "SplitOutput", schema: SplitOutput, io: "output" },
   { name: "SplitFailure", schema: SplitFailure, io: "output" },
   { name: "SwarmEvent", schema: SwarmEvent, io: "output" },
+  { name: "SwarmStatus", schema: SwarmStatus, io: "output" },
   { name: "Job", schema: Job, io: "output" },
   { name: "ScaleDecision", schema: ScaleDecision, io: "output" },
   { name: "JobSpec", schema: JobSpec, io: "input" },

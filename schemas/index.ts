@@ -22,11 +22,19 @@ export {
 export { JobResult, JobSpec, type JobSpecInput, TaskSpec } from "./dag.ts";
 export { DocMeta, ObjectRef, PageRange, PageText } from "./document.ts";
 export {
+  AgentDrainedEvent,
+  AgentJoinedEvent,
+  AgentLostEvent,
+  AgentScaledEvent,
   DocAcceptedEvent,
   DocFinishedEvent,
   DocProgressEvent,
+  ScaleChangedEvent,
+  ScaleEvent,
   StageWaitingEvent,
   SwarmEvent,
+  type SwarmEventType,
+  TaskFailedEvent,
 } from "./events.ts";
 export { FinalResult, Timings } from "./final.ts";
 export { HEADERS, SubmitHeaders } from "./headers.ts";
@@ -44,5 +52,15 @@ export {
 } from "./pipeline.ts";
 export { ExtractOutput, MergeOutput, SplitFailure, SplitOutput, TaskResult } from "./result.ts";
 export { AutoscalerConfig, type AutoscalerOptions, ScaleDecision } from "./scale.ts";
+export {
+  AgentView,
+  CoordinatorStatus,
+  DocumentProgress,
+  STATUS_WARNINGS,
+  StageStatus,
+  StatusWarning,
+  SwarmStatus,
+  Throughput,
+} from "./status.ts";
 export { ExtractInput, MergeInput, Task } from "./task.ts";
 export { type Decoded, decodeJson, validate } from "./validate.ts";

@@ -7,17 +7,11 @@ import { jsonBytes } from "./wire.ts";
 
 /** The last subject token(s): what the event is about. */
 export function eventKey(event: SwarmEvent): string {
-  switch (event.type) {
-    case "stage.waiting":
-      return `${event.stage}.${event.docId}`;
-    case "scale.decided":
-      return event.stage;
-    case "agent.spawned":
-    case "agent.drained":
-      return event.agentId;
-    default:
-      return event.docId;
-  }
+  if (event.type === "stage.waiting") return `${event.stage}.${event.docId}`;
+  if ("docId" in event) return event.docId;
+  if ("agentId" in event) return event.agentId;
+  if ("stage" in event) return event.stage;
+  return "swarm";
 }
 
 export function publishEvent(nc: NatsConnection, event: SwarmEvent): void {

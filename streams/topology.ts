@@ -95,6 +95,8 @@ function streamConfigs(c: TopologyConfig, maxPayloadBytes: number): NamedStreamC
       discard: DiscardPolicy.Old,
       max_bytes: c.eventsMaxBytes,
       max_age: nanos(c.eventsMaxAgeMs),
+      // Status and the dashboard read the recent past with direct gets by start time.
+      allow_direct: true,
     },
     {
       ...common,
@@ -104,6 +106,7 @@ function streamConfigs(c: TopologyConfig, maxPayloadBytes: number): NamedStreamC
       discard: DiscardPolicy.Old,
       max_bytes: c.dlqMaxBytes,
       max_age: nanos(c.dlqMaxAgeMs),
+      allow_direct: true,
     },
   ];
 }

@@ -81,7 +81,9 @@ test("a stage no live agent serves: stage.waiting event and status say so; an ag
   const status = await waitFor(
     async () => {
       const s = await readStatus(swarm.jsm);
-      return s.waiting.includes("chunk-words") ? s : undefined;
+      return s.warnings.some((w) => w.code === "STAGE_WITHOUT_AGENTS" && w.stage === "chunk-words")
+        ? s
+        : undefined;
     },
     { timeoutMs: 30_000, message: "status lists chunk-words as waiting" },
   );

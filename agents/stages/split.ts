@@ -3,6 +3,8 @@
 // extract task per chunk with deterministic ids, then its own result, then acks the submission.
 // A redelivered submission republishes the same tasks (the stream drops the duplicates); a second
 // submission of a document that already has a job changes nothing unless it asks to reprocess.
+
+import { annotateSpan, withTraceHeaders } from "../../observability/index.ts";
 import {
   DEFAULT_PIPELINE_TEXT,
   type DocMeta,
@@ -36,6 +38,7 @@ import { publishResult } from "../results.ts";
 import type { AgentServices } from "../services.ts";
 import type { TaskHandler } from "../stage.ts";
 import { retryDelayMs } from "../stage-runner.ts";
+import { markTaskFailed } from "../task-span.ts";
 
 /** Deterministic per submission message (its stream sequence), so redeliveries reuse it. */
 function runIdOf(d: TaskDelivery): string {
@@ -64,7 +67,12 @@ async function publishTasks(s: AgentServices, job: Job): Promise<void> {
   await Promise.all(
     released.map(([key, t]) => {
       const task = taskEnvelope(job, key);
-      return s.js.publish(subjects.task(t.stage, job.priority), jsonBytes(task), { msgID: task.taskId });
+      // Each task carries the split span's trace context to the agent that runs it.
+      const headers = withTraceHeaders();
+      return s.js.publish(subjects.task(t.stage, job.priority), jsonBytes(task), {
+        msgID: task.taskId,
+        ...(headers && { headers }),
+      });
     }),
   );
 }
@@ -150,6 +158,7 @@ export const splitHandler: TaskHandler = {
       source: rawHeaders.source?.slice(0, 1024) ?? null,
       submittedAt: d.info.storedAt || startedAt,
     };
+    annotateSpan({ "docswarm.doc.id": docId, "docswarm.run.id": sub.runId });
     try {
       if (!parsed.ok) throw new StageError("HEADER_INVALID", `submission headers: ${parsed.message}`);
       const h = parsed.value;
@@ -235,6 +244,7 @@ export const splitHandler: TaskHandler = {
       d.ack();
     } catch (err) {
       const error = toErrorInfo(err);
+      markTaskFailed(error);
       if (error.retryable && delivered < s.topology.maxDeliver) {
         d.nak(retryDelayMs(s.topology.backoffMs, delivered));
         return;

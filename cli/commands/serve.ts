@@ -1,17 +1,21 @@
-// Long-running roles: `up` (NATS + coordinator + agents), `agent`, `coordinator`. Each runs until
-// Ctrl-C or SIGTERM, then shuts down cleanly (agents finish their tasks in flight).
+// Long-running roles: `up` (NATS + coordinator + agents + dashboard), `agent`, `coordinator`. Each
+// runs until Ctrl-C or SIGTERM, then shuts down cleanly (agents finish their tasks in flight), and
+// each can serve its own Prometheus metrics on --metrics-port.
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { AgentHost } from "../../agents/index.ts";
 import { Coordinator } from "../../coordinator/index.ts";
+import { Dashboard } from "../../dashboard/index.ts";
+import { startMetricsServer } from "../../observability/index.ts";
 import { validate } from "../../schemas/index.ts";
 import { connectNats, ensureTopology, natsUrlFromEnv } from "../../streams/index.ts";
 import { Swarm } from "../../swarm/index.ts";
 import { createLogger } from "../log.ts";
 import { onShutdown, untilSignal } from "../signals.ts";
 import { UsageError } from "../usage.ts";
+import { printDashboard } from "./dashboard.ts";
 
 const AgentArgs = z.object({
   agents: z.coerce.number().int().min(1).max(512),
@@ -28,6 +32,31 @@ export function stageList(stages: string, extra: string[] = []): string[] {
     .map((s) => (/[/\\.]/.test(s) && !/^[a-z]+:/.test(s) ? resolve(s) : s));
 }
 
+const MetricsArgs = z.object({
+  "metrics-port": z.coerce.number().int().min(0).max(65535).optional(),
+  "metrics-host": z.string().min(1),
+});
+
+const METRICS_OPTIONS = {
+  "metrics-port": { type: "string" },
+  "metrics-host": { type: "string", default: "127.0.0.1" },
+} as const;
+
+/** Starts this process's Prometheus endpoint when --metrics-port is given (before anything records). */
+async function serveMetrics(values: Record<string, unknown>, role: string): Promise<void> {
+  const args = validate(MetricsArgs, values);
+  if (!args.ok) throw new UsageError(args.message);
+  const port = args.value["metrics-port"];
+  if (port === undefined) return;
+  const server = await startMetricsServer({
+    port,
+    host: args.value["metrics-host"],
+    serviceName: `docswarm-${role}`,
+  });
+  onShutdown(() => server.close());
+  process.stdout.write(`docswarm ${role}: metrics at ${server.url}\n`);
+}
+
 function requireUrl(command: string): string {
   const url = natsUrlFromEnv();
   if (!url)
@@ -41,14 +70,21 @@ export async function upCommand(argv: string[]): Promise<number> {
     options: {
       agents: { type: "string", short: "a", default: String(availableParallelism()) },
       port: { type: "string" },
+      "dashboard-port": { type: "string", default: "7070" },
+      "dashboard-host": { type: "string", default: "127.0.0.1" },
+      "no-dashboard": { type: "boolean", default: false },
+      ...METRICS_OPTIONS,
     },
   });
+  const dashboardPort = validate(z.coerce.number().int().min(0).max(65535), values["dashboard-port"]);
+  if (!dashboardPort.ok) throw new UsageError(`--dashboard-port: ${dashboardPort.message}`);
   const agents = validate(z.coerce.number().int().min(0).max(512), values.agents);
   if (!agents.ok) throw new UsageError(`--agents: ${agents.message}`);
   const port =
     values.port === undefined ? undefined : validate(z.coerce.number().int().min(0).max(65535), values.port);
   if (port && !port.ok) throw new UsageError(`--port: ${port.message}`);
-  const log = createLogger("info");
+  const log = createLogger("info", { role: "up" });
+  await serveMetrics(values, "up");
   const natsUrl = natsUrlFromEnv();
   const swarm = await Swarm.initialize({
     ...(natsUrl && { natsUrl }),
@@ -60,6 +96,17 @@ export async function upCommand(argv: string[]): Promise<number> {
   process.stdout.write(
     `docswarm is up: NATS_URL=${swarm.url}  (${agents.value} agents, coordinator; Ctrl-C stops)\n`,
   );
+  if (!values["no-dashboard"]) {
+    const start = (port: number) =>
+      Dashboard.start({ servers: swarm.url, port, host: values["dashboard-host"], onLog: log });
+    // The default port may be taken (a second swarm on this machine): any free one will do then.
+    const dashboard = await start(dashboardPort.value).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== "EADDRINUSE" || dashboardPort.value === 0) throw err;
+      return start(0);
+    });
+    onShutdown(() => dashboard.close());
+    printDashboard(dashboard);
+  }
   await untilSignal();
   return 0;
 }
@@ -76,6 +123,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
       autoscale: { type: "boolean", default: false },
       min: { type: "string", default: "1" },
       max: { type: "string", default: "16" },
+      ...METRICS_OPTIONS,
     },
   });
   const { stage: extra, autoscale, min, max, ...rest } = values;
@@ -84,7 +132,8 @@ export async function agentCommand(argv: string[]): Promise<number> {
   const args = validate(AgentArgs, rest);
   if (!args.ok) throw new UsageError(args.message);
   const url = requireUrl("agent");
-  const log = createLogger("info");
+  const log = createLogger("info", { role: "agent" });
+  await serveMetrics(values, "agent");
   const topology = { replicas: args.value.replicas };
   const nc = await connectNats({ servers: url, name: "docswarm-agent-setup" });
   await ensureTopology(nc, topology).finally(() => nc.close());
@@ -116,6 +165,7 @@ export async function coordinatorCommand(argv: string[]): Promise<number> {
       min: { type: "string", default: "1" },
       max: { type: "string", default: "16" },
       "tasks-per-agent": { type: "string", default: "4" },
+      ...METRICS_OPTIONS,
     },
   });
   const bounds = validate(ScaleBounds, { min: values.min, max: values.max });
@@ -125,7 +175,8 @@ export async function coordinatorCommand(argv: string[]): Promise<number> {
   const replicas = validate(z.coerce.number().int().min(1).max(5), values.replicas);
   if (!replicas.ok) throw new UsageError(`--replicas: ${replicas.message}`);
   const url = requireUrl("coordinator");
-  const log = createLogger("info");
+  const log = createLogger("info", { role: "coordinator" });
+  await serveMetrics(values, "coordinator");
   const nc = await connectNats({ servers: url, name: "docswarm-coordinator-setup" });
   await ensureTopology(nc, { replicas: replicas.value }).finally(() => nc.close());
   const coordinator = await Coordinator.start({

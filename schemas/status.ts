@@ -1,0 +1,117 @@
+// A snapshot of the swarm, read from NATS (consumer info, KV, the events stream): what
+// `docswarm status --json` prints and what the dashboard renders.
+import { z } from "zod";
+import { AgentRegistration } from "./agent.ts";
+import { DocId, EpochMs, Priority, StageName } from "./common.ts";
+import { JOB_STATUSES } from "./job.ts";
+
+const count = z.number().int().nonnegative();
+
+export const StageStatus = z
+  .object({
+    stage: StageName,
+    priority: Priority,
+    /** Waiting in the stream, not yet delivered. */
+    backlog: count,
+    /** Delivered to an agent, not yet acked. */
+    inFlight: count,
+    /** Delivered more than once and not yet acked. */
+    redelivered: count,
+    /** Pull requests from agents waiting at the consumer. */
+    waiting: count,
+    maxAckPending: count,
+    /** Delivery stops silently while inFlight is at maxAckPending. */
+    atMaxAckPending: z.boolean(),
+  })
+  .meta({ id: "StageStatus" });
+export type StageStatus = z.infer<typeof StageStatus>;
+
+export const AgentView = AgentRegistration.extend({
+  /** Since the last registration refresh, as seen by the reader. */
+  heartbeatAgeMs: z.number().int(),
+}).meta({ id: "AgentView" });
+export type AgentView = z.infer<typeof AgentView>;
+
+export const CoordinatorStatus = z
+  .object({
+    /** Holder of the leader lease (docswarm-leases, leader.coordinator), when one is written. */
+    leader: z.string().nullable(),
+    /** The lease's revision: the leader's term. */
+    term: z.number().int().nullable(),
+    /** Someone is pulling from the coordinator's durable consumer. */
+    consuming: z.boolean(),
+    /** Task results not yet processed by the coordinator. */
+    pendingResults: count,
+  })
+  .meta({ id: "CoordinatorStatus" });
+export type CoordinatorStatus = z.infer<typeof CoordinatorStatus>;
+
+export const DocumentProgress = z
+  .object({
+    docId: DocId,
+    source: z.string().nullable(),
+    status: z.enum(JOB_STATUSES),
+    priority: Priority,
+    pagesDone: count,
+    pageCount: count,
+    chunksDone: count,
+    chunks: count,
+    submittedAt: EpochMs,
+    updatedAt: EpochMs,
+    /** Set for failed documents. */
+    errorCode: z.string().optional(),
+    errorMessage: z.string().optional(),
+  })
+  .meta({ id: "DocumentProgress" });
+export type DocumentProgress = z.infer<typeof DocumentProgress>;
+
+export const Throughput = z
+  .object({
+    windowMs: count,
+    /** Pages extracted in the window (from progress events). */
+    pages: count,
+    pagesPerSecond: z.number().nonnegative(),
+    docsDone: count,
+    docsFailed: count,
+    /** Tasks finished per stage in the window. */
+    tasks: z.record(z.string(), count),
+  })
+  .meta({ id: "Throughput" });
+export type Throughput = z.infer<typeof Throughput>;
+
+export const STATUS_WARNINGS = [
+  "STAGE_WITHOUT_AGENTS",
+  "MAX_ACK_PENDING",
+  "NO_COORDINATOR",
+  "DEAD_LETTERS",
+  "AGENT_STALE",
+] as const;
+
+export const StatusWarning = z
+  .object({
+    code: z.enum(STATUS_WARNINGS),
+    message: z.string(),
+    stage: StageName.optional(),
+    priority: Priority.optional(),
+  })
+  .meta({ id: "StatusWarning" });
+export type StatusWarning = z.infer<typeof StatusWarning>;
+
+export const SwarmStatus = z
+  .object({
+    v: z.literal(1),
+    at: EpochMs,
+    stages: z.array(StageStatus),
+    /** Messages per stage in the dead-letter stream. */
+    deadLetters: z.record(z.string(), count),
+    agents: z.array(AgentView),
+    /** Live agents per capability, by state. */
+    agentsByStage: z.record(z.string(), z.record(z.string(), count)),
+    coordinator: CoordinatorStatus,
+    /** Documents not finished yet (running or merging), oldest first. */
+    documents: z.array(DocumentProgress),
+    throughput: Throughput,
+    warnings: z.array(StatusWarning),
+  })
+  .meta({ id: "SwarmStatus" });
+export type SwarmStatus = z.infer<typeof SwarmStatus>;
