@@ -9,7 +9,7 @@ import { agentCommand, coordinatorCommand, upCommand } from "./commands/serve.ts
 import { statusCommand } from "./commands/status.ts";
 import { watchCommand } from "./commands/watch.ts";
 import { clientErrorCode } from "./errors.ts";
-import { runCleanups } from "./signals.ts";
+import { installSignalHandlers, runCleanups } from "./signals.ts";
 import { UsageError } from "./usage.ts";
 
 const HELP = `docswarm: process PDFs with a swarm of agents on NATS JetStream
@@ -51,6 +51,7 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
 };
 
 async function main(argv: string[]): Promise<number> {
+  void installSignalHandlers();
   const [name, ...rest] = argv;
   if (!name || name === "help" || name === "--help" || name === "-h") {
     process.stdout.write(HELP);

@@ -1,9 +1,12 @@
 // Ctrl-C and SIGTERM: the first runs the registered cleanups (agents finish, servers stop), a second
-// one exits at once. The embedded server's guard takes the server down with us either way.
+// one exits at once. The embedded server's guard takes the server down with us either way. The
+// handlers are installed when the CLI starts, so a signal during a command's start-up is handled
+// too: what was registered by then is cleaned up at once, the rest when the command reaches
+// untilSignal().
 type Cleanup = () => Promise<void>;
 
 const cleanups: Cleanup[] = [];
-let stopping = false;
+let signalled: Promise<NodeJS.Signals> | undefined;
 
 export function onShutdown(fn: Cleanup): void {
   cleanups.push(fn);
@@ -13,9 +16,10 @@ export async function runCleanups(): Promise<void> {
   for (const fn of cleanups.splice(0).reverse()) await fn().catch(() => {});
 }
 
-/** Resolves when SIGINT or SIGTERM arrives (after the cleanups have run). */
-export function untilSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
+/** Installs the SIGINT/SIGTERM handlers (once); resolves after the first signal's cleanups. */
+export function installSignalHandlers(): Promise<NodeJS.Signals> {
+  signalled ??= new Promise((resolve) => {
+    let stopping = false;
     const handler = (signal: NodeJS.Signals) => {
       if (stopping) process.exit(130);
       stopping = true;
@@ -25,9 +29,20 @@ export function untilSignal(): Promise<NodeJS.Signals> {
     process.on("SIGINT", handler);
     process.on("SIGTERM", handler);
   });
+  return signalled;
 }
 
-/** Installs the handlers for a command that finishes by itself but must clean up on Ctrl-C. */
+/** For long-running commands: resolves when SIGINT or SIGTERM arrived and every cleanup has run. */
+export async function untilSignal(): Promise<NodeJS.Signals> {
+  const signal = await installSignalHandlers();
+  await runCleanups(); // anything registered after the signal arrived
+  return signal;
+}
+
+/** For commands that finish by themselves but must clean up (and exit 130) on Ctrl-C. */
 export function exitOnSignal(): void {
-  void untilSignal().then(() => process.exit(130));
+  void installSignalHandlers().then(async () => {
+    await runCleanups();
+    process.exit(130);
+  });
 }
