@@ -1,10 +1,13 @@
 // Makespan of one long, uneven document against the ideal (total extraction work / agents), with
-// chunks cut by page cost (adaptive) and by equal page counts, in the same run.
-//   node bench/chunking.ts [--pages 160] [--agents 2] [--runs 3] [--json]
+// chunks cut by page cost (adaptive) and by equal page counts, in the same run. The total work is
+// the same extraction (the agents' pdf.js engine) over every page in this process, in one pass.
+//   node bench/chunking.ts [--pages 160] [--agents 2] [--runs 3] [--chunks-per-agent 3]
+//                          [--chunk-max-pages 16] [--json]
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { PDFDocument, StandardFonts } from "pdf-lib";
 import { denseLines, rng } from "../scripts/pdf-gen.ts";
+import { pdfjsEngine } from "../agents/index.ts";
 import { Swarm } from "../swarm/index.ts";
 
 const { values } = parseArgs({
@@ -12,12 +15,15 @@ const { values } = parseArgs({
     pages: { type: "string", default: "160" },
     agents: { type: "string", default: String(availableParallelism()) },
     runs: { type: "string", default: "3" },
+    "chunks-per-agent": { type: "string", default: "3" },
+    "chunk-max-pages": { type: "string", default: "16" },
     json: { type: "boolean", default: false },
   },
 });
 const pages = Number(values.pages);
 const agents = Number(values.agents);
 const runs = Number(values.runs);
+const chunking = { chunksPerAgent: Number(values["chunks-per-agent"]), chunkMaxPages: Number(values["chunk-max-pages"]) };
 
 /** Dense pages in two clusters (first fifth, and a band in the middle), nearly empty pages elsewhere. */
 async function unevenDoc(seed: number): Promise<Uint8Array> {
@@ -42,8 +48,17 @@ function median(xs: number[]): number {
 
 type Run = { makespanMs: number; idealMs: number; ratio: number; chunks: number };
 
+/** Extraction of every page, in order, in one pass: the work the agents share. */
+async function totalWorkMs(bytes: Uint8Array): Promise<number> {
+  const started = performance.now();
+  const doc = await pdfjsEngine.open(bytes);
+  for (let p = 1; p <= doc.pageCount; p++) await doc.pageText(p);
+  await doc.close();
+  return performance.now() - started;
+}
+
 async function measure(adaptive: boolean, seed: number): Promise<Run> {
-  const swarm = await Swarm.initialize({ agents, processing: { adaptiveChunks: adaptive } });
+  const swarm = await Swarm.initialize({ agents, processing: { adaptiveChunks: adaptive, ...chunking } });
   try {
     // Warm every agent's pdf.js so the first chunks do not pay its load.
     const warm = await unevenDoc(seed + 1000);
@@ -80,9 +95,12 @@ const summary = Object.fromEntries(
   ]),
 );
 if (values.json) {
-  process.stdout.write(`${JSON.stringify({ pages, agents, runs, ...summary })}\n`);
+  process.stdout.write(`${JSON.stringify({ pages, agents, runs, ...chunking, ...summary })}\n`);
 } else {
-  process.stdout.write(`one ${pages}-page uneven document, ${agents} agents, median of ${runs} runs\n`);
+  process.stdout.write(
+    `one ${pages}-page uneven document, ${agents} agents, ${chunking.chunksPerAgent} chunks per agent ` +
+      `(at most ${chunking.chunkMaxPages} pages), median of ${runs} runs\n`,
+  );
   process.stdout.write(
     "| chunking | chunks | makespan ms | ideal ms (work / agents) | makespan / ideal |\n|---|---|---|---|---|\n",
   );
