@@ -181,7 +181,7 @@ export class Coordinator {
     }
     observeTaskResult(r);
     if (r.status === "failed") return this.#onFailed(r, key);
-    const cur = await this.#ctx.jobs.load(r.docId);
+    const cur = await this.#ctx.jobs.loadRun(r.docId, r.runId);
     if (!cur || cur.job.runId !== r.runId) {
       this.#ctx.log("debug", "result of an unknown or older run ignored", { docId: r.docId, runId: r.runId });
       return;
@@ -292,7 +292,7 @@ export class Coordinator {
       message: "task failed without an error",
       retryable: false,
     };
-    const cur = await ctx.jobs.load(r.docId);
+    const cur = await ctx.jobs.loadRun(r.docId, r.runId);
     if (cur && cur.job.runId !== r.runId) {
       // A second submission of a document that already has a job failed (bad headers, say):
       // the existing job and its result stand.

@@ -17,6 +17,15 @@ export class JobStore {
     this.#maxCached = maxCached;
   }
 
+  /**
+   * The job of `docId`, re-read from the bucket when the cached one belongs to another run than
+   * `runId` (the document was reprocessed since it was cached).
+   */
+  async loadRun(docId: string, runId: string): Promise<Versioned | undefined> {
+    const cur = await this.load(docId);
+    return cur && cur.job.runId !== runId ? this.load(docId, true) : cur;
+  }
+
   async load(docId: string, fresh = false): Promise<Versioned | undefined> {
     if (!fresh) {
       const hit = this.#cache.get(docId);
