@@ -4,6 +4,7 @@
 // failure of a document when one of its tasks failed for good. Every effect is idempotent and is
 // derived again from stored state when a result is redelivered, so a crash at any point is safe.
 
+import { hostname } from "node:os";
 import type { JetStreamManager } from "@nats-io/jetstream";
 import {
   type Consumer,
@@ -14,6 +15,9 @@ import {
 } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import {
+  CoordinatorConfig,
+  type CoordinatorOptionsInput,
+  type CoordinatorStatus,
   decodeJson,
   type ErrorInfo,
   type FinalResult,
@@ -36,13 +40,20 @@ import {
   subjects,
   taskId,
 } from "../streams/index.ts";
+import { LeaderDuties } from "./duties.ts";
 import { publishEvent } from "./events.ts";
 import { JobStore } from "./job-store.ts";
+import { LeaderElection, NotLeaderError } from "./leader.ts";
 
 export type CoordinatorOptions = {
   servers: string | string[];
+  /** This coordinator's name in the leader lease; unique per process by default. */
+  id?: string;
+  config?: CoordinatorOptionsInput;
   onLog?: (level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
 };
+
+let coordinatorCounter = 0;
 
 const TERMINAL = new Set<Job["status"]>(["done", "failed"]);
 
@@ -54,8 +65,11 @@ export class Coordinator {
   readonly #jobs: JobStore;
   readonly #log: NonNullable<CoordinatorOptions["onLog"]>;
   readonly #maxPayload: number;
+  readonly #config: CoordinatorConfig;
+  readonly #election: LeaderElection;
   #messages: Awaited<ReturnType<Consumer["consume"]>> | undefined;
   #loop: Promise<void> | undefined;
+  #duties: LeaderDuties | undefined;
   #closing: Promise<void> | undefined;
 
   private constructor(
@@ -68,17 +82,31 @@ export class Coordinator {
     this.#js = jetstream(nc);
     this.#jsm = jsm;
     this.#state = state;
-    this.#jobs = new JobStore(state.jobs);
     this.#log = options.onLog ?? (() => {});
     this.#maxPayload = nc.info?.max_payload ?? 1024 * 1024;
+    this.#config = CoordinatorConfig.parse(options.config ?? {});
+    this.#election = new LeaderElection({
+      js: this.#js,
+      kv: state.leases,
+      candidateId:
+        options.id ?? `${hostname().replace(/[^A-Za-z0-9_-]/g, "_")}-${process.pid}-c${coordinatorCounter++}`,
+      ttlMs: this.#config.leaderTtlMs,
+      renewMs: this.#config.leaderRenewMs,
+      pollMs: this.#config.standbyPollMs,
+      onElected: (term) => this.#lead(term),
+      onDeposed: (term, reason) => this.#standDown(term, reason),
+      onLog: this.#log,
+    });
+    this.#jobs = new JobStore(state.jobs, 10_000, () => this.#election.fence());
   }
 
+  /** Connects and campaigns; resolves once the first election round is over (leader or standby). */
   static async start(options: CoordinatorOptions): Promise<Coordinator> {
     const nc = await connectNats({ servers: options.servers, name: "docswarm-coordinator" });
     try {
       const js = jetstream(nc);
       const c = new Coordinator(nc, await jetstreamManager(nc), await openState(js), options);
-      await c.#run();
+      await c.#election.start();
       return c;
     } catch (err) {
       await nc.close();
@@ -86,16 +114,75 @@ export class Coordinator {
     }
   }
 
+  get id(): string {
+    return this.#election.candidateId;
+  }
+
+  /** True while this coordinator leads (holds an unexpired leader lease). */
+  get isLeader(): boolean {
+    return this.#election.isLeader;
+  }
+
+  get term(): number {
+    return this.#election.term;
+  }
+
+  async #lead(term: number): Promise<void> {
+    if (this.#closing) return;
+    await this.#run();
+    this.#duties = await LeaderDuties.start({
+      nc: this.#nc,
+      js: this.#js,
+      jsm: this.#jsm,
+      state: this.#state,
+      config: this.#config,
+      coordinatorId: this.id,
+      term,
+      leaderSince: this.#election.leaderSince ?? Date.now(),
+      fence: () => this.#election.fence(),
+      log: this.#log,
+    });
+    publishEvent(this.#nc, { type: "coordinator.elected", at: Date.now(), coordinatorId: this.id, term });
+  }
+
+  /** Stops acting as leader: no more results consumed, no more writes. */
+  async #standDown(term: number, reason: string): Promise<void> {
+    const messages = this.#messages;
+    this.#messages = undefined;
+    await messages?.close().catch(() => {});
+    await this.#loop?.catch(() => {});
+    await this.#duties?.close();
+    this.#duties = undefined;
+    publishEvent(this.#nc, {
+      type: "coordinator.deposed",
+      at: Date.now(),
+      coordinatorId: this.id,
+      term,
+      reason,
+    });
+  }
+
   async #run(): Promise<void> {
     const consumer = await this.#js.consumers.get(STREAMS.results, COORDINATOR_CONSUMER);
-    const messages = await consumer.consume({ max_messages: 512 });
+    // Small batches: whatever a crashed leader had pulled waits out the ack wait before its successor
+    // gets it, and handling a batch must stay well inside that ack wait.
+    const messages = await consumer.consume({ max_messages: 64 });
     this.#messages = messages;
     this.#loop = (async () => {
       for await (const m of messages) {
+        if (!this.#election.isLeader) {
+          // Deposed (or our lease may have lapsed): hand it straight to the next leader.
+          m.nak();
+          continue;
+        }
         try {
           await this.#handle(m);
           m.ack();
         } catch (err) {
+          if (err instanceof NotLeaderError) {
+            m.nak();
+            continue;
+          }
           this.#log("error", "could not process a result; it will be redelivered", {
             err: (err as Error).message,
           });
@@ -137,7 +224,14 @@ export class Coordinator {
 
   async #onSplit(r: TaskResult, job: Job): Promise<void> {
     const out = validate(SplitOutput, r.output);
-    if (!out.ok) throw new Error(`split output: ${out.message}`);
+    if (!out.ok) {
+      // Would fail the same way on every redelivery: drop it rather than loop.
+      this.#log("warn", "split result with an invalid output dropped", {
+        docId: r.docId,
+        error: out.message,
+      });
+      return;
+    }
     publishEvent(this.#nc, {
       type: "doc.accepted",
       at: Date.now(),
@@ -197,6 +291,7 @@ export class Coordinator {
       input: { chunks: job.chunks.length, pageCount: job.pageCount } satisfies MergeInput,
       createdAt: Date.now(),
     };
+    this.#election.fence();
     await this.#js.publish(subjects.task("merge", job.priority), jsonBytes(task), { msgID: id });
   }
 
@@ -260,6 +355,7 @@ export class Coordinator {
       error,
     };
     // The final result first: if we crash after it, the redelivered result finds it there.
+    this.#election.fence();
     const { outcome } = await publishFinal(this.#js, final, r.runId, this.#maxPayload);
     if (job) {
       await this.#jobs.update(r.docId, (j) =>
@@ -276,22 +372,37 @@ export class Coordinator {
         error,
       });
     }
-    if (job) await this.#cleanup(job);
+    // A dead-lettered document keeps its bytes, so `docswarm dlq requeue` can process it again.
+    if (job) await this.#cleanup(job, { keepBytes: error.code === "MAX_DELIVERIES" });
   }
 
   /** A finished document's chunk results and bytes are no longer needed. */
-  async #cleanup(job: Job): Promise<void> {
+  async #cleanup(job: Job, options: { keepBytes?: boolean } = {}): Promise<void> {
     this.#jobs.forget(job.docId);
     await Promise.allSettled([
       this.#jsm.streams.purge(STREAMS.results, { filter: subjects.result(job.docId) }),
-      this.#state.docs.delete(job.object.name),
+      options.keepBytes ? Promise.resolve() : this.#state.docs.delete(job.object.name),
     ]);
   }
 
-  close(): Promise<void> {
+  /** The leader's status (agents live and lost, dead letters); undefined on a standby. */
+  status(): CoordinatorStatus | undefined {
+    return this.#duties?.status();
+  }
+
+  /**
+   * Stops. By default a leader stands down and releases its lease so a standby takes over at once;
+   * `releaseLeadership: false` leaves the lease to lapse, as a crash would (for failover tests).
+   */
+  close(options: { releaseLeadership?: boolean } = {}): Promise<void> {
     this.#closing ??= (async () => {
-      await this.#messages?.close();
-      await this.#loop?.catch(() => {});
+      if (options.releaseLeadership === false) {
+        await this.#election.close({ release: false });
+        await this.#standDown(this.#election.term, "closed").catch(() => {});
+      } else {
+        if (this.#election.isLeader) await this.#standDown(this.#election.term, "closed").catch(() => {});
+        await this.#election.close({ release: true });
+      }
       await this.#nc.drain().catch(() => {});
     })();
     return this.#closing;

@@ -5,7 +5,7 @@ import type { SwarmEvent } from "../schemas/index.ts";
 import { jsonBytes, subjects } from "../streams/index.ts";
 
 export function publishEvent(nc: NatsConnection, event: SwarmEvent): void {
-  const key = "docId" in event ? event.docId : "swarm";
+  const key = "docId" in event ? event.docId : "agentId" in event ? event.agentId : "swarm";
   try {
     nc.publish(subjects.event(event.type, key), jsonBytes(event));
   } catch {

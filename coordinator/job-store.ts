@@ -11,10 +11,13 @@ export class JobStore {
   readonly #kv: KV;
   readonly #cache = new Map<string, Versioned>();
   readonly #maxCached: number;
+  readonly #fence: () => void;
 
-  constructor(kv: KV, maxCached = 10_000) {
+  /** `fence` runs before every write and throws when this writer may no longer write (deposed). */
+  constructor(kv: KV, maxCached = 10_000, fence: () => void = () => {}) {
     this.#kv = kv;
     this.#maxCached = maxCached;
+    this.#fence = fence;
   }
 
   async load(docId: string, fresh = false): Promise<Versioned | undefined> {
@@ -45,6 +48,7 @@ export class JobStore {
       const next = change(structuredClone(cur.job));
       if (!next) return cur;
       next.updatedAt = Date.now();
+      this.#fence();
       try {
         const revision = await this.#kv.update(docId, jsonBytes(next), cur.revision);
         const v = { job: next, revision };

@@ -3,11 +3,14 @@
 import type { z } from "zod";
 import { AgentRegistration } from "./agent.ts";
 import { ErrorInfo } from "./common.ts";
+import { CoordinatorStatus } from "./coordinator-status.ts";
+import { DeadLetter } from "./dead-letter.ts";
 import { DocMeta, PageText } from "./document.ts";
 import { SwarmEvent } from "./events.ts";
 import { FinalResult } from "./final.ts";
 import { SubmitHeaders } from "./headers.ts";
 import { Job } from "./job.ts";
+import { LeaderLease, TaskLease } from "./lease.ts";
 import { ExtractOutput, MergeOutput, SplitFailure, SplitOutput, TaskResult } from "./result.ts";
 import { ExtractInput, MergeInput, Task } from "./task.ts";
 
@@ -25,6 +28,10 @@ export const JSON_SCHEMA_CATALOG: Array<{ name: string; schema: z.ZodType; io: "
   { name: "SwarmEvent", schema: SwarmEvent, io: "output" },
   { name: "Job", schema: Job, io: "output" },
   { name: "AgentRegistration", schema: AgentRegistration, io: "output" },
+  { name: "TaskLease", schema: TaskLease, io: "output" },
+  { name: "LeaderLease", schema: LeaderLease, io: "output" },
+  { name: "CoordinatorStatus", schema: CoordinatorStatus, io: "output" },
+  { name: "DeadLetter", schema: DeadLetter, io: "output" },
   { name: "PageText", schema: PageText, io: "output" },
   { name: "DocMeta", schema: DocMeta, io: "output" },
   { name: "ErrorInfo", schema: ErrorInfo, io: "output" },

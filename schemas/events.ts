@@ -40,7 +40,54 @@ export const DocFinishedEvent = z
   })
   .meta({ id: "DocFinishedEvent" });
 
+/** An agent joined, left on drain, or was lost (its heartbeats stopped and its registration lapsed). */
+export const AgentEvent = z
+  .object({
+    ...base,
+    type: z.enum(["agent.joined", "agent.left", "agent.lost"]),
+    agentId: z.string(),
+    hostId: z.string(),
+    stages: z.array(StageName),
+    lastHeartbeatAt: EpochMs.nullable(),
+    /** Tasks the agent reported at its last heartbeat (for agent.lost: what is being redelivered). */
+    tasks: z.array(z.string()),
+  })
+  .meta({ id: "AgentEvent" });
+
+/** A coordinator won the election (term = the revision of its winning write) or stepped down. */
+export const LeaderEvent = z
+  .object({
+    ...base,
+    type: z.enum(["coordinator.elected", "coordinator.deposed"]),
+    coordinatorId: z.string(),
+    term: z.number().int().nonnegative(),
+    reason: z.string().optional(),
+  })
+  .meta({ id: "LeaderEvent" });
+
+/** A task or submission was copied to docswarm.dlq.<stage> and its document failed. */
+export const DeadLetterEvent = z
+  .object({
+    ...base,
+    type: z.literal("task.deadlettered"),
+    docId: DocId,
+    stage: StageName,
+    taskId: z.string().nullable(),
+    deliveries: z.number().int().nonnegative(),
+    dlqSeq: z.number().int().positive(),
+    error: ErrorInfo,
+  })
+  .meta({ id: "DeadLetterEvent" });
+
+// Add new event kinds here; readers ignore types they do not know (decode fails, event skipped).
 export const SwarmEvent = z
-  .discriminatedUnion("type", [DocAcceptedEvent, DocProgressEvent, DocFinishedEvent])
+  .discriminatedUnion("type", [
+    DocAcceptedEvent,
+    DocProgressEvent,
+    DocFinishedEvent,
+    AgentEvent,
+    LeaderEvent,
+    DeadLetterEvent,
+  ])
   .meta({ id: "SwarmEvent" });
 export type SwarmEvent = z.infer<typeof SwarmEvent>;

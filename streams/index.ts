@@ -7,6 +7,7 @@ export {
   BUILTIN_STAGES,
   COORDINATOR_CONSUMER,
   consumerName,
+  DEAD_LETTER_CONSUMER,
   DEFAULT_PIPELINE,
   OBJECT_STORES,
   PREFIX,
@@ -14,6 +15,7 @@ export {
   subjects,
   type TaskSource,
   taskId,
+  taskLeaseKey,
   taskSources,
 } from "./names.ts";
 export { readLastPerSubject, readSubject } from "./read.ts";

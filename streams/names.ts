@@ -11,6 +11,8 @@ export const STREAMS = {
   done: "DOCSWARM_DONE",
   events: "DOCSWARM_EVENTS",
   dlq: "DOCSWARM_DLQ",
+  /** JetStream's max-deliveries advisories for the task streams, kept until the coordinator handles them. */
+  advisories: "DOCSWARM_ADVISORIES",
 } as const;
 
 export const BUCKETS = {
@@ -31,6 +33,8 @@ export const BUILTIN_STAGES = ["split", "extract", "merge"] as const;
 export const DEFAULT_PIPELINE = ["split", "extract", "merge"] as const;
 
 export const COORDINATOR_CONSUMER = "coordinator";
+/** The leading coordinator's durable consumer on the advisories stream. */
+export const DEAD_LETTER_CONSUMER = "dead-letters";
 
 export const subjects = {
   /** Raw PDF bytes; priority from the header (default normal). */
@@ -49,7 +53,17 @@ export const subjects = {
   event: (type: string, key: string) => `${PREFIX}.events.${type}.${key}`,
   eventsAll: `${PREFIX}.events.>`,
   dlq: (stage: string) => `${PREFIX}.dlq.${stage}`,
+  dlqAll: `${PREFIX}.dlq.*`,
+  /** JetStream's advisory when a message of `stream` ran out of deliveries on one of its consumers. */
+  maxDeliveries: (stream: string) => `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${stream}.*`,
+  /** Request-reply: the leading coordinator answers with its CoordinatorStatus. */
+  coordinatorStatus: `${PREFIX}.status.coordinator`,
 } as const;
+
+/** Key of a task's lease in the leases bucket. */
+export function taskLeaseKey(taskId: string): string {
+  return `task.${taskId}`;
+}
 
 /** Durable consumer name of a stage at one priority (the consumer group its agents share). */
 export function consumerName(stage: string, p: Priority): string {

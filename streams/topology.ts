@@ -16,6 +16,7 @@ import { Kvm } from "@nats-io/kv";
 import { Objm } from "@nats-io/obj";
 import { type NatsConnection, nanos } from "@nats-io/transport-node";
 import {
+  PRIORITIES,
   type TopologyConfig,
   type TopologyOptions,
   TopologyConfig as TopologySchema,
@@ -29,6 +30,7 @@ import {
   subjects,
   taskSources,
 } from "./names.ts";
+import { advisoriesStreamConfig, deadLetterConsumerConfig } from "./reliability-topology.ts";
 
 const MiB = 1024 * 1024;
 
@@ -41,7 +43,8 @@ function streamConfigs(c: TopologyConfig, maxPayloadBytes: number): NamedStreamC
     {
       ...common,
       name: STREAMS.submit,
-      subjects: [subjects.submit, `${subjects.submit}.*`],
+      // Only known priorities: a publish to docswarm.submit.<other> is refused at once.
+      subjects: [subjects.submit, ...PRIORITIES.map((p) => subjects.submitAt(p))],
       retention: RetentionPolicy.Workqueue,
       discard: DiscardPolicy.New,
       max_msgs: c.submitMaxMsgs,
@@ -51,7 +54,7 @@ function streamConfigs(c: TopologyConfig, maxPayloadBytes: number): NamedStreamC
     {
       ...common,
       name: STREAMS.tasks,
-      subjects: ["docswarm.task.>"],
+      subjects: PRIORITIES.map((p) => subjects.task("*", p)),
       retention: RetentionPolicy.Workqueue,
       discard: DiscardPolicy.New,
       max_msgs: c.tasksMaxMsgs,
@@ -104,6 +107,7 @@ function streamConfigs(c: TopologyConfig, maxPayloadBytes: number): NamedStreamC
       max_bytes: c.dlqMaxBytes,
       max_age: nanos(c.dlqMaxAgeMs),
     },
+    advisoriesStreamConfig(c),
   ];
 }
 
@@ -137,7 +141,7 @@ function coordinatorConsumerConfig(c: TopologyConfig): Partial<ConsumerConfig> {
     description: "docswarm coordinator: progress from task results",
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
-    ack_wait: nanos(30_000),
+    ack_wait: nanos(c.coordinatorAckWaitMs),
     max_ack_pending: 20_000,
     max_waiting: 512,
     num_replicas: c.replicas,
@@ -201,6 +205,7 @@ export async function ensureTopology(nc: NatsConnection, options: TopologyOption
       await upsertConsumer(jsm, stream, cc);
   }
   await upsertConsumer(jsm, STREAMS.results, coordinatorConsumerConfig(config));
+  await upsertConsumer(jsm, STREAMS.advisories, deadLetterConsumerConfig(config));
 
   const kvm = new Kvm(nc);
   const storage = config.memoryStorage ? StorageType.Memory : StorageType.File;

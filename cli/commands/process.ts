@@ -128,7 +128,7 @@ export async function processCommand(argv: string[]): Promise<number> {
   const events = swarm.client.nc.subscribe(`${subjects.eventsAll}`, {
     callback: (_err, m) => {
       const e = decodeJson(SwarmEvent, m.data);
-      if (!e.ok || !pending.has(e.value.docId)) return;
+      if (!e.ok || !("docId" in e.value) || !pending.has(e.value.docId)) return;
       if (e.value.type === "doc.accepted")
         pagesByDoc.set(e.value.docId, { done: 0, total: e.value.pageCount });
       else if (e.value.type === "doc.progress") {
