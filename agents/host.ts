@@ -14,6 +14,8 @@ import {
   type TopologyOptions,
 } from "../schemas/index.ts";
 import { BUCKETS, BUILTIN_STAGES, connectNats, kvPutWithTtl } from "../streams/index.ts";
+import { parseAckSubject } from "./delivery.ts";
+import { type LeasedTask, LeaseWriter } from "./leases.ts";
 import type { AgentToHost, HostToAgent } from "./protocol.ts";
 
 export type AgentHostOptions = {
@@ -33,12 +35,9 @@ export type AgentHostOptions = {
   onLog?: (level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
 };
 
-type Held = {
+type Held = LeasedTask & {
   reply: string;
-  taskId: string;
-  stage: string;
   lastAckAt: number;
-  runAt?: number;
   limitMs?: number;
 };
 
@@ -79,6 +78,7 @@ export class AgentHost {
   readonly #agents = new Map<string, AgentSlot>();
   readonly #sweep: NodeJS.Timeout;
   readonly #heartbeat: NodeJS.Timeout;
+  readonly #leases: LeaseWriter;
   #next = 0;
   #closing: Promise<void> | undefined;
 
@@ -95,6 +95,7 @@ export class AgentHost {
     this.#heartbeatMs = options.heartbeatMs ?? 1000;
     this.#heapMb = options.agentHeapMb ?? 1024;
     this.#log = options.onLog ?? (() => {});
+    this.#leases = new LeaseWriter(this.#js, this.hostId, this.#topology.ackWaitMs, this.#log);
     const sweepMs = Math.max(50, Math.min(250, Math.floor(this.#topology.ackWaitMs / 4)));
     this.#sweep = setInterval(() => this.#keepAliveAndWatch(), sweepMs);
     this.#heartbeat = setInterval(() => void this.#publishRegistrations(), this.#heartbeatMs);
@@ -212,9 +213,19 @@ export class AgentHost {
         slot.status = "idle";
         markReady();
         break;
-      case "hold":
-        slot.held.set(m.key, { reply: m.reply, taskId: m.taskId, stage: m.stage, lastAckAt: Date.now() });
+      case "hold": {
+        const info = parseAckSubject(m.reply);
+        slot.held.set(m.key, {
+          reply: m.reply,
+          taskId: m.taskId,
+          stage: m.stage,
+          stream: info?.stream ?? "",
+          seq: info?.streamSeq ?? 0,
+          delivery: info?.delivered ?? 1,
+          lastAckAt: Date.now(),
+        });
         break;
+      }
       case "run": {
         const h = slot.held.get(m.key);
         if (h) {
@@ -223,11 +234,15 @@ export class AgentHost {
         }
         break;
       }
-      case "end":
+      case "end": {
+        const h = slot.held.get(m.key);
         slot.held.delete(m.key);
+        if (h?.lease) void this.#leases.release(h);
+        if (m.skipped) break;
         if (m.ok) slot.tasksDone++;
         else slot.tasksFailed++;
         break;
+      }
       case "status":
         if (!slot.stopping || m.status === "stopped") slot.status = m.status;
         break;
@@ -240,9 +255,19 @@ export class AgentHost {
   #onExit(slot: AgentSlot, worker: Worker, code: number, err: Error | undefined): void {
     if (slot.worker !== worker) return;
     slot.worker = undefined;
-    // Whatever it held goes back at once instead of waiting out ack_wait.
-    for (const h of slot.held.values()) this.#nc.publish(h.reply, NAK);
+    // Whatever it held goes back at once instead of waiting out ack_wait (leases released first,
+    // so the next agent does not wait for a holder that is gone).
+    const held = [...slot.held.values()];
     slot.held.clear();
+    void Promise.all(held.map((h) => this.#leases.release(h))).finally(() => {
+      for (const h of held) {
+        try {
+          this.#nc.publish(h.reply, NAK);
+        } catch {
+          // the connection is closing: ack_wait brings the task back
+        }
+      }
+    });
     if (slot.stopping || this.#closing) {
       slot.status = "stopped";
       return;
@@ -283,6 +308,7 @@ export class AgentHost {
           this.#nc.publish(h.reply, WPI);
           h.lastAckAt = now;
         }
+        this.#leases.tick(slot.id, h, now);
       }
     }
   }
