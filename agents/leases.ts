@@ -57,7 +57,11 @@ export type LeasedTask = {
   lease?: { at: number; writing: Promise<void> | undefined; written: boolean; released: boolean };
 };
 
-type Log = (level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
+type Log = (
+  level: "debug" | "info" | "warn" | "error",
+  msg: string,
+  fields?: Record<string, unknown>,
+) => void;
 
 /** Host side: writes, renews and releases the leases of tasks its agents run. */
 export class LeaseWriter {

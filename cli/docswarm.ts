@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { resultsCommand, submitCommand } from "./commands/client.ts";
+import { dlqCommand } from "./commands/dlq.ts";
 import { processCommand } from "./commands/process.ts";
 import { agentCommand, coordinatorCommand, upCommand } from "./commands/serve.ts";
 // docswarm: process PDFs with a swarm of agents coordinated through NATS JetStream.
@@ -16,6 +17,8 @@ Usage:
   docswarm coordinator                          a coordinator against NATS_URL
   docswarm submit <files...> [--priority P] [--doc-id ID] [--wait] [--json]
   docswarm results <docId> [--timeout SECONDS]
+  docswarm dlq [list] [--stage S] [--limit N] [--json]   dead letters
+  docswarm dlq requeue <seq>                    put one dead letter back to work
 
 NATS_URL selects a NATS server or cluster; 'process' starts an embedded one when it is unset.
 DOCSWARM_LOG_LEVEL=debug|info|warn|error sets the log level.
@@ -28,6 +31,7 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   coordinator: coordinatorCommand,
   submit: submitCommand,
   results: resultsCommand,
+  dlq: dlqCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -169,7 +169,10 @@ export class DeadLetterer {
     return "dead-lettered";
   }
 
-  /** The task's failed result, under the task id (a late real result and this one dedupe). */
+  /**
+   * The task's failed result. Its message id is the task id plus ".dlq", so a requeued task of a
+   * stage without a job (see client/dead-letters.ts) can still publish its own result later.
+   */
   async #publishFailure(who: Identity, req: DeadLetterRequest, sm: StoredMsg, error: ErrorInfo) {
     const now = Date.now();
     const source = req.stream === STREAMS.submit ? sm.header?.get(HEADERS.source) || null : null;
@@ -191,7 +194,7 @@ export class DeadLetterer {
       }),
     };
     this.#fence();
-    await this.#js.publish(subjects.result(who.docId), jsonBytes(result), { msgID: who.taskId });
+    await this.#js.publish(subjects.result(who.docId), jsonBytes(result), { msgID: `${who.taskId}.dlq` });
   }
 }
 

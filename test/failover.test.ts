@@ -64,9 +64,15 @@ test("a standby coordinator takes over from a crashed leader; no document is los
   const jsm = await jetstreamManager(nc);
   const info = await jsm.streams.info(STREAMS.done, { subjects_filter: subjects.doneAll });
   t.is(Object.keys(info.state.subjects ?? {}).length, docs.length);
-  t.true(Object.values(info.state.subjects ?? {}).every((n) => n === 1), "one stored final per document");
+  t.true(
+    Object.values(info.state.subjects ?? {}).every((n) => n === 1),
+    "one stored final per document",
+  );
   await waitFor(() => finals.size === docs.length, { what: "every republished final" });
-  t.true([...finals.values()].every((n) => n === 1), "one republished final per document");
+  t.true(
+    [...finals.values()].every((n) => n === 1),
+    "one republished final per document",
+  );
   const doneEvents = () => events.filter((e) => e.type === "doc.done");
   await waitFor(() => new Set(doneEvents().map((e) => ("docId" in e ? e.docId : ""))).size === docs.length, {
     what: "a doc.done event per document",

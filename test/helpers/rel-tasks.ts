@@ -6,7 +6,13 @@ import { jsonBytes, subjects, taskId } from "../../streams/index.ts";
 
 export const PROBE_STAGE = new URL("../fixtures/stages/probe.ts", import.meta.url).pathname;
 
-export type ProbeRun = { event: "start" | "end"; taskId: string; agentId: string; delivery: number; at: number };
+export type ProbeRun = {
+  event: "start" | "end";
+  taskId: string;
+  agentId: string;
+  delivery: number;
+  at: number;
+};
 
 /** Collects probe reports (test.runs) on `nc` until it closes. */
 export function collectRuns(nc: NatsConnection): ProbeRun[] {
