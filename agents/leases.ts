@@ -80,7 +80,8 @@ export class LeaseWriter {
   /** Called from the host's sweep for every held task; writes or renews when due. */
   tick(agentId: string, task: LeasedTask, now: number): void {
     if (task.runAt === undefined || now - task.runAt < this.#t.firstAfterMs) return;
-    const l = (task.lease ??= { at: 0, writing: undefined, written: false, released: false });
+    task.lease ??= { at: 0, writing: undefined, written: false, released: false };
+    const l = task.lease;
     if (l.released || l.writing || now - l.at < this.#t.renewMs) return;
     l.at = now;
     const value: TaskLease = {

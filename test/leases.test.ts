@@ -140,7 +140,7 @@ test("an agent host leases a long task while it runs and releases the lease when
   const lease = await waitFor(
     async () => {
       const e = await leases.get(taskLeaseKey(task.taskId));
-      if (!e || e.operation !== "PUT") return undefined;
+      if (e?.operation !== "PUT") return undefined;
       const d = decodeJson(TaskLease, e.value);
       return d.ok ? d.value : undefined;
     },
@@ -153,7 +153,7 @@ test("an agent host leases a long task while it runs and releases the lease when
   await waitFor(
     async () => {
       const e = await leases.get(taskLeaseKey(task.taskId));
-      return !e || e.operation !== "PUT";
+      return e?.operation !== "PUT";
     },
     { what: "the lease to be released" },
   );
