@@ -136,12 +136,18 @@ export const splitHandler: TaskHandler = {
       const reprocess = h.reprocess === "true";
 
       const existing = await readJob(s, docId);
-      if (existing && !reprocess) {
-        // A redelivery of the submission that created this run: make sure its tasks exist.
-        if (delivered > 1 && (existing.job.status === "running" || existing.job.status === "merging")) {
+      if (existing && existing.job.runId === sub.runId) {
+        // A redelivery of the submission that created this run (reprocessing or not): make sure its
+        // tasks and split result exist; their ids are the same, so the streams drop repeats.
+        if (existing.job.status === "running" || existing.job.status === "merging") {
           await publishTasks(s, existing.job);
           await publishSplitOk(s, existing.job, delivered, startedAt);
         }
+        d.ack();
+        return;
+      }
+      if (existing && !reprocess) {
+        // Another submission of a document that has a job: it joins that job (and its result).
         d.ack();
         return;
       }

@@ -1,0 +1,128 @@
+// Exactly one final result per document: duplicate submissions join the existing job and get its
+// result, explicit reprocessing replaces the result (still one stored), and duplicated result messages
+// are counted once.
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
+import { headers, type NatsConnection } from "@nats-io/transport-node";
+import test, { type ExecutionContext } from "ava";
+import { AgentHost } from "../agents/index.ts";
+import { DocswarmClient } from "../client/index.ts";
+import { Coordinator } from "../coordinator/index.ts";
+import { decodeJson, HEADERS, Job, SwarmEvent, TaskResult } from "../schemas/index.ts";
+import { BUCKETS, STREAMS, subjects } from "../streams/index.ts";
+import { makeDoc } from "./helpers/rel-docs.ts";
+import { startTopology, waitFor } from "./helpers/rel-server.ts";
+
+async function swarm(t: ExecutionContext) {
+  const { nc, url } = await startTopology(t);
+  const coordinator = await Coordinator.start({ servers: url });
+  t.teardown(() => coordinator.close());
+  const host = await AgentHost.start({ servers: url, agents: 2 });
+  t.teardown(() => host.close({ abandonPulls: true }));
+  const republished = new Map<string, number>();
+  nc.subscribe(subjects.doneAll, {
+    callback: (_e, m) => {
+      republished.set(m.subject, (republished.get(m.subject) ?? 0) + 1);
+    },
+  });
+  return { nc, url, client: new DocswarmClient(nc), republished };
+}
+
+async function storedFinals(nc: NatsConnection, docId: string): Promise<number> {
+  const jsm = await jetstreamManager(nc);
+  const info = await jsm.streams.info(STREAMS.done, { subjects_filter: subjects.done(docId) });
+  return info.state.subjects?.[subjects.done(docId)] ?? 0;
+}
+
+test("submitting the same document again returns the existing result; the stream holds one", async (t) => {
+  const { nc, client, republished } = await swarm(t);
+  const doc = await makeDoc("dup-doc", 4);
+  // Two raw submissions without a message id (the stream keeps both), and two through the client.
+  const js = jetstream(nc);
+  const h = headers();
+  h.set(HEADERS.docId, doc.docId);
+  await Promise.all([
+    js.publish(subjects.submit, doc.bytes, { headers: h }),
+    js.publish(subjects.submit, doc.bytes, { headers: h }),
+    client.submit(doc.bytes, { docId: doc.docId }),
+    client.submit(doc.bytes, { docId: doc.docId }),
+  ]);
+  const first = await client.result(doc.docId, { timeoutMs: 30_000 });
+  t.is(first.status, "done");
+  // Later: yet another submission of the same id is acknowledged and changes nothing.
+  await client.submit(doc.bytes, { docId: doc.docId });
+  const jsm = await jetstreamManager(nc);
+  await waitFor(
+    async () => {
+      const ci = await jsm.consumers.info(STREAMS.submit, "split-normal");
+      return ci.num_pending === 0 && ci.num_ack_pending === 0;
+    },
+    { what: "every submission to be handled" },
+  );
+  const again = await client.result(doc.docId);
+  t.deepEqual(again, first);
+  t.is(await storedFinals(nc, doc.docId), 1);
+  t.is(republished.get(subjects.done(doc.docId)), 1);
+});
+
+test("reprocessing on request replaces the result: one stored, one per submission", async (t) => {
+  const { nc, client, republished } = await swarm(t);
+  const doc = await makeDoc("re-doc", 3);
+  await client.submit(doc.bytes, { docId: doc.docId });
+  const first = await client.result(doc.docId, { timeoutMs: 30_000 });
+  await client.submit(doc.bytes, { docId: doc.docId, reprocess: true });
+  const second = await waitFor(
+    async () => {
+      const r = await client.result(doc.docId);
+      return r.timings.submittedAt !== first.timings.submittedAt ? r : undefined;
+    },
+    { what: "the reprocessed result" },
+  );
+  t.is(second.status, "done");
+  t.deepEqual(second.pages, first.pages);
+  t.is(await storedFinals(nc, doc.docId), 1);
+  await waitFor(() => republished.get(subjects.done(doc.docId)) === 2, { what: "two republished results" });
+});
+
+test("duplicated chunk results are counted once", async (t) => {
+  const { nc, client } = await swarm(t);
+  const js = jetstream(nc);
+  const progress: number[] = [];
+  let total = 0;
+  nc.subscribe(subjects.eventsAll, {
+    callback: (_e, m) => {
+      const e = decodeJson(SwarmEvent, m.data);
+      if (e.ok && e.value.type === "doc.progress" && e.value.docId === "dup-results") {
+        progress.push(e.value.pagesDone);
+        total = e.value.pageCount;
+      }
+    },
+  });
+  // Echo every extract result of the document a second time, without a message id (so the stream
+  // keeps the copy and the coordinator sees it twice).
+  nc.subscribe(subjects.result("dup-results"), {
+    callback: (_e, m) => {
+      const r = decodeJson(TaskResult, m.data);
+      if (r.ok && r.value.stage === "extract") void js.publish(m.subject, m.data).catch(() => {});
+    },
+  });
+  const doc = await makeDoc("dup-results", 8);
+  await client.submit(doc.bytes, { docId: doc.docId });
+  const r = await client.result(doc.docId, { timeoutMs: 30_000 });
+  t.is(r.status, "done");
+  t.is(r.pages.length, 8);
+  const jobs = await new Kvm(nc).open(BUCKETS.jobs);
+  const e = await jobs.get(doc.docId);
+  const job = decodeJson(Job, e!.value);
+  t.true(job.ok);
+  if (job.ok) {
+    t.is(job.value.pagesDone, 8);
+    t.is(new Set(job.value.chunksDone).size, job.value.chunksDone.length);
+    t.is(job.value.chunksDone.length, job.value.chunks.length);
+  }
+  t.is(total, 8);
+  t.true(
+    progress.every((p) => p <= 8),
+    `progress never exceeds the page count: ${progress.join(",")}`,
+  );
+});
