@@ -150,6 +150,34 @@ export class AgentHost {
     return ids;
   }
 
+  /** The tasks each agent holds right now (running, or pulled and waiting for a slot). */
+  heldTasks(): Array<{ agentId: string; taskId: string; running: boolean }> {
+    return [...this.#agents.values()].flatMap((slot) =>
+      [...slot.held.values()].map((h) => ({
+        agentId: slot.id,
+        taskId: h.taskId,
+        running: h.runAt !== undefined,
+      })),
+    );
+  }
+
+  /**
+   * Crashes one agent thread on purpose (for chaos tests and drills): terminates it abruptly, as a
+   * fatal error would; the host hands its tasks back and restarts it like any crashed agent. Picks a
+   * busy agent when none is named. Returns the agent and the tasks it held, or undefined.
+   */
+  crashAgent(agentId?: string): { agentId: string; taskIds: string[] } | undefined {
+    const slots = [...this.#agents.values()].filter((s) => s.worker && !s.stopping);
+    const slot = agentId
+      ? slots.find((s) => s.id === agentId)
+      : (slots.find((s) => [...s.held.values()].some((h) => h.runAt !== undefined)) ?? slots[0]);
+    if (!slot?.worker) return undefined;
+    const taskIds = [...slot.held.values()].map((h) => h.taskId);
+    this.#log("warn", "crashing an agent thread on request", { agentId: slot.id, tasks: taskIds.length });
+    void slot.worker.terminate();
+    return { agentId: slot.id, taskIds };
+  }
+
   /** Drains one agent: it finishes its tasks in flight, hands back the rest, deregisters, exits. */
   async drain(id: string, options: { abandonPulls?: boolean } = {}): Promise<void> {
     const slot = this.#agents.get(id);

@@ -108,9 +108,14 @@ export class DocswarmClient {
       filter_subjects: [subjects.done(docId)],
       deliver_policy: DeliverPolicy.LastPerSubject,
     });
-    while (Date.now() < deadline) {
-      const m = await consumer.next({ expires: Math.max(1000, Math.min(5000, deadline - Date.now())) });
-      if (m) return decodeFinal(this.#js, m.data);
+    try {
+      while (Date.now() < deadline) {
+        const m = await consumer.next({ expires: Math.max(1000, Math.min(5000, deadline - Date.now())) });
+        if (m) return await decodeFinal(this.#js, m.data);
+      }
+    } finally {
+      // An ordered consumer lingers on the server for minutes unless deleted; one per call adds up.
+      await consumer.delete().catch(() => {});
     }
     throw new ClientError("TIMEOUT", `no final result for ${docId} within ${options.timeoutMs} ms`);
   }

@@ -18,6 +18,7 @@ export {
   taskLeaseKey,
   taskSources,
 } from "./names.ts";
+export { ObjectDigestError, readObject } from "./objects.ts";
 export { readLastPerSubject, readSubject } from "./read.ts";
 export { countServing, listAgents } from "./registry.ts";
 export { openState, type SwarmState } from "./state.ts";

@@ -71,7 +71,11 @@ async function failedWith(t: { context: Ctx }, docId: string): Promise<FinalResu
 }
 
 const badDocuments: Array<[string, () => Uint8Array | Promise<Uint8Array>, ErrorCode]> = [
-  ["not a PDF", () => new TextEncoder().encode("<html><body>definitely not a pdf</body></html>"), "PDF_INVALID"],
+  [
+    "not a PDF",
+    () => new TextEncoder().encode("<html><body>definitely not a pdf</body></html>"),
+    "PDF_INVALID",
+  ],
   ["empty", () => new Uint8Array(), "PDF_EMPTY"],
   [
     "truncated",
@@ -84,7 +88,11 @@ const badDocuments: Array<[string, () => Uint8Array | Promise<Uint8Array>, Error
   ["encrypted", encryptedPdf, "PDF_ENCRYPTED"],
   ["a page tree that contains itself", cyclicPageTreePdf, "PDF_CORRUPT"],
   ["arrays nested 200,000 deep", deeplyNestedPdf, "PDF_CORRUPT"],
-  [`more pages than the limit (${MAX_PAGES})`, async () => (await makeDoc("too-long", 9)).bytes, "PDF_TOO_MANY_PAGES"],
+  [
+    `more pages than the limit (${MAX_PAGES})`,
+    async () => (await makeDoc("too-long", 9)).bytes,
+    "PDF_TOO_MANY_PAGES",
+  ],
 ];
 
 for (const [name, make, code] of badDocuments) {
@@ -215,16 +223,19 @@ test("a payload above the server's max payload from a raw client is refused to t
   );
 });
 
-test.after("no agent thread restarted, the coordinator still leads, and a good document still completes", async (t) => {
-  const { bytes } = await makeDoc("after-all", 3);
-  await t.context.client.submit(bytes, { docId: "after-all" });
-  const r = await t.context.client.result("after-all", { timeoutMs: 30_000 });
-  t.is(r.status, "done");
-  t.true(t.context.coordinator.isLeader);
-  t.is(t.context.host.size, 2);
-  t.deepEqual(
-    t.context.logs.filter((l) => l.msg === "agent thread exited; restarting"),
-    [],
-    "no agent thread crashed",
-  );
-});
+test.after(
+  "no agent thread restarted, the coordinator still leads, and a good document still completes",
+  async (t) => {
+    const { bytes } = await makeDoc("after-all", 3);
+    await t.context.client.submit(bytes, { docId: "after-all" });
+    const r = await t.context.client.result("after-all", { timeoutMs: 30_000 });
+    t.is(r.status, "done");
+    t.true(t.context.coordinator.isLeader);
+    t.is(t.context.host.size, 2);
+    t.deepEqual(
+      t.context.logs.filter((l) => l.msg === "agent thread exited; restarting"),
+      [],
+      "no agent thread crashed",
+    );
+  },
+);

@@ -43,7 +43,10 @@ export const mergeStage = defineStage({
     if (!job?.ok) throw new StageError("RESULT_MISSING", `no job record for ${docId}`, { retryable: true });
     if (job.value.runId !== runId) {
       // The document was resubmitted for reprocessing meanwhile: the newer run writes the result.
-      throw new StageError("DEPENDENCY_FAILED", `run ${runId} of ${docId} was superseded by ${job.value.runId}`);
+      throw new StageError(
+        "DEPENDENCY_FAILED",
+        `run ${runId} of ${docId} was superseded by ${job.value.runId}`,
+      );
     }
 
     // Latest good extract result per chunk of this run; duplicates from redeliveries collapse here.

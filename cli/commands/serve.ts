@@ -3,12 +3,14 @@
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import { serveChaosControl } from "../../agents/chaos-control.ts";
 import { AgentHost } from "../../agents/index.ts";
 import { Coordinator } from "../../coordinator/index.ts";
 import { validate } from "../../schemas/index.ts";
 import { connectNats, ensureTopology, natsUrlFromEnv } from "../../streams/index.ts";
 import { Swarm } from "../../swarm/index.ts";
 import { createLogger } from "../log.ts";
+import { guardRoleProcess } from "../role-guards.ts";
 import { onShutdown, untilSignal } from "../signals.ts";
 import { UsageError } from "../usage.ts";
 
@@ -69,6 +71,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
   if (!args.ok) throw new UsageError(args.message);
   const url = requireUrl("agent");
   const log = createLogger("info");
+  guardRoleProcess(log);
   const topology = { replicas: args.value.replicas };
   const nc = await connectNats({ servers: url, name: "docswarm-agent-setup" });
   await ensureTopology(nc, topology).finally(() => nc.close());
@@ -84,7 +87,12 @@ export async function agentCommand(argv: string[]): Promise<number> {
     onLog: log,
   });
   onShutdown(() => host.close());
-  log("info", "agent host started", { hostId: host.hostId, agents: host.size, url });
+  if (process.env.DOCSWARM_CHAOS === "1") {
+    const control = await connectNats({ servers: url, name: "docswarm-chaos-control" });
+    serveChaosControl(control, host);
+    onShutdown(() => control.close());
+  }
+  log("info", "agent host started", { hostId: host.hostId, agents: host.size, url, pid: process.pid });
   await untilSignal();
   return 0;
 }
@@ -95,11 +103,17 @@ export async function coordinatorCommand(argv: string[]): Promise<number> {
   if (!replicas.ok) throw new UsageError(`--replicas: ${replicas.message}`);
   const url = requireUrl("coordinator");
   const log = createLogger("info");
+  guardRoleProcess(log);
   const nc = await connectNats({ servers: url, name: "docswarm-coordinator-setup" });
   await ensureTopology(nc, { replicas: replicas.value }).finally(() => nc.close());
   const coordinator = await Coordinator.start({ servers: url, onLog: log });
   onShutdown(() => coordinator.close());
-  log("info", "coordinator started", { url });
+  log("info", "coordinator started", {
+    url,
+    coordinatorId: coordinator.id,
+    role: coordinator.isLeader ? "leader" : "standby",
+    pid: process.pid,
+  });
   await untilSignal();
   return 0;
 }
