@@ -39,6 +39,11 @@ function print(r: ChaosReport): void {
     line("  agent thread crash", r.recovery.byKind.thread),
     line("  agent host kill -9", r.recovery.byKind.host),
     line("leader failover", r.failover),
+    "slowest recoveries:",
+    ...r.recovery.slowest.map(
+      (x) =>
+        `  ${String(x.ms).padStart(5)} ms  ${x.kind.padEnd(6)} ${x.taskId}  (delivery ${x.delivery} on ${x.agentId})`,
+    ),
     "",
     `lost ${r.lost}   duplicated ${r.duplicated}   differing from fault-free ${r.mismatched}   failed ${r.failedDocs}   never re-run ${r.recovery.unrecovered}`,
     `tasks completed more than once (results deduplicated): ${r.duplicateCompletions}`,

@@ -53,7 +53,7 @@ export const DEFAULT_CHAOS: ChaosOptions = {
   hosts: 3,
   agentsPerHost: 2,
   coordinators: 2,
-  faultEveryMs: [500, 2500],
+  faultEveryMs: [300, 1500],
   firstFaults: ["thread", "host", "leader"],
   maxFaults: 1000,
   slowMsPerPage: 0,
@@ -75,7 +75,12 @@ export type ChaosReport = {
   docs: number;
   pages: number;
   faults: Record<FaultKind, number>;
-  recovery: Stats & { byKind: Record<"thread" | "host", Stats>; unrecovered: number };
+  recovery: Stats & {
+    byKind: Record<"thread" | "host", Stats>;
+    unrecovered: number;
+    /** The slowest recoveries, with the delivery that ran again. */
+    slowest: Array<{ kind: FaultKind; taskId: string; ms: number; delivery: number; agentId: string }>;
+  };
   failover: Stats;
   lost: number;
   duplicated: number;
@@ -97,7 +102,14 @@ export function stats(values: number[]): Stats {
   return { samples: s.length, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: s[s.length - 1]! };
 }
 
-type Run = { agentId: string; startedAt: number; stage: string; docId: string; status: string };
+type Run = {
+  agentId: string;
+  startedAt: number;
+  stage: string;
+  docId: string;
+  status: string;
+  delivery: number;
+};
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -185,6 +197,7 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
           stage: v.stage,
           docId: v.docId,
           status: v.status,
+          delivery: v.delivery,
         });
         runs.set(key, list);
       },
@@ -321,6 +334,7 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
     }
     // Recovery: kill → the killed work started again (elsewhere, for a process kill).
     const recoveries: Record<"thread" | "host", number[]> = { thread: [], host: [] };
+    const detail: ChaosReport["recovery"]["slowest"] = [];
     let unrecovered = 0;
     for (const k of kills) {
       if (k.kind === "leader") continue;
@@ -329,8 +343,16 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
         const again = list
           .filter((r) => r.startedAt >= k.at && (k.kind === "thread" || !k.agents.includes(r.agentId)))
           .sort((a, b) => a.startedAt - b.startedAt)[0];
-        if (again) recoveries[k.kind].push(again.startedAt - k.at);
-        else if (!list.some((r) => r.startedAt < k.at)) {
+        if (again) {
+          recoveries[k.kind].push(again.startedAt - k.at);
+          detail.push({
+            kind: k.kind,
+            taskId,
+            ms: again.startedAt - k.at,
+            delivery: again.delivery,
+            agentId: again.agentId,
+          });
+        } else if (!list.some((r) => r.startedAt < k.at)) {
           unrecovered++;
           problems.push(`task ${taskId} held at a ${k.kind} kill never ran again`);
         }
@@ -382,6 +404,7 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
         ...stats(all),
         byKind: { thread: stats(recoveries.thread), host: stats(recoveries.host) },
         unrecovered,
+        slowest: detail.sort((a, b) => b.ms - a.ms).slice(0, 5),
       },
       failover: stats(failovers),
       lost,
