@@ -1,3 +1,3 @@
 // Everything wired together for one process.
-export { readStatus, type StageStatus, type SwarmStatus } from "./status.ts";
+export { readCoordinatorStatus, readStatus, type StageStatus, type SwarmStatus } from "./status.ts";
 export { Swarm, type SwarmOptions } from "./swarm.ts";

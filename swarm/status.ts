@@ -1,7 +1,8 @@
 // A snapshot of the swarm read from NATS: consumers per stage and priority, agents, jobs.
 import type { JetStreamManager } from "@nats-io/jetstream";
-import type { AgentRegistration, Priority } from "../schemas/index.ts";
-import { BUILTIN_STAGES, listAgents, taskSources } from "../streams/index.ts";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { type AgentRegistration, CoordinatorStatus, decodeJson, type Priority } from "../schemas/index.ts";
+import { BUILTIN_STAGES, listAgents, subjects, taskSources } from "../streams/index.ts";
 
 export type StageStatus = {
   stage: string;
@@ -14,7 +15,24 @@ export type StageStatus = {
   maxAckPending: number;
 };
 
-export type SwarmStatus = { at: number; stages: StageStatus[]; agents: AgentRegistration[] };
+export type SwarmStatus = {
+  at: number;
+  stages: StageStatus[];
+  agents: AgentRegistration[];
+  /** The leading coordinator's view (term, agents lost); null when no coordinator answered. */
+  coordinator?: CoordinatorStatus | null;
+};
+
+/** Asks the leading coordinator for its status; null when none answers in time. */
+export async function readCoordinatorStatus(nc: NatsConnection, timeoutMs = 1000): Promise<CoordinatorStatus | null> {
+  try {
+    const reply = await nc.request(subjects.coordinatorStatus, new Uint8Array(), { timeout: timeoutMs });
+    const s = decodeJson(CoordinatorStatus, reply.data);
+    return s.ok ? s.value : null;
+  } catch {
+    return null;
+  }
+}
 
 export async function readStatus(
   jsm: JetStreamManager,

@@ -8,7 +8,7 @@ import { Coordinator } from "../coordinator/index.ts";
 import { EmbeddedNatsServer, type EmbeddedServerOptions } from "../infra/index.ts";
 import type { FinalResult, ProcessingConfig, TopologyOptions } from "../schemas/index.ts";
 import { connectNats, ensureTopology } from "../streams/index.ts";
-import { readStatus, type SwarmStatus } from "./status.ts";
+import { readCoordinatorStatus, readStatus, type SwarmStatus } from "./status.ts";
 
 export type SwarmOptions = {
   /** A NATS server or cluster; when absent an embedded server is started (and stopped on shutdown). */
@@ -116,7 +116,11 @@ export class Swarm {
   }
 
   async status(): Promise<SwarmStatus> {
-    return readStatus(await jetstreamManager(this.#nc));
+    const [status, coordinator] = await Promise.all([
+      readStatus(await jetstreamManager(this.#nc)),
+      readCoordinatorStatus(this.#nc),
+    ]);
+    return { ...status, coordinator };
   }
 
   /** The seed's name for status. */
