@@ -24,7 +24,10 @@ export type SwarmStatus = {
 };
 
 /** Asks the leading coordinator for its status; null when none answers in time. */
-export async function readCoordinatorStatus(nc: NatsConnection, timeoutMs = 1000): Promise<CoordinatorStatus | null> {
+export async function readCoordinatorStatus(
+  nc: NatsConnection,
+  timeoutMs = 1000,
+): Promise<CoordinatorStatus | null> {
   try {
     const reply = await nc.request(subjects.coordinatorStatus, new Uint8Array(), { timeout: timeoutMs });
     const s = decodeJson(CoordinatorStatus, reply.data);
