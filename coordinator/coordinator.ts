@@ -129,6 +129,16 @@ export class Coordinator {
 
   async #lead(term: number): Promise<void> {
     if (this.#closing) return;
+    try {
+      await this.#startLeading(term);
+    } catch (err) {
+      this.#log("error", "could not start leading; resigning", { err: (err as Error).message });
+      await this.#standDown(term, "could not start leading").catch(() => {});
+      await this.#election.resign("could not start leading");
+    }
+  }
+
+  async #startLeading(term: number): Promise<void> {
     await this.#run();
     this.#duties = await LeaderDuties.start({
       nc: this.#nc,
@@ -400,7 +410,8 @@ export class Coordinator {
         await this.#election.close({ release: false });
         await this.#standDown(this.#election.term, "closed").catch(() => {});
       } else {
-        if (this.#election.isLeader) await this.#standDown(this.#election.term, "closed").catch(() => {});
+        if (this.#messages || this.#duties)
+          await this.#standDown(this.#election.term, "closed").catch(() => {});
         await this.#election.close({ release: true });
       }
       await this.#nc.drain().catch(() => {});

@@ -191,6 +191,18 @@ export class LeaderElection {
       .catch((err) => this.#log("error", "leadership transition failed", { err: (err as Error).message }));
   }
 
+  /**
+   * Gives the lease up (deleting it) but keeps campaigning: for a leader that could not start its
+   * duties. It may win again on a later round.
+   */
+  async resign(reason: string): Promise<void> {
+    if (!this.#leader) return;
+    this.#leader = false;
+    this.#validUntil = 0;
+    this.#log("warn", "resigning leadership", { coordinatorId: this.candidateId, term: this.#term, reason });
+    await this.#o.kv.delete(LEADER_KEY, { previousSeq: this.#revision }).catch(() => {});
+  }
+
   /** The current lease, decoded (undefined when nobody leads). */
   async current(): Promise<LeaderLease | undefined> {
     const e = await this.#o.kv.get(LEADER_KEY);

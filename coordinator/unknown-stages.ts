@@ -35,6 +35,7 @@ export class UnknownStageSweeper {
   readonly #timer: NodeJS.Timeout;
   #running: Promise<void> | undefined;
   #closed = false;
+  #closing: Promise<void> | undefined;
 
   constructor(jsm: JetStreamManager, dl: DeadLetterer, opts: { graceMs: number; everyMs: number; log: Log }) {
     this.#jsm = jsm;
@@ -86,9 +87,12 @@ export class UnknownStageSweeper {
     return moved;
   }
 
-  async close(): Promise<void> {
-    this.#closed = true;
-    clearInterval(this.#timer);
-    await this.#running;
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#closed = true;
+      clearInterval(this.#timer);
+      await this.#running;
+    })();
+    return this.#closing;
   }
 }
