@@ -116,9 +116,13 @@ export class EmbeddedNatsServer {
         if (Date.now() > deadline) throw new EmbeddedServerError("nats-server did not become ready in time");
         const ports = (await readdir(dir)).find((f) => f.endsWith(".ports"));
         if (ports) {
-          const parsed = JSON.parse(await readFile(join(dir, ports), "utf8").catch(() => "{}")) as {
-            nats?: string[];
-          };
+          // The server may still be writing the file: a partial read is retried on the next poll.
+          let parsed: { nats?: string[] } = {};
+          try {
+            parsed = JSON.parse(await readFile(join(dir, ports), "utf8")) as { nats?: string[] };
+          } catch {
+            parsed = {};
+          }
           url = parsed.nats?.[0];
         }
         if (!url) await sleep(15);

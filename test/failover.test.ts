@@ -47,7 +47,13 @@ test("a standby coordinator takes over from a crashed leader; no document is los
   await a.close({ releaseLeadership: false });
   for (const d of docs.slice(6)) await client.submit(d.bytes, { docId: d.docId });
   await waitFor(() => b.isLeader, { what: "the standby to take over", timeoutMs: 15_000 });
-  const elected = events.filter((e) => e.type === "coordinator.elected");
+  const elected = await waitFor(
+    () => {
+      const list = events.filter((e) => e.type === "coordinator.elected");
+      return list.length >= 2 ? list : undefined;
+    },
+    { what: "the new leader's coordinator.elected event" },
+  );
   t.deepEqual(
     elected.map((e) => (e.type === "coordinator.elected" ? e.coordinatorId : "")),
     ["coord-a", "coord-b"],

@@ -48,10 +48,10 @@ test("a crashed agent thread is restarted and its task redelivered", async (t) =
   t.is(run.delivery, 2);
   t.true(logs.some((l) => l.msg === "agent thread exited; restarting"));
   const jsm = await jetstream(nc).jetstreamManager();
-  const agents = await waitFor(async () => (await listAgents(jsm)).filter((a) => a.restarts > 0), {
+  const restarted = await waitFor(async () => (await listAgents(jsm)).find((a) => a.restarts > 0), {
     what: "the registration to count the restart",
   });
-  t.is(agents[0]?.restarts, 1);
+  t.is(restarted.restarts, 1);
 });
 
 test("an agent that keeps crashing backs off; its task is dead-lettered and its document fails with MAX_DELIVERIES", async (t) => {
