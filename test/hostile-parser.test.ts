@@ -1,4 +1,4 @@
-// A PDF that makes pdf.js spin: one small page whose content stream inflates to two million text
+// A PDF that makes pdf.js spin: one small page whose content stream inflates to four million text
 // operators (pdf.js needs seconds and hundreds of MB on it, superlinearly more for bigger ones). With a
 // short time limit the watchdog terminates the agent thread each time, the host restarts it, the
 // extract task is dead-lettered after max_deliver and the document fails with MAX_DELIVERIES while
@@ -23,12 +23,12 @@ test("a parser-spinning PDF is stopped by the watchdog, dead-lettered, and compl
     servers: url,
     agents: 1,
     topology,
-    processing: { taskTimeoutMs: 300 },
+    processing: { taskTimeoutMs: 100 },
     onLog: (_l, msg) => logs.push(msg),
   });
   t.teardown(() => strict.close({ abandonPulls: true }));
   const client = new DocswarmClient(nc);
-  const bomb = textBombPdf(2_000_000);
+  const bomb = textBombPdf(4_000_000);
   t.true(bomb.length < 64 * 1024, `a small file (${bomb.length} bytes)`);
 
   await client.submit(bomb, { docId: "text-bomb" });
