@@ -217,7 +217,9 @@ export class Coordinator {
       return;
     }
     if (r.status === "failed") return this.#onFailed(r);
-    const cur = await this.#jobs.load(r.docId);
+    let cur = await this.#jobs.load(r.docId);
+    // A cached job of another run may be stale (a reprocess replaced it): check what is stored.
+    if (!cur || cur.job.runId !== r.runId) cur = await this.#jobs.load(r.docId, true);
     if (!cur || cur.job.runId !== r.runId) {
       this.#log("debug", "result of an unknown or older run ignored", { docId: r.docId, runId: r.runId });
       return;
@@ -307,7 +309,8 @@ export class Coordinator {
 
   async #onMerged(r: TaskResult): Promise<void> {
     const v = await this.#jobs.update(r.docId, (job) =>
-      TERMINAL.has(job.status)
+      // The run check matters when a reprocess started a new run since we last read the job.
+      TERMINAL.has(job.status) || job.runId !== r.runId
         ? undefined
         : {
             ...job,
@@ -316,7 +319,7 @@ export class Coordinator {
             stageMs: { ...job.stageMs, merge: Math.max(0, r.finishedAt - r.startedAt) },
           },
     );
-    if (!v) return;
+    if (!v || v.job.runId !== r.runId || v.job.status !== "done") return;
     publishEvent(this.#nc, {
       type: "doc.done",
       at: Date.now(),
@@ -333,7 +336,8 @@ export class Coordinator {
       message: "task failed without an error",
       retryable: false,
     };
-    const cur = await this.#jobs.load(r.docId);
+    let cur = await this.#jobs.load(r.docId);
+    if (cur && cur.job.runId !== r.runId) cur = await this.#jobs.load(r.docId, true);
     if (cur && cur.job.runId !== r.runId) {
       // A second submission of a document that already has a job failed (bad headers, say):
       // the existing job and its result stand.
@@ -369,7 +373,9 @@ export class Coordinator {
     const { outcome } = await publishFinal(this.#js, final, r.runId, this.#maxPayload);
     if (job) {
       await this.#jobs.update(r.docId, (j) =>
-        TERMINAL.has(j.status) ? undefined : { ...j, status: "failed", finishedAt: now, error },
+        TERMINAL.has(j.status) || j.runId !== r.runId
+          ? undefined
+          : { ...j, status: "failed", finishedAt: now, error },
       );
     }
     if (outcome === "published") {

@@ -46,7 +46,7 @@ function print(r: ChaosReport): void {
     ),
     "",
     `lost ${r.lost}   duplicated ${r.duplicated}   differing from fault-free ${r.mismatched}   failed ${r.failedDocs}   never re-run ${r.recovery.unrecovered}`,
-    `tasks completed more than once (results deduplicated): ${r.duplicateCompletions}`,
+    `tasks completed more than once (results deduplicated): ${r.duplicateCompletions}; documents with a repeated finished event: ${r.duplicateEvents}`,
     ...r.problems.slice(0, 20).map((p) => `  ! ${p}`),
     "",
     r.ok ? "OK: every document has exactly one final result, identical to the fault-free run" : "FAILED",

@@ -23,7 +23,7 @@ export const BUCKETS = {
 } as const;
 
 export const OBJECT_STORES = {
-  /** Document bytes, named by doc id; chunk tasks carry references, not copies. */
+  /** Document bytes (split names them <docId>.<runId>); chunk tasks carry references, not copies. */
   docs: "docswarm-docs",
   /** Final results too large for one message, named by doc id. */
   results: "docswarm-results",

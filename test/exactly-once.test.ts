@@ -8,6 +8,7 @@ import test, { type ExecutionContext } from "ava";
 import { AgentHost } from "../agents/index.ts";
 import { DocswarmClient } from "../client/index.ts";
 import { Coordinator } from "../coordinator/index.ts";
+import { JobStore } from "../coordinator/job-store.ts";
 import { decodeJson, HEADERS, Job, SwarmEvent, TaskResult } from "../schemas/index.ts";
 import { BUCKETS, STREAMS, subjects } from "../streams/index.ts";
 import { makeDoc } from "./helpers/rel-docs.ts";
@@ -73,7 +74,7 @@ test("reprocessing on request replaces the result: one stored, one per submissio
   await client.submit(doc.bytes, { docId: doc.docId, reprocess: true });
   const second = await waitFor(
     async () => {
-      const r = await client.result(doc.docId);
+      const r = await client.result(doc.docId, { timeoutMs: 2000 });
       return r.timings.submittedAt !== first.timings.submittedAt ? r : undefined;
     },
     { what: "the reprocessed result" },
@@ -125,4 +126,55 @@ test("duplicated chunk results are counted once", async (t) => {
     progress.every((p) => p <= 8),
     `progress never exceeds the page count: ${progress.join(",")}`,
   );
+});
+
+test("a job change judged a no-op on a stale cached copy is judged again on the stored job", async (t) => {
+  const { nc } = await startTopology(t);
+  const kv = await new Kvm(nc).open(BUCKETS.jobs);
+  const job: Job = {
+    v: 1,
+    docId: "stale-doc",
+    runId: "a",
+    status: "merging",
+    priority: "normal",
+    source: null,
+    pipeline: ["split", "extract", "merge"],
+    object: { bucket: "docswarm-docs", name: "stale-doc.a", size: 1 },
+    pageCount: 1,
+    meta: {
+      title: null,
+      author: null,
+      subject: null,
+      keywords: null,
+      creator: null,
+      producer: null,
+      creationDate: null,
+      modDate: null,
+      pdfVersion: null,
+      pageCount: 1,
+    },
+    chunks: [{ index: 0, firstPage: 1, lastPage: 1 }],
+    chunksDone: [0],
+    pagesDone: 1,
+    stageMs: {},
+    submittedAt: 1,
+    updatedAt: 1,
+  };
+  const rev = await kv.create(job.docId, JSON.stringify(job));
+  const store = new JobStore(kv);
+  t.is((await store.load(job.docId))?.job.runId, "a"); // cached
+  // A reprocess replaces the job with run b behind the store's back.
+  await kv.update(
+    job.docId,
+    JSON.stringify({ ...job, runId: "b", status: "running", chunksDone: [], pagesDone: 0 }),
+    rev,
+  );
+  // A chunk result of run b: on the cached copy (run a) it looks like nothing to do.
+  const v = await store.update(job.docId, (j) =>
+    j.runId === "b" && !j.chunksDone.includes(0) ? { ...j, chunksDone: [0], pagesDone: 1 } : undefined,
+  );
+  t.is(v?.job.runId, "b");
+  t.deepEqual(v?.job.chunksDone, [0]);
+  const stored = decodeJson(Job, (await kv.get(job.docId))!.value);
+  t.true(stored.ok && stored.value.chunksDone.length === 1 && stored.value.runId === "b");
 });

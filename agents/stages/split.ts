@@ -17,7 +17,15 @@ import {
   type Task,
   validate,
 } from "../../schemas/index.ts";
-import { defaultDocId, jsonBytes, OBJECT_STORES, purgeFinal, subjects, taskId } from "../../streams/index.ts";
+import {
+  defaultDocId,
+  isWrongLastSequence,
+  jsonBytes,
+  OBJECT_STORES,
+  purgeFinal,
+  subjects,
+  taskId,
+} from "../../streams/index.ts";
 import { planChunks } from "../chunking.ts";
 import type { TaskDelivery } from "../delivery.ts";
 import { StageError, toErrorInfo } from "../errors.ts";
@@ -110,6 +118,33 @@ async function readJob(s: AgentServices, docId: string): Promise<{ job: Job; rev
   return j.ok ? { job: j.value, revision: e.revision } : undefined;
 }
 
+/**
+ * Writes the new run's job: create for a new document; for reprocessing, compare-and-set over the
+ * current job, read again and retried when the coordinator wrote it meanwhile (it may be finishing
+ * the previous run). False when another submission's run owns the job.
+ */
+async function recordJob(
+  s: AgentServices,
+  job: Job,
+  revision: number | undefined,
+  reprocess: boolean,
+): Promise<boolean> {
+  for (let attempt = 0; attempt < 8; attempt++) {
+    try {
+      if (revision === undefined) await s.state.jobs.create(job.docId, jsonBytes(job));
+      else await s.state.jobs.update(job.docId, jsonBytes(job), revision);
+      return true;
+    } catch (err) {
+      if (!isWrongLastSequence(err)) throw err;
+    }
+    const current = await readJob(s, job.docId);
+    if (current?.job.runId === job.runId) return true; // an earlier delivery of ours wrote it
+    if (!reprocess) return false;
+    revision = current?.revision;
+  }
+  throw new StageError("INTERNAL", `job ${job.docId}: too many conflicting updates`, { retryable: true });
+}
+
 export const splitHandler: TaskHandler = {
   name: "split",
   concurrency: 1,
@@ -154,7 +189,8 @@ export const splitHandler: TaskHandler = {
       if (reprocess) await purgeFinal(s.jsm, docId);
 
       let data = bytes;
-      let object = { bucket: OBJECT_STORES.docs, name: docId, size: bytes.length };
+      // Bytes we store are named per run, so cleaning up an earlier run never removes a newer one's.
+      let object = { bucket: OBJECT_STORES.docs, name: `${docId}.${sub.runId}`, size: bytes.length };
       if (h.object) {
         if (bytes.length > 0)
           throw new StageError("HEADER_INVALID", `${HEADERS.object} given with a non-empty body`);
@@ -177,7 +213,7 @@ export const splitHandler: TaskHandler = {
       } finally {
         await doc.close();
       }
-      if (!h.object) await s.state.docs.putBlob({ name: docId }, data);
+      if (!h.object) await s.state.docs.putBlob({ name: object.name }, data);
 
       const agents = Math.max(1, await s.liveAgents("extract"));
       const now = Date.now();
@@ -199,10 +235,7 @@ export const splitHandler: TaskHandler = {
         submittedAt: sub.submittedAt,
         updatedAt: now,
       };
-      try {
-        if (existing) await s.state.jobs.update(docId, jsonBytes(job), existing.revision);
-        else await s.state.jobs.create(docId, jsonBytes(job));
-      } catch {
+      if (!(await recordJob(s, job, existing?.revision, reprocess))) {
         // Another submission of this document won the race; it owns the job.
         d.ack();
         return;
