@@ -139,19 +139,25 @@ export class Coordinator {
   }
 
   async #startLeading(term: number): Promise<void> {
-    await this.#run();
-    this.#duties = await LeaderDuties.start({
-      nc: this.#nc,
-      js: this.#js,
-      jsm: this.#jsm,
-      state: this.#state,
-      config: this.#config,
-      coordinatorId: this.id,
-      term,
-      leaderSince: this.#election.leaderSince ?? Date.now(),
-      fence: () => this.#election.fence(),
-      log: this.#log,
-    });
+    // Both at once: a new leader should be consuming again as soon as it can.
+    const [run, duties] = await Promise.allSettled([
+      this.#run(),
+      LeaderDuties.start({
+        nc: this.#nc,
+        js: this.#js,
+        jsm: this.#jsm,
+        state: this.#state,
+        config: this.#config,
+        coordinatorId: this.id,
+        term,
+        leaderSince: this.#election.leaderSince ?? Date.now(),
+        fence: () => this.#election.fence(),
+        log: this.#log,
+      }),
+    ]);
+    if (duties.status === "fulfilled") this.#duties = duties.value;
+    if (run.status === "rejected") throw run.reason;
+    if (duties.status === "rejected") throw duties.reason;
     publishEvent(this.#nc, { type: "coordinator.elected", at: Date.now(), coordinatorId: this.id, term });
   }
 

@@ -108,9 +108,9 @@ export type ProcessingConfig = z.infer<typeof ProcessingConfig>;
 export const CoordinatorConfig = z
   .object({
     /** The leader lease lapses this long after the leader's last renewal; a standby then takes over. */
-    leaderTtlMs: z.number().int().min(1000).default(3000),
-    /** How often the leader renews its lease. */
-    leaderRenewMs: z.number().int().positive().default(1000),
+    leaderTtlMs: z.number().int().min(1000).default(2500),
+    /** How often the leader renews its lease (a renewal may be late by TTL − renewal − margin). */
+    leaderRenewMs: z.number().int().positive().default(750),
     /** How often a standby looks at the lease. */
     standbyPollMs: z.number().int().positive().default(250),
     /** Tasks on a subject no consumer serves (an unknown stage) are dead-lettered after this long. */

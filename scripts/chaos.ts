@@ -1,8 +1,8 @@
-// npm run chaos [-- --docs N --hosts N --agents N --coordinators N --seed S --json]
+// npm run chaos [-- --docs N --hosts N --agents N --coordinators N --seed S --only leader,host --json]
 // Processes generated documents while crashing agent threads and kill -9ing agent hosts and the
 // leading coordinator; prints recovery and failover times and the lost / duplicated counts.
 import { parseArgs } from "node:util";
-import { type ChaosReport, runChaos, type Stats } from "./chaos/run.ts";
+import { type ChaosReport, type FaultKind, runChaos, type Stats } from "./chaos/run.ts";
 
 const { values } = parseArgs({
   options: {
@@ -13,6 +13,8 @@ const { values } = parseArgs({
     coordinators: { type: "string", default: "2" },
     seed: { type: "string", default: "42" },
     "slow-ms-per-page": { type: "string", default: "0" },
+    /** Comma-separated fault kinds to inject: thread, host, leader (default all three). */
+    only: { type: "string" },
     json: { type: "boolean", default: false },
   },
 });
@@ -39,6 +41,7 @@ function print(r: ChaosReport): void {
     line("  agent thread crash", r.recovery.byKind.thread),
     line("  agent host kill -9", r.recovery.byKind.host),
     line("leader failover", r.failover),
+    line("  (lease taken over)", r.leaseTakeover),
     "slowest recoveries:",
     ...r.recovery.slowest.map(
       (x) =>
@@ -55,7 +58,14 @@ function print(r: ChaosReport): void {
   process.stdout.write(out.join("\n"));
 }
 
+const kinds = (values.only ?? "thread,host,leader").split(",").map((k) => k.trim());
+if (kinds.length === 0 || kinds.some((k) => k !== "thread" && k !== "host" && k !== "leader"))
+  throw new Error(`--only: fault kinds are thread, host, leader; got ${values.only}`);
+const chosen = kinds as FaultKind[];
+
 const report = await runChaos({
+  kinds: chosen,
+  firstFaults: chosen,
   docs: num("docs"),
   maxPages: Math.max(1, num("max-pages")),
   hosts: Math.max(2, num("hosts")),

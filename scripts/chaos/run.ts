@@ -37,8 +37,9 @@ export type ChaosOptions = {
   coordinators: number;
   /** Pause before each fault, drawn uniformly from this range. */
   faultEveryMs: [number, number];
-  /** Faults in this order first, then drawn at random. */
+  /** Faults in this order first, then drawn at random from `kinds`. */
   firstFaults: FaultKind[];
+  kinds: FaultKind[];
   maxFaults: number;
   /** Extra time per extracted page (slow I/O), so small runs have tasks in flight to kill. */
   slowMsPerPage: number;
@@ -55,6 +56,7 @@ export const DEFAULT_CHAOS: ChaosOptions = {
   coordinators: 2,
   faultEveryMs: [300, 1500],
   firstFaults: ["thread", "host", "leader"],
+  kinds: ["thread", "host", "leader"],
   maxFaults: 1000,
   slowMsPerPage: 0,
   timeoutMs: 10 * 60_000,
@@ -81,7 +83,10 @@ export type ChaosReport = {
     /** The slowest recoveries, with the delivery that ran again. */
     slowest: Array<{ kind: FaultKind; taskId: string; ms: number; delivery: number; agentId: string }>;
   };
+  /** Leader kill → the next coordinator.elected event (it consumes results again). */
   failover: Stats;
+  /** Leader kill → another coordinator holds the lease (sampled every 100 ms). */
+  leaseTakeover: Stats;
   lost: number;
   duplicated: number;
   mismatched: number;
@@ -223,6 +228,19 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
     });
     const leases = await new Kvm(nc).open(BUCKETS.leases);
     const client = new DocswarmClient(nc);
+    // Who holds the leader lease, sampled every 100 ms: separates winning the election from
+    // starting to lead (the coordinator.elected event comes once it consumes again).
+    const holders: Array<{ at: number; holderId: string }> = [];
+    const leasePoll = setInterval(() => {
+      void leases
+        .get(LEADER_KEY)
+        .then((e) => {
+          const l = e?.operation === "PUT" ? decodeJson(LeaderLease, e.value) : undefined;
+          const id = l?.ok ? l.value.holderId : "";
+          if (id && holders.at(-1)?.holderId !== id) holders.push({ at: Date.now(), holderId: id });
+        })
+        .catch(() => {});
+    }, 100);
 
     t0 = Date.now();
     const deadline = t0 + o.timeoutMs;
@@ -233,6 +251,7 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
     // The monkey.
     const kills: Kill[] = [];
     const failovers: number[] = [];
+    const leaseTakeovers: number[] = [];
     const problems: string[] = [];
     const conn = nc;
     const liveHosts = () => hosts.filter((h) => h.child.exitCode === null && h.child.signalCode === null);
@@ -262,7 +281,7 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
     };
     const allFinished = () => republished.size >= corpus.length;
     const monkey = (async () => {
-      const kinds: FaultKind[] = ["thread", "host", "leader"];
+      const kinds = o.kinds;
       for (let n = 0; n < o.maxFaults && !allFinished() && Date.now() < deadline; n++) {
         await sleep(o.faultEveryMs[0] + random() * (o.faultEveryMs[1] - o.faultEveryMs[0]));
         if (allFinished()) break;
@@ -324,6 +343,7 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
     await submitting;
     while (!allFinished() && Date.now() < deadline) await sleep(100);
     await monkey;
+    clearInterval(leasePoll);
     // Let stragglers (a second final, a late event) show up before counting.
     await sleep(1000);
     const chaosMs = Date.now() - t0;
@@ -332,6 +352,8 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
     for (const k of kills.filter((k) => k.kind === "leader")) {
       const next = elected.find((e) => e.at >= k.at && e.coordinatorId !== k.target);
       if (next) failovers.push(next.at - k.at);
+      const won = holders.find((h) => h.at >= k.at && h.holderId !== k.target);
+      if (won) leaseTakeovers.push(won.at - k.at);
       else problems.push(`no new leader after killing ${k.target}`);
     }
     // Recovery: kill → the killed work started again (elsewhere, for a process kill).
@@ -411,6 +433,7 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
         slowest: detail.sort((a, b) => b.ms - a.ms).slice(0, 5),
       },
       failover: stats(failovers),
+      leaseTakeover: stats(leaseTakeovers),
       lost,
       duplicated,
       mismatched,
