@@ -95,7 +95,7 @@ export class AgentHost {
     this.#heartbeatMs = options.heartbeatMs ?? 1000;
     this.#heapMb = options.agentHeapMb ?? 1024;
     this.#log = options.onLog ?? (() => {});
-    this.#leases = new LeaseWriter(this.#js, this.hostId, this.#topology.ackWaitMs, this.#log);
+    this.#leases = new LeaseWriter(nc, this.#js, this.hostId, this.#topology.ackWaitMs, this.#log);
     const sweepMs = Math.max(50, Math.min(250, Math.floor(this.#topology.ackWaitMs / 4)));
     this.#sweep = setInterval(() => this.#keepAliveAndWatch(), sweepMs);
     this.#heartbeat = setInterval(() => void this.#publishRegistrations(), this.#heartbeatMs);
@@ -283,19 +283,17 @@ export class AgentHost {
   #onExit(slot: AgentSlot, worker: Worker, code: number, err: Error | undefined): void {
     if (slot.worker !== worker) return;
     slot.worker = undefined;
-    // Whatever it held goes back at once instead of waiting out ack_wait (leases released first,
-    // so the next agent does not wait for a holder that is gone).
-    const held = [...slot.held.values()];
-    slot.held.clear();
-    void Promise.all(held.map((h) => this.#leases.release(h))).finally(() => {
-      for (const h of held) {
-        try {
-          this.#nc.publish(h.reply, NAK);
-        } catch {
-          // the connection is closing: ack_wait brings the task back
-        }
+    // Whatever it held goes back at once instead of waiting out ack_wait; leases are released on
+    // the same connection just before, so the next agent does not wait for a holder that is gone.
+    for (const h of slot.held.values()) {
+      this.#leases.releaseNow(h);
+      try {
+        this.#nc.publish(h.reply, NAK);
+      } catch {
+        // the connection is closing: ack_wait brings the task back
       }
-    });
+    }
+    slot.held.clear();
     if (slot.stopping || this.#closing) {
       slot.status = "stopped";
       return;

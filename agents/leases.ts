@@ -14,7 +14,7 @@
 // disappears from its work queue (the holder finished and acked it).
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
-import { headers } from "@nats-io/transport-node";
+import { headers, type NatsConnection } from "@nats-io/transport-node";
 import { AgentRegistration, decodeJson, TaskId, TaskLease } from "../schemas/index.ts";
 import { BUCKETS, kvPutWithTtl, taskLeaseKey } from "../streams/index.ts";
 import type { TaskDelivery } from "./delivery.ts";
@@ -65,12 +65,14 @@ type Log = (
 
 /** Host side: writes, renews and releases the leases of tasks its agents run. */
 export class LeaseWriter {
+  readonly #nc: NatsConnection;
   readonly #js: JetStreamClient;
   readonly #hostId: string;
   readonly #t: LeaseTiming;
   readonly #log: Log;
 
-  constructor(js: JetStreamClient, hostId: string, ackWaitMs: number, log: Log) {
+  constructor(nc: NatsConnection, js: JetStreamClient, hostId: string, ackWaitMs: number, log: Log) {
+    this.#nc = nc;
     this.#js = js;
     this.#hostId = hostId;
     this.#t = leaseTiming(ackWaitMs);
@@ -114,6 +116,24 @@ export class LeaseWriter {
       });
   }
 
+  /**
+   * Removes a task's lease at once, without waiting for the stream's acknowledgement: for a task
+   * about to be handed back (a crashed thread), whose redelivery must not wait for the write.
+   */
+  releaseNow(task: LeasedTask): void {
+    const l = task.lease;
+    if (!l || l.released) return;
+    l.released = true;
+    if (!l.written && !l.writing) return;
+    try {
+      this.#nc.publish(`$KV.${BUCKETS.leases}.${taskLeaseKey(task.taskId)}`, new Uint8Array(), {
+        headers: deleteWithTtl(),
+      });
+    } catch {
+      // closing: the lease lapses by its TTL
+    }
+  }
+
   /** Removes a task's lease (if it has one) so a redelivery runs without waiting. */
   async release(task: LeasedTask): Promise<void> {
     const l = task.lease;
@@ -121,17 +141,21 @@ export class LeaseWriter {
     l.released = true;
     await l.writing;
     if (!l.written) return;
-    // A delete that expires itself, so finished tasks leave no tombstones behind.
-    const h = headers();
-    h.set("KV-Operation", "DEL");
     await this.#js
       .publish(`$KV.${BUCKETS.leases}.${taskLeaseKey(task.taskId)}`, new Uint8Array(), {
-        headers: h,
-        ttl: "1s",
+        headers: deleteWithTtl(),
         timeout: 1000,
       })
       .catch(() => {});
   }
+}
+
+/** A KV delete that expires itself, so finished tasks leave no tombstones behind. */
+function deleteWithTtl() {
+  const h = headers();
+  h.set("KV-Operation", "DEL");
+  h.set("Nats-TTL", "1s");
+  return h;
 }
 
 export type GateVerdict = "run" | "done" | "abandon";

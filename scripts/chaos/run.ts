@@ -81,7 +81,15 @@ export type ChaosReport = {
     byKind: Record<"thread" | "host", Stats>;
     unrecovered: number;
     /** The slowest recoveries, with the delivery that ran again. */
-    slowest: Array<{ kind: FaultKind; taskId: string; ms: number; delivery: number; agentId: string }>;
+    slowest: Array<{
+      kind: FaultKind;
+      taskId: string;
+      ms: number;
+      delivery: number;
+      agentId: string;
+      /** The agent that ran it again first waited for a holder it believed alive (a lease). */
+      waitedForHolder: boolean;
+    }>;
   };
   /** Leader kill → the next coordinator.elected event (it consumes results again). */
   failover: Stats;
@@ -98,6 +106,8 @@ export type ChaosReport = {
   baselineMs: number;
   chaosMs: number;
   kills: Kill[];
+  /** Every measurement, for pooling across runs. */
+  samples: { thread: number[]; host: number[]; failover: number[] };
   problems: string[];
   ok: boolean;
 };
@@ -359,6 +369,12 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
     // Recovery: kill → the killed work started again (elsewhere, for a process kill).
     const recoveries: Record<"thread" | "host", number[]> = { thread: [], host: [] };
     const detail: ChaosReport["recovery"]["slowest"] = [];
+    const waitedFor = new Set(
+      processes
+        .flatMap((p) => p.logs)
+        .filter((l) => l.msg === "redelivered task is still held by a live agent; waiting")
+        .map((l) => String(l.taskId)),
+    );
     let unrecovered = 0;
     for (const k of kills) {
       if (k.kind === "leader") continue;
@@ -375,6 +391,7 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
             ms: again.startedAt - k.at,
             delivery: again.delivery,
             agentId: again.agentId,
+            waitedForHolder: waitedFor.has(taskId),
           });
         } else if (!list.some((r) => r.startedAt < k.at)) {
           unrecovered++;
@@ -443,6 +460,7 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
       baselineMs,
       chaosMs,
       kills,
+      samples: { thread: recoveries.thread, host: recoveries.host, failover: failovers },
       problems,
       ok: lost === 0 && duplicated === 0 && mismatched === 0 && failedDocs === 0 && unrecovered === 0,
     };
