@@ -354,9 +354,18 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
     while (!allFinished() && Date.now() < deadline) await sleep(100);
     await monkey;
     clearInterval(leasePoll);
-    // Let stragglers (a second final, a late event) show up before counting.
-    await sleep(1000);
     const chaosMs = Date.now() - t0;
+    // A task killed after its document's final result was written (a merge killed between
+    // publishing the final and its own result) runs again only after the ack wait: give every
+    // killed task the time to show up again, and stragglers (a second final) time to appear.
+    const ranAgain = (k: Kill, r: Run) =>
+      r.startedAt >= k.at && (k.kind === "thread" || !k.agents.includes(r.agentId));
+    const settled = (k: Kill) =>
+      k.tasks.every((id) => (runs.get(id) ?? []).some((r) => r.startedAt < k.at || ranAgain(k, r)));
+    const settleBy = Date.now() + 15_000;
+    while (Date.now() < settleBy && !kills.filter((k) => k.kind !== "leader").every(settled))
+      await sleep(200);
+    await sleep(1000);
 
     // Failover times: from each leader kill to the next election of another coordinator.
     for (const k of kills.filter((k) => k.kind === "leader")) {
@@ -380,9 +389,7 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
       if (k.kind === "leader") continue;
       for (const taskId of k.tasks) {
         const list = runs.get(taskId) ?? [];
-        const again = list
-          .filter((r) => r.startedAt >= k.at && (k.kind === "thread" || !k.agents.includes(r.agentId)))
-          .sort((a, b) => a.startedAt - b.startedAt)[0];
+        const again = list.filter((r) => ranAgain(k, r)).sort((a, b) => a.startedAt - b.startedAt)[0];
         if (again) {
           recoveries[k.kind].push(again.startedAt - k.at);
           detail.push({
