@@ -9,7 +9,15 @@ export {
   StageError,
   type Task as SwarmTask,
 } from "./agents/index.ts";
-export { ClientError, DocswarmClient, type SubmitOptions, type Submitted } from "./client/index.ts";
+export {
+  ClientError,
+  DocswarmClient,
+  listDeadLetters,
+  type Requeued,
+  requeueDeadLetter,
+  type SubmitOptions,
+  type Submitted,
+} from "./client/index.ts";
 export { Coordinator, type CoordinatorOptions } from "./coordinator/index.ts";
 export { Dashboard, type DashboardOptions } from "./dashboard/index.ts";
 export { EmbeddedNatsServer, type EmbeddedServerOptions } from "./infra/index.ts";
@@ -25,6 +33,7 @@ export { ensureTopology, subjects } from "./streams/index.ts";
 export {
   type DistributedOptions,
   DistributedProcessor,
+  readCoordinatorStatus,
   readStatus,
   Swarm,
   type SwarmOptions,

@@ -1,6 +1,5 @@
 // Keeps the last few opened documents of an agent: consecutive chunks of one document usually
 // land on the same agents, and re-opening a long PDF for every chunk halves pdf.js's speed.
-import type { ObjectStore } from "@nats-io/obj";
 import type { ObjectRef } from "../schemas/index.ts";
 import { StageError } from "./errors.ts";
 import type { PdfDocument, PdfEngine } from "./pdf/engine.ts";
@@ -13,19 +12,22 @@ function keyOf(ref: ObjectRef): string {
 
 export class DocumentCache {
   readonly #engine: PdfEngine;
-  readonly #store: (bucket: string) => Promise<ObjectStore>;
+  readonly #read: (bucket: string, name: string) => Promise<Uint8Array | null>;
   readonly #capacity: number;
   #entries: Entry[] = [];
 
-  constructor(engine: PdfEngine, store: (bucket: string) => Promise<ObjectStore>, capacity = 2) {
+  constructor(
+    engine: PdfEngine,
+    read: (bucket: string, name: string) => Promise<Uint8Array | null>,
+    capacity = 2,
+  ) {
     this.#engine = engine;
-    this.#store = store;
+    this.#read = read;
     this.#capacity = capacity;
   }
 
   async bytes(ref: ObjectRef): Promise<Uint8Array> {
-    const store = await this.#store(ref.bucket);
-    const data = await store.getBlob(ref.name);
+    const data = await this.#read(ref.bucket, ref.name);
     if (!data)
       throw new StageError("OBJECT_MISSING", `document bytes '${ref.name}' are not in ${ref.bucket}`);
     return data;

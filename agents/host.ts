@@ -14,9 +14,17 @@ import {
   TopologyConfig,
   type TopologyOptions,
 } from "../schemas/index.ts";
-import { BUCKETS, BUILTIN_STAGES, connectNats, kvPutWithTtl, publishEvent } from "../streams/index.ts";
+import {
+  BUCKETS,
+  BUILTIN_STAGES,
+  connectNats,
+  drainConnection,
+  kvPutWithTtl,
+  publishEvent,
+} from "../streams/index.ts";
 import { type AutoscaleOptions, planStep, readDecisions, readRegistry } from "./autoscale.ts";
 import { parseAckSubject } from "./delivery.ts";
+import { type LeasedTask, LeaseWriter } from "./leases.ts";
 import type { AgentToHost, HostToAgent } from "./protocol.ts";
 
 export type AgentHostOptions = {
@@ -38,12 +46,9 @@ export type AgentHostOptions = {
   onLog?: (level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
 };
 
-type Held = {
+type Held = LeasedTask & {
   reply: string;
-  taskId: string;
-  stage: string;
   lastAckAt: number;
-  runAt?: number;
   limitMs?: number;
 };
 
@@ -87,6 +92,7 @@ export class AgentHost {
   readonly #sweep: NodeJS.Timeout;
   readonly #heartbeat: NodeJS.Timeout;
   readonly #metrics: AgentHostMetrics;
+  readonly #leases: LeaseWriter;
   #next = 0;
   #closing: Promise<void> | undefined;
   #autoscale: NodeJS.Timeout | undefined;
@@ -106,6 +112,7 @@ export class AgentHost {
     this.#heartbeatMs = options.heartbeatMs ?? 1000;
     this.#heapMb = options.agentHeapMb ?? 1024;
     this.#log = options.onLog ?? (() => {});
+    this.#leases = new LeaseWriter(nc, this.#js, this.hostId, this.#topology.ackWaitMs, this.#log);
     const sweepMs = Math.max(50, Math.min(250, Math.floor(this.#topology.ackWaitMs / 4)));
     this.#sweep = setInterval(() => this.#keepAliveAndWatch(), sweepMs);
     this.#heartbeat = setInterval(() => void this.#publishRegistrations(), this.#heartbeatMs);
@@ -216,6 +223,34 @@ export class AgentHost {
     return ids;
   }
 
+  /** The tasks each agent holds right now (running, or pulled and waiting for a slot). */
+  heldTasks(): Array<{ agentId: string; taskId: string; running: boolean }> {
+    return [...this.#agents.values()].flatMap((slot) =>
+      [...slot.held.values()].map((h) => ({
+        agentId: slot.id,
+        taskId: h.taskId,
+        running: h.runAt !== undefined,
+      })),
+    );
+  }
+
+  /**
+   * Crashes one agent thread on purpose (for chaos tests and drills): terminates it abruptly, as a
+   * fatal error would; the host hands its tasks back and restarts it like any crashed agent. Picks a
+   * busy agent when none is named. Returns the agent and the tasks it held, or undefined.
+   */
+  crashAgent(agentId?: string): { agentId: string; taskIds: string[] } | undefined {
+    const slots = [...this.#agents.values()].filter((s) => s.worker && !s.stopping);
+    const slot = agentId
+      ? slots.find((s) => s.id === agentId)
+      : (slots.find((s) => [...s.held.values()].some((h) => h.runAt !== undefined)) ?? slots[0]);
+    if (!slot?.worker) return undefined;
+    const taskIds = [...slot.held.values()].map((h) => h.taskId);
+    this.#log("warn", "crashing an agent thread on request", { agentId: slot.id, tasks: taskIds.length });
+    void slot.worker.terminate();
+    return { agentId: slot.id, taskIds };
+  }
+
   /** Drains one agent: it finishes its tasks in flight, hands back the rest, deregisters, exits. */
   async drain(id: string, options: { abandonPulls?: boolean } = {}): Promise<void> {
     const slot = this.#agents.get(id);
@@ -280,10 +315,20 @@ export class AgentHost {
         slot.stages = m.stages;
         markReady();
         break;
-      case "hold":
-        slot.held.set(m.key, { reply: m.reply, taskId: m.taskId, stage: m.stage, lastAckAt: Date.now() });
-        this.#metrics.taskReceived(m.stage, parseAckSubject(m.reply)?.delivered ?? 1);
+      case "hold": {
+        const info = parseAckSubject(m.reply);
+        slot.held.set(m.key, {
+          reply: m.reply,
+          taskId: m.taskId,
+          stage: m.stage,
+          stream: info?.stream ?? "",
+          seq: info?.streamSeq ?? 0,
+          delivery: info?.delivered ?? 1,
+          lastAckAt: Date.now(),
+        });
+        this.#metrics.taskReceived(m.stage, info?.delivered ?? 1);
         break;
+      }
       case "run": {
         const h = slot.held.get(m.key);
         if (h) {
@@ -296,6 +341,8 @@ export class AgentHost {
         const h = slot.held.get(m.key);
         if (h) this.#metrics.taskEnded(h.stage, h.runAt && Date.now() - h.runAt, m.ok);
         slot.held.delete(m.key);
+        if (h?.lease) void this.#leases.release(h);
+        if (m.skipped) break;
         if (m.ok) slot.tasksDone++;
         else slot.tasksFailed++;
         break;
@@ -312,8 +359,16 @@ export class AgentHost {
   #onExit(slot: AgentSlot, worker: Worker, code: number, err: Error | undefined): void {
     if (slot.worker !== worker) return;
     slot.worker = undefined;
-    // Whatever it held goes back at once instead of waiting out ack_wait.
-    for (const h of slot.held.values()) this.#nc.publish(h.reply, NAK);
+    // Whatever it held goes back at once instead of waiting out ack_wait; leases are released on
+    // the same connection just before, so the next agent does not wait for a holder that is gone.
+    for (const h of slot.held.values()) {
+      this.#leases.releaseNow(h);
+      try {
+        this.#nc.publish(h.reply, NAK);
+      } catch {
+        // the connection is closing: ack_wait brings the task back
+      }
+    }
     slot.held.clear();
     if (slot.stopping || this.#closing) {
       slot.status = "stopped";
@@ -356,6 +411,7 @@ export class AgentHost {
           this.#nc.publish(h.reply, WPI);
           h.lastAckAt = now;
         }
+        this.#leases.tick(slot.id, h, now);
       }
     }
   }
@@ -399,7 +455,7 @@ export class AgentHost {
       await Promise.allSettled([...this.#agents.keys()].map((id) => this.drain(id, options)));
       clearInterval(this.#sweep);
       this.#metrics.close();
-      await this.#nc.drain().catch(() => {});
+      await drainConnection(this.#nc);
     })();
     return this.#closing;
   }

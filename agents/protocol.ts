@@ -8,7 +8,8 @@ export type AgentToHost =
   | { t: "hold"; key: string; reply: string; taskId: string; stage: string }
   /** The task started running; the watchdog ends the thread if it runs past limitMs. */
   | { t: "run"; key: string; limitMs: number }
-  | { t: "end"; key: string; ok: boolean }
+  /** The task was settled; `skipped` when it did not run (another agent had it, or stopping). */
+  | { t: "end"; key: string; ok: boolean; skipped?: boolean }
   | { t: "status"; status: AgentStatus }
   | { t: "log"; level: "debug" | "info" | "warn" | "error"; msg: string; fields?: Record<string, unknown> };
 

@@ -7,6 +7,7 @@ import type { AgentStatus, AgentThreadConfig } from "../schemas/index.ts";
 import {
   BUILTIN_STAGES,
   connectNats,
+  drainConnection,
   ensureStage,
   openState,
   type TaskSource,
@@ -14,6 +15,7 @@ import {
 } from "../streams/index.ts";
 import { loadHandler } from "./builtin.ts";
 import type { TaskDelivery } from "./delivery.ts";
+import { deliveryTaskId, LeaseGate } from "./leases.ts";
 import { pdfjsEngine } from "./pdf/pdfjs-engine.ts";
 import type { AgentToHost } from "./protocol.ts";
 import { Puller } from "./puller.ts";
@@ -41,6 +43,8 @@ export class Agent {
   readonly #config: AgentThreadConfig;
   readonly #loops: Promise<void>[];
   readonly #running = new Set<AbortController>();
+  readonly #gate: LeaseGate;
+  readonly #stop = new AbortController();
   #status: AgentStatus = "starting";
   #closing: Promise<void> | undefined;
 
@@ -64,9 +68,17 @@ export class Agent {
           t: "hold",
           key: d.reply,
           reply: d.reply,
-          taskId: d.headers?.get("Nats-Msg-Id") || `${d.source.stage}:${d.info.streamSeq}`,
+          taskId: deliveryTaskId(d),
           stage: d.source.stage,
         }),
+    });
+    this.#gate = new LeaseGate({
+      jsm: services.jsm,
+      leases: services.state.leases,
+      agents: services.state.agents,
+      agentId: config.agentId,
+      ackWaitMs: config.topology.ackWaitMs,
+      log: (level, msg, fields) => port.post({ t: "log", level, msg, ...(fields && { fields }) }),
     });
     this.#loops = Array.from({ length: config.slots }, () => this.#loop());
     this.#setStatus("idle");
@@ -124,6 +136,14 @@ export class Agent {
 
   async #run(d: TaskDelivery): Promise<void> {
     const handler = this.#handlers.get(d.source.stage)!;
+    // A redelivery whose previous holder is alive and still working waits for it (agents/leases.ts).
+    const verdict = await this.#gate.check(d, this.#stop.signal).catch(() => "run" as const);
+    if (verdict !== "run") {
+      if (verdict === "done") d.ack();
+      else d.nak();
+      this.#port.post({ t: "end", key: d.reply, ok: true, skipped: true });
+      return;
+    }
     const limitMs = handler.timeoutMs ?? this.#config.processing.taskTimeoutMs;
     const ac = new AbortController();
     const timer = setTimeout(() => ac.abort(new Error("task time limit reached")), limitMs);
@@ -154,10 +174,11 @@ export class Agent {
   close(options: { abandonPulls?: boolean } = {}): Promise<void> {
     this.#closing ??= (async () => {
       this.#setStatus("draining");
+      this.#stop.abort();
       await this.#puller.close(options);
       await Promise.all(this.#loops);
       await this.#services.documents.close();
-      await this.#nc.drain().catch(() => {});
+      await drainConnection(this.#nc);
       this.#status = "stopped";
       this.#port.post({ t: "status", status: "stopped" });
     })();

@@ -1,10 +1,8 @@
 // What a stage handler can use: the agent's connection, the swarm's state, its PDF engine and caches.
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
-import type { ObjectStore } from "@nats-io/obj";
-import { Objm } from "@nats-io/obj";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { ProcessingConfig, TopologyConfig } from "../schemas/index.ts";
-import { countServing, listAgents, type SwarmState } from "../streams/index.ts";
+import { countServing, listAgents, readObject, type SwarmState } from "../streams/index.ts";
 import { DocumentCache } from "./document-cache.ts";
 import type { PdfEngine } from "./pdf/engine.ts";
 
@@ -26,20 +24,10 @@ export type AgentServices = {
 };
 
 export function createServices(init: Omit<AgentServices, "documents" | "liveAgents">): AgentServices {
-  const stores = new Map<string, Promise<ObjectStore>>();
-  const objm = new Objm(init.js);
-  const store = (bucket: string) => {
-    let s = stores.get(bucket);
-    if (!s) {
-      s = objm.open(bucket);
-      stores.set(bucket, s);
-    }
-    return s;
-  };
   let registry: { at: number; agents: Promise<Awaited<ReturnType<typeof listAgents>>> } | undefined;
   return {
     ...init,
-    documents: new DocumentCache(init.engine, store),
+    documents: new DocumentCache(init.engine, (bucket, name) => readObject(init.js, bucket, name)),
     async liveAgents(stage: string): Promise<number> {
       if (!registry || Date.now() - registry.at > 2000)
         registry = { at: Date.now(), agents: listAgents(init.jsm) };

@@ -6,8 +6,8 @@
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { PDFDocument, StandardFonts } from "pdf-lib";
-import { denseLines, rng } from "../scripts/pdf-gen.ts";
 import { pdfjsEngine } from "../agents/index.ts";
+import { denseLines, rng } from "../scripts/pdf-gen.ts";
 import { Swarm } from "../swarm/index.ts";
 
 const { values } = parseArgs({
@@ -23,7 +23,10 @@ const { values } = parseArgs({
 const pages = Number(values.pages);
 const agents = Number(values.agents);
 const runs = Number(values.runs);
-const chunking = { chunksPerAgent: Number(values["chunks-per-agent"]), chunkMaxPages: Number(values["chunk-max-pages"]) };
+const chunking = {
+  chunksPerAgent: Number(values["chunks-per-agent"]),
+  chunkMaxPages: Number(values["chunk-max-pages"]),
+};
 
 /** Dense pages in two clusters (first fifth, and a band in the middle), nearly empty pages elsewhere. */
 async function unevenDoc(seed: number): Promise<Uint8Array> {

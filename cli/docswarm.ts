@@ -3,6 +3,7 @@
 import { startTracing } from "../observability/index.ts";
 import { resultsCommand, submitCommand } from "./commands/client.ts";
 import { dashboardCommand } from "./commands/dashboard.ts";
+import { dlqCommand } from "./commands/dlq.ts";
 import { pipelineCommand } from "./commands/pipeline.ts";
 import { processCommand } from "./commands/process.ts";
 import { agentCommand, coordinatorCommand, upCommand } from "./commands/serve.ts";
@@ -29,6 +30,8 @@ Usage:
   docswarm status [--json]                      backlog, agents, coordinator, documents, warnings
   docswarm watch [--json] [--since 5m] [--type doc.failed] [--count N]   tail swarm events
   docswarm dashboard [--port 7070] [--host 127.0.0.1] [--token T]   live web dashboard
+  docswarm dlq [list] [--stage S] [--limit N] [--json]   dead letters
+  docswarm dlq requeue <seq>                    put one dead letter back to work
 
 NATS_URL selects a NATS server or cluster; 'process' starts an embedded one when it is unset.
 DOCSWARM_LOG_LEVEL=debug|info|warn|error sets the log level (JSON lines; readable on a terminal).
@@ -48,6 +51,7 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   status: statusCommand,
   watch: watchCommand,
   dashboard: dashboardCommand,
+  dlq: dlqCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

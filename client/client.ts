@@ -24,6 +24,7 @@ import {
   decodeJobResult,
   defaultDocId,
   doneKind,
+  drainConnection,
   isStreamFull,
   jsonBytes,
   OBJECT_STORES,
@@ -157,9 +158,14 @@ export class DocswarmClient {
       filter_subjects: [subjects.done(id)],
       deliver_policy: DeliverPolicy.LastPerSubject,
     });
-    while (Date.now() < deadline) {
-      const m = await consumer.next({ expires: Math.max(1000, Math.min(5000, deadline - Date.now())) });
-      if (m) return m.data;
+    try {
+      while (Date.now() < deadline) {
+        const m = await consumer.next({ expires: Math.max(1000, Math.min(5000, deadline - Date.now())) });
+        if (m) return m.data;
+      }
+    } finally {
+      // An ordered consumer lingers on the server for minutes unless deleted; one per call adds up.
+      await consumer.delete().catch(() => {});
     }
     throw new ClientError("TIMEOUT", `no final result for ${id} within ${timeoutMs} ms`);
   }
@@ -193,7 +199,7 @@ export class DocswarmClient {
   }
 
   close(): Promise<void> {
-    this.#closing ??= this.#owns ? this.nc.drain().catch(() => {}) : Promise.resolve();
+    this.#closing ??= this.#owns ? drainConnection(this.nc) : Promise.resolve();
     return this.#closing;
   }
 

@@ -5,6 +5,7 @@
 // job, its dependents and writes the final failure. Every effect is idempotent and derived again
 // from stored state when a result is redelivered, so a crash at any point is safe.
 
+import { hostname } from "node:os";
 import type { JetStreamManager } from "@nats-io/jetstream";
 import {
   type Consumer,
@@ -15,7 +16,6 @@ import {
 } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import {
-  AgentEventsWatcher,
   extractTraceContext,
   observeTaskResult,
   readGaugeSnapshot,
@@ -26,6 +26,9 @@ import {
 } from "../observability/index.ts";
 import {
   type AutoscalerOptions,
+  CoordinatorConfig,
+  type CoordinatorOptionsInput,
+  type CoordinatorStatus,
   decodeJson,
   type ErrorInfo,
   type FinalResult,
@@ -39,6 +42,7 @@ import {
   COORDINATOR_CONSUMER,
   connectNats,
   dependentsOf,
+  drainConnection,
   isComplete,
   JOBS_CONSUMER,
   jsonBytes,
@@ -54,12 +58,18 @@ import {
 import { Autoscaler } from "./autoscaler.ts";
 import { Capabilities } from "./capabilities.ts";
 import { acceptJobSpec } from "./dag-jobs.ts";
+import { LeaderDuties } from "./duties.ts";
 import { publishEvent } from "./events.ts";
 import { JobStore } from "./job-store.ts";
+import { LeaderElection, NotLeaderError } from "./leader.ts";
 import { sinkOutputs } from "./outputs.ts";
 
 export type CoordinatorOptions = {
   servers: string | string[];
+  /** This coordinator's name in the leader lease; unique per process by default. */
+  id?: string;
+  /** Leader lease timing, unknown-stage grace, ... */
+  config?: CoordinatorOptionsInput;
   /** Run the autoscaler (decisions into the scale bucket) with these settings. */
   autoscale?: AutoscalerOptions;
   onLog?: (level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
@@ -74,17 +84,24 @@ export type CoordinatorContext = {
   capabilities: Capabilities;
   maxPayloadBytes: number;
   log: NonNullable<CoordinatorOptions["onLog"]>;
+  /** Throws NotLeaderError when this coordinator may no longer write (it was deposed). */
+  fence(): void;
   publishTasks(job: Job, keys: string[]): Promise<void>;
 };
 
+let coordinatorCounter = 0;
+
 export class Coordinator {
   readonly #ctx: CoordinatorContext;
+  readonly #options: CoordinatorOptions;
+  readonly #config: CoordinatorConfig;
+  readonly #election: LeaderElection;
+  #duties: LeaderDuties | undefined;
   #consumers: Array<Awaited<ReturnType<Consumer["consume"]>>> = [];
   #loops: Promise<void>[] = [];
   #closing: Promise<void> | undefined;
   #autoscaler: Autoscaler | undefined;
   #unregisterGauges: (() => void) | undefined;
-  #agentEvents: AgentEventsWatcher | undefined;
 
   private constructor(
     nc: NatsConnection,
@@ -93,16 +110,35 @@ export class Coordinator {
     options: CoordinatorOptions,
   ) {
     const js = jetstream(nc);
+    const log = options.onLog ?? (() => {});
+    this.#options = options;
+    this.#config = CoordinatorConfig.parse(options.config ?? {});
+    this.#election = new LeaderElection({
+      js,
+      kv: state.leases,
+      candidateId:
+        options.id ?? `${hostname().replace(/[^A-Za-z0-9_-]/g, "_")}-${process.pid}-c${coordinatorCounter++}`,
+      ttlMs: this.#config.leaderTtlMs,
+      renewMs: this.#config.leaderRenewMs,
+      pollMs: this.#config.standbyPollMs,
+      onElected: (term) => this.#lead(term),
+      onDeposed: (term, reason) => this.#standDown(term, reason),
+      onLog: log,
+    });
+    const fence = () => this.#election.fence();
     this.#ctx = {
       nc,
       js,
       jsm,
       state,
-      jobs: new JobStore(state.jobs),
+      jobs: new JobStore(state.jobs, 10_000, fence),
       capabilities: new Capabilities(nc, jsm),
       maxPayloadBytes: nc.info?.max_payload ?? 1024 * 1024,
-      log: options.onLog ?? (() => {}),
+      log,
+      fence,
       publishTasks: async (job, keys) => {
+        if (keys.length === 0) return;
+        fence();
         await Promise.all(
           keys.map((key) => {
             const task = taskEnvelope(job, key);
@@ -118,23 +154,19 @@ export class Coordinator {
     };
   }
 
+  /**
+   * Connects and campaigns; resolves once the first election round is over (leader or standby).
+   * Several coordinators may run: one leads (consumes results and job submissions, watches agents,
+   * dead-letters, autoscales), the others wait to take over.
+   */
   static async start(options: CoordinatorOptions): Promise<Coordinator> {
     const nc = await connectNats({ servers: options.servers, name: "docswarm-coordinator" });
     try {
       const js = jetstream(nc);
       const c = new Coordinator(nc, await jetstreamManager(nc), await openState(js), options);
-      // The gather span continues the trace of the task that produced each result.
-      await c.#consume(STREAMS.results, COORDINATOR_CONSUMER, (m) =>
-        withSpan("docswarm.gather", { kind: SpanKind.CONSUMER, parent: extractTraceContext(m.headers) }, () =>
-          c.#onResult(m),
-        ),
-      );
-      await c.#consume(STREAMS.submit, JOBS_CONSUMER, (m) => acceptJobSpec(c.#ctx, m));
-      if (options.autoscale)
-        c.#autoscaler = new Autoscaler(nc, c.#ctx.jsm, c.#ctx.state.scale, options.autoscale);
-      // Observability: swarm-wide gauges (read at scrape time) and agent lifecycle events.
+      // Swarm-wide gauges are read at scrape time from NATS, on any coordinator.
       c.#unregisterGauges = registerSwarmGauges(() => readGaugeSnapshot(c.#ctx.jsm));
-      c.#agentEvents = await AgentEventsWatcher.start(c.#ctx.state.agents, (e) => publishEvent(nc, e));
+      await c.#election.start();
       return c;
     } catch (err) {
       await nc.close();
@@ -142,17 +174,96 @@ export class Coordinator {
     }
   }
 
+  get id(): string {
+    return this.#election.candidateId;
+  }
+
+  /** True while this coordinator leads (holds an unexpired leader lease). */
+  get isLeader(): boolean {
+    return this.#election.isLeader;
+  }
+
+  get term(): number {
+    return this.#election.term;
+  }
+
+  async #lead(term: number): Promise<void> {
+    if (this.#closing) return;
+    try {
+      await this.#startLeading(term);
+    } catch (err) {
+      this.#ctx.log("error", "could not start leading; resigning", { err: (err as Error).message });
+      await this.#standDown(term, "could not start leading").catch(() => {});
+      await this.#election.resign("could not start leading");
+    }
+  }
+
+  async #startLeading(term: number): Promise<void> {
+    const c = this.#ctx;
+    // The gather span continues the trace of the task that produced each result.
+    await this.#consume(STREAMS.results, COORDINATOR_CONSUMER, (m) =>
+      withSpan("docswarm.gather", { kind: SpanKind.CONSUMER, parent: extractTraceContext(m.headers) }, () =>
+        this.#onResult(m),
+      ),
+    );
+    await this.#consume(STREAMS.submit, JOBS_CONSUMER, (m) => acceptJobSpec(c, m));
+    if (this.#options.autoscale)
+      this.#autoscaler = new Autoscaler(c.nc, c.jsm, c.state.scale, this.#options.autoscale);
+    this.#duties = await LeaderDuties.start({
+      nc: c.nc,
+      js: c.js,
+      jsm: c.jsm,
+      state: c.state,
+      config: this.#config,
+      coordinatorId: this.id,
+      term,
+      leaderSince: this.#election.leaderSince ?? Date.now(),
+      fence: c.fence,
+      log: c.log,
+    });
+    publishEvent(c.nc, { type: "coordinator.elected", at: Date.now(), coordinatorId: this.id, term });
+  }
+
+  /** Stops acting as leader: nothing more consumed, no more writes. */
+  async #standDown(term: number, reason: string): Promise<void> {
+    const consumers = this.#consumers.splice(0);
+    await Promise.all(consumers.map((m) => m.close().catch(() => {})));
+    await Promise.allSettled(this.#loops.splice(0));
+    await this.#autoscaler?.close();
+    this.#autoscaler = undefined;
+    await this.#duties?.close();
+    this.#duties = undefined;
+    publishEvent(this.#ctx.nc, {
+      type: "coordinator.deposed",
+      at: Date.now(),
+      coordinatorId: this.id,
+      term,
+      reason,
+    });
+  }
+
   async #consume(stream: string, durable: string, handle: (m: JsMsg) => Promise<void>): Promise<void> {
     const consumer = await this.#ctx.js.consumers.get(stream, durable);
-    const messages = await consumer.consume({ max_messages: 512 });
+    // Small batches: what a crashed leader had pulled waits out the ack wait before its successor
+    // gets it, and handling a batch must stay well inside that ack wait.
+    const messages = await consumer.consume({ max_messages: 64 });
     this.#consumers.push(messages);
     this.#loops.push(
       (async () => {
         for await (const m of messages) {
+          if (!this.#election.isLeader) {
+            // Deposed (or our lease may have lapsed): hand it straight to the next leader.
+            m.nak();
+            continue;
+          }
           try {
             await handle(m);
             m.ack();
           } catch (err) {
+            if (err instanceof NotLeaderError) {
+              m.nak();
+              continue;
+            }
             this.#ctx.log("error", "could not process a message; it will be redelivered", {
               stream,
               err: (err as Error).message,
@@ -273,6 +384,7 @@ export class Coordinator {
           totalMs: Math.max(0, finishedAt - job.submittedAt),
         },
       };
+      ctx.fence();
       await publishJobResult(ctx.js, result, job.runId, ctx.maxPayloadBytes);
     }
     publishEvent(ctx.nc, {
@@ -318,7 +430,8 @@ export class Coordinator {
     let job = cur?.job;
     if (job) {
       const v = await ctx.jobs.update(r.docId, (j) => {
-        if (j.status !== "running") return undefined;
+        // The run check matters when a reprocess started a new run since we last read the job.
+        if (j.status !== "running" || j.runId !== r.runId) return undefined;
         const failed = j.tasks[key];
         if (failed) {
           failed.state = "failed";
@@ -340,6 +453,7 @@ export class Coordinator {
     const submittedAt = job?.submittedAt ?? (splitInfo.ok ? splitInfo.value.submittedAt : r.startedAt);
     const timings = { submittedAt, finishedAt: now, totalMs: Math.max(0, now - submittedAt) };
     // The final result first: if we crash after it, the redelivered result finds it there.
+    ctx.fence();
     const { outcome } =
       job?.kind === "dag"
         ? await publishJobResult(
@@ -364,7 +478,9 @@ export class Coordinator {
         error,
       });
     }
-    if (job) await this.#cleanup(job);
+    // A dead-lettered document keeps its bytes, so `docswarm dlq requeue` can process it again.
+    if (job && job.runId === r.runId)
+      await this.#cleanup(job, { keepBytes: error.code === "MAX_DELIVERIES" });
   }
 
   #failedDocument(
@@ -390,22 +506,36 @@ export class Coordinator {
   }
 
   /** A finished job's task results and document bytes are no longer needed. */
-  async #cleanup(job: Job): Promise<void> {
+  async #cleanup(job: Job, options: { keepBytes?: boolean } = {}): Promise<void> {
     this.#ctx.jobs.forget(job.docId);
     await Promise.allSettled([
       this.#ctx.jsm.streams.purge(STREAMS.results, { filter: subjects.results(job.docId) }),
-      job.object ? this.#ctx.state.docs.delete(job.object.name) : Promise.resolve(),
+      job.object && !options.keepBytes ? this.#ctx.state.docs.delete(job.object.name) : Promise.resolve(),
     ]);
   }
 
-  close(): Promise<void> {
+  /** The leader's status (agents live and lost, dead letters); undefined on a standby. */
+  status(): CoordinatorStatus | undefined {
+    return this.#duties?.status();
+  }
+
+  /**
+   * Stops. By default a leader stands down and releases its lease so a standby takes over at once;
+   * `releaseLeadership: false` leaves the lease to lapse, as a crash would (for failover tests).
+   */
+  close(options: { releaseLeadership?: boolean } = {}): Promise<void> {
     this.#closing ??= (async () => {
-      await this.#autoscaler?.close();
       this.#unregisterGauges?.();
-      await this.#agentEvents?.close();
-      await Promise.all(this.#consumers.map((c) => c.close()));
-      await Promise.allSettled(this.#loops);
-      await this.#ctx.nc.drain().catch(() => {});
+      if (options.releaseLeadership === false) {
+        await this.#election.close({ release: false });
+        await this.#standDown(this.#election.term, "closed").catch(() => {});
+      } else {
+        if (this.#consumers.length > 0 || this.#duties) {
+          await this.#standDown(this.#election.term, "closed").catch(() => {});
+        }
+        await this.#election.close({ release: true });
+      }
+      await drainConnection(this.#ctx.nc);
     })();
     return this.#closing;
   }

@@ -1,6 +1,7 @@
 // The coordinator's view of jobs: a cache over the jobs bucket with compare-and-set updates. The
-// coordinator is the only writer after split creates a job, so the cached revision is almost
-// always current; on a conflict it re-reads and applies the change again.
+// coordinator is the only writer after split creates a job (or a reprocess replaces it), so the
+// cached revision is almost always current; on a conflict, or when a change turns out to be a no-op
+// on the cached copy, it re-reads and applies the change again.
 import type { KV } from "@nats-io/kv";
 import { decodeJson, Job } from "../schemas/index.ts";
 import { jsonBytes } from "../streams/index.ts";
@@ -11,10 +12,13 @@ export class JobStore {
   readonly #kv: KV;
   readonly #cache = new Map<string, Versioned>();
   readonly #maxCached: number;
+  readonly #fence: () => void;
 
-  constructor(kv: KV, maxCached = 10_000) {
+  /** `fence` runs before every write and throws when this writer may no longer write (deposed). */
+  constructor(kv: KV, maxCached = 10_000, fence: () => void = () => {}) {
     this.#kv = kv;
     this.#maxCached = maxCached;
+    this.#fence = fence;
   }
 
   /**
@@ -48,12 +52,21 @@ export class JobStore {
    * Returns the stored result, or undefined when the job is gone or the change was a no-op.
    */
   async update(docId: string, change: (job: Job) => Job | undefined): Promise<Versioned | undefined> {
+    let fresh = false;
     for (let attempt = 0; attempt < 8; attempt++) {
-      const cur = await this.load(docId, attempt > 0);
+      const cur = await this.load(docId, fresh);
       if (!cur) return undefined;
       const next = change(structuredClone(cur.job));
-      if (!next) return cur;
+      if (!next) {
+        // "Nothing to do" decided on a cached copy may be stale (split wrote a new run meanwhile):
+        // decide again on what is stored before dropping the change.
+        if (fresh) return cur;
+        fresh = true;
+        continue;
+      }
+      fresh = true;
       next.updatedAt = Date.now();
+      this.#fence();
       try {
         const revision = await this.#kv.update(docId, jsonBytes(next), cur.revision);
         const v = { job: next, revision };

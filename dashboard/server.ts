@@ -9,7 +9,7 @@ import { jetstream } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { createPrometheusProvider, type LogFn, registerSwarmGauges } from "../observability/index.ts";
 import { DocId, decodeJson, Job, validate } from "../schemas/index.ts";
-import { BUCKETS, connectNats, readFinal } from "../streams/index.ts";
+import { BUCKETS, connectNats, drainConnection, readFinal } from "../streams/index.ts";
 import { DashboardState } from "./state.ts";
 
 export type DashboardOptions = {
@@ -227,7 +227,7 @@ export class Dashboard {
       this.#unregisterGauges();
       await this.#state.close();
       await this.#metrics.provider.shutdown().catch(() => {});
-      if (this.#ownsNc) await this.#nc.drain().catch(() => {});
+      if (this.#ownsNc) await drainConnection(this.#nc);
     })();
     return this.#closing;
   }

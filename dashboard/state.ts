@@ -21,7 +21,7 @@ import {
 } from "../observability/index.ts";
 import {
   AgentRegistration,
-  type CoordinatorStatus,
+  type CoordinatorSummary,
   type DocumentProgress,
   decodeJson,
   Job,
@@ -45,7 +45,7 @@ export type DashboardSnapshot = {
   stages: Array<StageStatus & { tasksPerSecond: number }>;
   agents: ReturnType<typeof agentViews>;
   agentsByStage: Record<string, Record<string, number>>;
-  coordinator: CoordinatorStatus;
+  coordinator: CoordinatorSummary;
   documents: DocumentProgress[];
   finished: DocumentProgress[];
   failures: DocumentProgress[];
@@ -85,7 +85,7 @@ export class DashboardState {
   readonly #listeners = new Set<Listener>();
   readonly #stops: Array<() => void | Promise<void>> = [];
   #stages: StageStatus[] = [];
-  #coordinator: CoordinatorStatus = { leader: null, term: null, consuming: false, pendingResults: 0 };
+  #coordinator: CoordinatorSummary = { leader: null, term: null, consuming: false, pendingResults: 0 };
   #deadLetters: { counts: Record<string, number>; recent: DeadLetter[] } = { counts: {}, recent: [] };
   #submitted = 0;
   #poller: NodeJS.Timeout | undefined;

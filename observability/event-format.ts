@@ -30,6 +30,11 @@ export function describeEvent(e: SwarmEvent): string {
     case "agent.spawned":
     case "agent.terminated":
       return `${e.agentId}  ${e.type.slice(6)} by host ${e.hostId} (${e.reason})`;
+    case "coordinator.elected":
+    case "coordinator.deposed":
+      return `${e.coordinatorId}  ${e.type.slice(12)} (term ${e.term})${e.reason ? `: ${e.reason}` : ""}`;
+    case "task.deadlettered":
+      return `${e.taskId ?? e.docId}  dead-lettered (${e.stage}, ${e.deliveries} deliveries, dlq seq ${e.dlqSeq}): ${e.error.code}`;
   }
 }
 

@@ -1,6 +1,5 @@
 // Observability: tracing (OpenTelemetry, W3C trace context in NATS headers), metrics (Prometheus),
 // structured logs, swarm status, and agent lifecycle events.
-export { AgentEventsWatcher } from "./agent-events.ts";
 export { describeEvent, eventKey, formatEventLine } from "./event-format.ts";
 export {
   createLogger,

@@ -6,7 +6,7 @@ import type { JetStreamManager, StoredMsg } from "@nats-io/jetstream";
 import {
   type AgentRegistration,
   type AgentView,
-  type CoordinatorStatus,
+  type CoordinatorSummary,
   type DocumentProgress,
   decodeJson,
   Job,
@@ -116,7 +116,7 @@ function leaseHolder(m: StoredMsg): string | null {
   }
 }
 
-export async function readCoordinator(jsm: JetStreamManager): Promise<CoordinatorStatus> {
+export async function readCoordinator(jsm: JetStreamManager): Promise<CoordinatorSummary> {
   const [info, lease] = await Promise.all([
     jsm.consumers.info(STREAMS.results, COORDINATOR_CONSUMER).catch(() => undefined),
     jsm.direct

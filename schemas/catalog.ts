@@ -3,12 +3,15 @@
 import type { z } from "zod";
 import { AgentRegistration } from "./agent.ts";
 import { ErrorInfo } from "./common.ts";
+import { CoordinatorStatus } from "./coordinator-status.ts";
 import { JobResult, JobSpec } from "./dag.ts";
+import { DeadLetter } from "./dead-letter.ts";
 import { DocMeta, PageText } from "./document.ts";
 import { SwarmEvent } from "./events.ts";
 import { FinalResult } from "./final.ts";
 import { SubmitHeaders } from "./headers.ts";
 import { Job } from "./job.ts";
+import { LeaderLease, TaskLease } from "./lease.ts";
 import { ChunkStageInput, DocumentStageInput, Pipeline } from "./pipeline.ts";
 import { ExtractOutput, MergeOutput, SplitFailure, SplitOutput, TaskResult } from "./result.ts";
 import { ScaleDecision } from "./scale.ts";
@@ -36,6 +39,10 @@ export const JSON_SCHEMA_CATALOG: Array<{ name: string; schema: z.ZodType; io: "
   { name: "ChunkStageInput", schema: ChunkStageInput, io: "output" },
   { name: "DocumentStageInput", schema: DocumentStageInput, io: "output" },
   { name: "AgentRegistration", schema: AgentRegistration, io: "output" },
+  { name: "TaskLease", schema: TaskLease, io: "output" },
+  { name: "LeaderLease", schema: LeaderLease, io: "output" },
+  { name: "CoordinatorStatus", schema: CoordinatorStatus, io: "output" },
+  { name: "DeadLetter", schema: DeadLetter, io: "output" },
   { name: "PageText", schema: PageText, io: "output" },
   { name: "DocMeta", schema: DocMeta, io: "output" },
   { name: "ErrorInfo", schema: ErrorInfo, io: "output" },

@@ -15,6 +15,11 @@ export const TopologyConfig = z
     maxDeliver: z.number().int().min(1).max(100).default(5),
     /** Redelivery delays after the first ack wait; fewer entries than maxDeliver. */
     backoffMs: z.array(z.number().int().positive()).default([2000, 2000, 4000, 8000]),
+    /**
+     * Ack wait of the coordinator's results consumer: how long results a crashed leader had pulled
+     * wait before its successor gets them. The coordinator pulls small batches to stay well inside it.
+     */
+    coordinatorAckWaitMs: z.number().int().min(1000).default(5000),
     /** Per stage and priority; delivery stops silently when reached, so status shows it. */
     maxAckPending: z.number().int().positive().default(2000),
     /** Nats-Msg-Id dedup window; covers the longest redelivery chain with room to spare. */
@@ -101,6 +106,23 @@ export const ProcessingConfig = z
   })
   .meta({ id: "ProcessingConfig" });
 export type ProcessingConfig = z.infer<typeof ProcessingConfig>;
+
+export const CoordinatorConfig = z
+  .object({
+    /** The leader lease lapses this long after the leader's last renewal; a standby then takes over. */
+    leaderTtlMs: z.number().int().min(1000).default(2500),
+    /** How often the leader renews its lease (a renewal may be late by TTL − renewal − margin). */
+    leaderRenewMs: z.number().int().positive().default(750),
+    /** How often a standby looks at the lease. */
+    standbyPollMs: z.number().int().positive().default(250),
+    /** Tasks on a subject no consumer serves (an unknown stage) are dead-lettered after this long. */
+    unknownStageGraceMs: z.number().int().positive().default(60_000),
+    /** How often the leader looks for such tasks. */
+    unknownStageCheckMs: z.number().int().positive().default(10_000),
+  })
+  .meta({ id: "CoordinatorConfig" });
+export type CoordinatorConfig = z.infer<typeof CoordinatorConfig>;
+export type CoordinatorOptionsInput = z.input<typeof CoordinatorConfig>;
 
 export const ProcessCommandOptions = z.object({
   paths: z.array(z.string().min(1)).min(1, "give at least one file or folder"),

@@ -78,29 +78,6 @@ export const AgentScaledEvent = z
   })
   .meta({ id: "AgentScaledEvent" });
 
-const agentFields = {
-  ...base,
-  agentId: z.string(),
-  hostId: z.string(),
-  /** Stages the agent serves (its capabilities). */
-  stages: z.array(StageName),
-};
-
-/** An agent registered for the first time. */
-export const AgentJoinedEvent = z
-  .object({ ...agentFields, type: z.literal("agent.joined") })
-  .meta({ id: "AgentJoinedEvent" });
-
-/** An agent's registration expired without a goodbye: its host died or lost NATS. */
-export const AgentLostEvent = z
-  .object({ ...agentFields, type: z.literal("agent.lost") })
-  .meta({ id: "AgentLostEvent" });
-
-/** An agent finished its work in flight and deregistered. */
-export const AgentDrainedEvent = z
-  .object({ ...agentFields, type: z.literal("agent.drained") })
-  .meta({ id: "AgentDrainedEvent" });
-
 /** The number of live agents serving a stage changed (agents joined, drained or were lost). */
 export const ScaleChangedEvent = z
   .object({
@@ -127,6 +104,46 @@ export const TaskFailedEvent = z
   })
   .meta({ id: "TaskFailedEvent" });
 
+/** An agent joined, drained (finished its work and deregistered), or was lost (its heartbeats stopped and its registration lapsed). */
+export const AgentEvent = z
+  .object({
+    ...base,
+    type: z.enum(["agent.joined", "agent.drained", "agent.lost"]),
+    agentId: z.string(),
+    hostId: z.string(),
+    stages: z.array(StageName),
+    lastHeartbeatAt: EpochMs.nullable(),
+    /** Tasks the agent reported at its last heartbeat (for agent.lost: what is being redelivered). */
+    tasks: z.array(z.string()),
+  })
+  .meta({ id: "AgentEvent" });
+
+/** A coordinator won the election (term = the revision of its winning write) or stepped down. */
+export const LeaderEvent = z
+  .object({
+    ...base,
+    type: z.enum(["coordinator.elected", "coordinator.deposed"]),
+    coordinatorId: z.string(),
+    term: z.number().int().nonnegative(),
+    reason: z.string().optional(),
+  })
+  .meta({ id: "LeaderEvent" });
+
+/** A task or submission was copied to docswarm.dlq.<stage> and its document failed. */
+export const DeadLetterEvent = z
+  .object({
+    ...base,
+    type: z.literal("task.deadlettered"),
+    docId: DocId,
+    stage: StageName,
+    taskId: z.string().nullable(),
+    deliveries: z.number().int().nonnegative(),
+    dlqSeq: z.number().int().positive(),
+    error: ErrorInfo,
+  })
+  .meta({ id: "DeadLetterEvent" });
+
+// Add new event kinds here; readers ignore types they do not know (decode fails, event skipped).
 export const SwarmEvent = z
   .discriminatedUnion("type", [
     DocAcceptedEvent,
@@ -135,11 +152,11 @@ export const SwarmEvent = z
     StageWaitingEvent,
     ScaleEvent,
     AgentScaledEvent,
-    AgentJoinedEvent,
-    AgentLostEvent,
-    AgentDrainedEvent,
+    AgentEvent,
     ScaleChangedEvent,
     TaskFailedEvent,
+    LeaderEvent,
+    DeadLetterEvent,
   ])
   .meta({ id: "SwarmEvent" });
 export type SwarmEvent = z.infer<typeof SwarmEvent>;

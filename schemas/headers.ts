@@ -28,3 +28,17 @@ export const SubmitHeaders = z
   })
   .meta({ id: "SubmitHeaders", description: "Headers of a message on docswarm.submit[.<priority>]" });
 export type SubmitHeaders = z.infer<typeof SubmitHeaders>;
+
+/** Headers docswarm adds when it copies a message to docswarm.dlq.<stage>. */
+export const DLQ_HEADERS = {
+  stream: "Docswarm-Dlq-Stream",
+  seq: "Docswarm-Dlq-Seq",
+  subject: "Docswarm-Dlq-Subject",
+  consumer: "Docswarm-Dlq-Consumer",
+  deliveries: "Docswarm-Dlq-Deliveries",
+  code: "Docswarm-Dlq-Code",
+  reason: "Docswarm-Dlq-Reason",
+  at: "Docswarm-Dlq-At",
+  docId: "Docswarm-Dlq-Doc-Id",
+  taskId: "Docswarm-Dlq-Task-Id",
+} as const;

@@ -1,4 +1,5 @@
 // Every message, KV value, config and result shape of docswarm.
+export { MaxDeliveriesAdvisory } from "./advisory.ts";
 export { AGENT_STATUSES, AgentRegistration, AgentStatus } from "./agent.ts";
 export { JSON_SCHEMA_CATALOG } from "./catalog.ts";
 export {
@@ -14,21 +15,25 @@ export {
 } from "./common.ts";
 export {
   AgentThreadConfig,
+  CoordinatorConfig,
+  type CoordinatorOptionsInput,
   ProcessCommandOptions,
   ProcessingConfig,
   TopologyConfig,
   type TopologyOptions,
 } from "./config.ts";
+export { CoordinatorStatus, LostAgent } from "./coordinator-status.ts";
 export { JobResult, JobSpec, type JobSpecInput, TaskSpec } from "./dag.ts";
+export { DeadLetter } from "./dead-letter.ts";
 export { DocMeta, ObjectRef, PageRange, PageText } from "./document.ts";
 export {
-  AgentDrainedEvent,
-  AgentJoinedEvent,
-  AgentLostEvent,
+  AgentEvent,
   AgentScaledEvent,
+  DeadLetterEvent,
   DocAcceptedEvent,
   DocFinishedEvent,
   DocProgressEvent,
+  LeaderEvent,
   ScaleChangedEvent,
   ScaleEvent,
   StageWaitingEvent,
@@ -37,8 +42,9 @@ export {
   TaskFailedEvent,
 } from "./events.ts";
 export { FinalResult, Timings } from "./final.ts";
-export { HEADERS, SubmitHeaders } from "./headers.ts";
+export { DLQ_HEADERS, HEADERS, SubmitHeaders } from "./headers.ts";
 export { INPUT_MODES, InputMode, JOB_STATUSES, Job, JobTask, TASK_STATES, TaskKey, TaskMode } from "./job.ts";
+export { LeaderLease, TaskLease } from "./lease.ts";
 export {
   ChunkStageInput,
   DEFAULT_PIPELINE_TEXT,
@@ -54,7 +60,7 @@ export { ExtractOutput, MergeOutput, SplitFailure, SplitOutput, TaskResult } fro
 export { AutoscalerConfig, type AutoscalerOptions, ScaleDecision } from "./scale.ts";
 export {
   AgentView,
-  CoordinatorStatus,
+  CoordinatorSummary,
   DocumentProgress,
   STATUS_WARNINGS,
   StageStatus,
@@ -62,5 +68,5 @@ export {
   SwarmStatus,
   Throughput,
 } from "./status.ts";
-export { ExtractInput, MergeInput, Task } from "./task.ts";
+export { ExtractInput, MergeInput, Task, type TaskInput } from "./task.ts";
 export { type Decoded, decodeJson, validate } from "./validate.ts";

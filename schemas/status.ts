@@ -32,7 +32,7 @@ export const AgentView = AgentRegistration.extend({
 }).meta({ id: "AgentView" });
 export type AgentView = z.infer<typeof AgentView>;
 
-export const CoordinatorStatus = z
+export const CoordinatorSummary = z
   .object({
     /** Holder of the leader lease (docswarm-leases, leader.coordinator), when one is written. */
     leader: z.string().nullable(),
@@ -43,8 +43,8 @@ export const CoordinatorStatus = z
     /** Task results not yet processed by the coordinator. */
     pendingResults: count,
   })
-  .meta({ id: "CoordinatorStatus" });
-export type CoordinatorStatus = z.infer<typeof CoordinatorStatus>;
+  .meta({ id: "CoordinatorSummary" });
+export type CoordinatorSummary = z.infer<typeof CoordinatorSummary>;
 
 export const DocumentProgress = z
   .object({
@@ -107,7 +107,7 @@ export const SwarmStatus = z
     agents: z.array(AgentView),
     /** Live agents per capability, by state. */
     agentsByStage: z.record(z.string(), z.record(z.string(), count)),
-    coordinator: CoordinatorStatus,
+    coordinator: CoordinatorSummary,
     /** Documents not finished yet (running or merging), oldest first. */
     documents: z.array(DocumentProgress),
     throughput: Throughput,

@@ -15,8 +15,8 @@ export const Task = z
     stage: StageName,
     priority: Priority,
     index: z.number().int().nonnegative(),
-    /** `<stage>.<index>`, the task's name within its job. */
-    key: TaskKey,
+    /** `<stage>.<index>`, the task's name within its job (informational; derived when absent). */
+    key: TaskKey.optional(),
     mode: TaskMode.default("process"),
     inputMode: InputMode.default("static"),
     /** Tasks whose results this one reads (all done before it was released). */
@@ -27,6 +27,8 @@ export const Task = z
   })
   .meta({ id: "Task" });
 export type Task = z.infer<typeof Task>;
+/** A task as a publisher may write it: key, mode, inputMode and deps have defaults. */
+export type TaskInput = z.input<typeof Task>;
 
 export const ExtractInput = z
   .object({ object: ObjectRef, range: PageRange, pageCount: z.number().int().positive() })

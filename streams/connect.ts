@@ -26,3 +26,24 @@ export function natsUrlFromEnv(): string | undefined {
   const url = process.env.NATS_URL?.trim();
   return url ? url : undefined;
 }
+
+/**
+ * Drains a connection (flushes what is buffered, lets subscriptions finish), but never waits more
+ * than `timeoutMs`: against a server that is gone, drain would wait for a reconnect forever.
+ */
+export async function drainConnection(nc: NatsConnection, timeoutMs = 2000): Promise<void> {
+  if (nc.isClosed()) return;
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), timeoutMs);
+  });
+  const outcome = await Promise.race([
+    nc.drain().then(
+      () => "drained" as const,
+      () => "failed" as const,
+    ),
+    timedOut,
+  ]);
+  clearTimeout(timer);
+  if (outcome !== "drained") await nc.close().catch(() => {});
+}

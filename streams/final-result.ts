@@ -3,6 +3,7 @@ import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { Objm } from "@nats-io/obj";
 import { decodeJson, FinalResult, JobResult, ObjectRef } from "../schemas/index.ts";
 import { OBJECT_STORES, STREAMS, subjects } from "./names.ts";
+import { readObject } from "./objects.ts";
 import { isWrongLastSequence, jsonBytes } from "./wire.ts";
 
 // Room for headers and protocol framing below the server's max payload.
@@ -111,8 +112,7 @@ export async function decodeFinal(js: JetStreamClient, data: Uint8Array): Promis
   if (!decoded.ok) throw new FinalResultInvalidError(`final result: ${decoded.message}`);
   const ref = decoded.value.pagesObject;
   if (!ref) return decoded.value;
-  const store = await new Objm(js).open(ref.bucket);
-  const full = await store.getBlob(ref.name);
+  const full = await readObject(js, ref.bucket, ref.name);
   if (!full)
     throw new FinalResultInvalidError(
       `final result of ${decoded.value.docId}: object ${ref.name} is missing`,

@@ -1,5 +1,5 @@
 // JetStream topology and wire helpers: subjects, streams, consumers, buckets.
-export { type ConnectOptions, connectNats, natsUrlFromEnv } from "./connect.ts";
+export { type ConnectOptions, connectNats, drainConnection, natsUrlFromEnv } from "./connect.ts";
 export { defaultDocId } from "./doc-id.ts";
 export { eventKey, publishEvent } from "./events.ts";
 export {
@@ -29,6 +29,7 @@ export {
   BUILTIN_STAGES,
   COORDINATOR_CONSUMER,
   consumerName,
+  DEAD_LETTER_CONSUMER,
   DEFAULT_PIPELINE,
   JOBS_CONSUMER,
   OBJECT_STORES,
@@ -37,8 +38,10 @@ export {
   subjects,
   type TaskSource,
   taskId,
+  taskLeaseKey,
   taskSources,
 } from "./names.ts";
+export { ObjectDigestError, readObject } from "./objects.ts";
 export { readLastPerSubject, readSubject } from "./read.ts";
 export { countServing, listAgents } from "./registry.ts";
 export { openState, type SwarmState } from "./state.ts";

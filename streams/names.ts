@@ -11,6 +11,8 @@ export const STREAMS = {
   done: "DOCSWARM_DONE",
   events: "DOCSWARM_EVENTS",
   dlq: "DOCSWARM_DLQ",
+  /** JetStream's max-deliveries advisories for the task streams, kept until the coordinator handles them. */
+  advisories: "DOCSWARM_ADVISORIES",
 } as const;
 
 export const BUCKETS = {
@@ -23,7 +25,7 @@ export const BUCKETS = {
 } as const;
 
 export const OBJECT_STORES = {
-  /** Document bytes, named by doc id; chunk tasks carry references, not copies. */
+  /** Document bytes (split names them <docId>.<runId>); chunk tasks carry references, not copies. */
   docs: "docswarm-docs",
   /** Final results too large for one message, named by doc id. */
   results: "docswarm-results",
@@ -35,6 +37,8 @@ export const DEFAULT_PIPELINE = ["split", "extract", "merge"] as const;
 export const COORDINATOR_CONSUMER = "coordinator";
 /** The coordinator's durable consumer of DAG job specs on the submit stream. */
 export const JOBS_CONSUMER = "jobs";
+/** The leading coordinator's durable consumer on the advisories stream. */
+export const DEAD_LETTER_CONSUMER = "dead-letters";
 
 export const subjects = {
   /** Raw PDF bytes; priority from the header (default normal). */
@@ -59,7 +63,17 @@ export const subjects = {
   event: (type: string, key: string) => `${PREFIX}.events.${type}.${key}`,
   eventsAll: `${PREFIX}.events.>`,
   dlq: (stage: string) => `${PREFIX}.dlq.${stage}`,
+  dlqAll: `${PREFIX}.dlq.*`,
+  /** JetStream's advisory when a message of `stream` ran out of deliveries on one of its consumers. */
+  maxDeliveries: (stream: string) => `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${stream}.*`,
+  /** Request-reply: the leading coordinator answers with its CoordinatorStatus. */
+  coordinatorStatus: `${PREFIX}.status.coordinator`,
 } as const;
+
+/** Key of a task's lease in the leases bucket. */
+export function taskLeaseKey(taskId: string): string {
+  return `task.${taskId}`;
+}
 
 /** Durable consumer name of a stage at one priority (the consumer group its agents share). */
 export function consumerName(stage: string, p: Priority): string {

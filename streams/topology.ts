@@ -16,6 +16,7 @@ import { Kvm } from "@nats-io/kv";
 import { Objm } from "@nats-io/obj";
 import { type NatsConnection, nanos } from "@nats-io/transport-node";
 import {
+  PRIORITIES,
   type TopologyConfig,
   type TopologyOptions,
   TopologyConfig as TopologySchema,
@@ -30,6 +31,7 @@ import {
   subjects,
   taskSources,
 } from "./names.ts";
+import { advisoriesStreamConfig, deadLetterConsumerConfig } from "./reliability-topology.ts";
 
 const MiB = 1024 * 1024;
 
@@ -42,7 +44,8 @@ function streamConfigs(c: TopologyConfig, maxPayloadBytes: number): NamedStreamC
     {
       ...common,
       name: STREAMS.submit,
-      subjects: [subjects.submit, `${subjects.submit}.*`, subjects.jobSubmit],
+      // Only known priorities: a publish to docswarm.submit.<other> is refused at once.
+      subjects: [subjects.submit, ...PRIORITIES.map((p) => subjects.submitAt(p)), subjects.jobSubmit],
       retention: RetentionPolicy.Workqueue,
       discard: DiscardPolicy.New,
       max_msgs: c.submitMaxMsgs,
@@ -52,7 +55,7 @@ function streamConfigs(c: TopologyConfig, maxPayloadBytes: number): NamedStreamC
     {
       ...common,
       name: STREAMS.tasks,
-      subjects: ["docswarm.task.>"],
+      subjects: PRIORITIES.map((p) => subjects.task("*", p)),
       retention: RetentionPolicy.Workqueue,
       discard: DiscardPolicy.New,
       max_msgs: c.tasksMaxMsgs,
@@ -108,6 +111,7 @@ function streamConfigs(c: TopologyConfig, maxPayloadBytes: number): NamedStreamC
       max_age: nanos(c.dlqMaxAgeMs),
       allow_direct: true,
     },
+    advisoriesStreamConfig(c),
   ];
 }
 
@@ -141,7 +145,7 @@ function coordinatorConsumerConfig(c: TopologyConfig): Partial<ConsumerConfig> {
     description: "docswarm coordinator: progress from task results",
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
-    ack_wait: nanos(30_000),
+    ack_wait: nanos(c.coordinatorAckWaitMs),
     max_ack_pending: 20_000,
     max_waiting: 512,
     num_replicas: c.replicas,
@@ -220,6 +224,7 @@ export async function ensureTopology(nc: NatsConnection, options: TopologyOption
   }
   await upsertConsumer(jsm, STREAMS.results, coordinatorConsumerConfig(config));
   await upsertConsumer(jsm, STREAMS.submit, jobsConsumerConfig(config));
+  await upsertConsumer(jsm, STREAMS.advisories, deadLetterConsumerConfig(config));
 
   const kvm = new Kvm(nc);
   const storage = config.memoryStorage ? StorageType.Memory : StorageType.File;

@@ -25,6 +25,8 @@ export type PublishOptions = {
   headers?: MsgHdrs;
   expectLastSubjectSequence?: number;
   ttlMs?: number;
+  /** How long to wait for the stream's acknowledgement. */
+  timeoutMs?: number;
 };
 
 export async function publishJson(
@@ -36,10 +38,12 @@ export async function publishJson(
   return js.publish(subject, jsonBytes(value), {
     ...(opts.msgID !== undefined && { msgID: opts.msgID }),
     ...(opts.headers && { headers: opts.headers }),
+    ...(opts.timeoutMs !== undefined && { timeout: opts.timeoutMs }),
     ...(opts.expectLastSubjectSequence !== undefined && {
       expect: { lastSubjectSequence: opts.expectLastSubjectSequence },
     }),
-    ...(opts.ttlMs !== undefined && { ttl: `${Math.max(1, Math.ceil(opts.ttlMs / 1000))}s` }),
+    // Nats-TTL takes a Go duration of at least one second.
+    ...(opts.ttlMs !== undefined && { ttl: `${Math.max(1000, Math.ceil(opts.ttlMs))}ms` }),
   });
 }
 
@@ -55,10 +59,12 @@ export async function kvPutWithTtl(
   value: unknown,
   ttlMs: number,
   expectRevision?: number,
+  timeoutMs?: number,
 ): Promise<number> {
   const ack = await publishJson(js, `$KV.${bucket}.${key}`, value, {
     ttlMs,
     ...(expectRevision !== undefined && { expectLastSubjectSequence: expectRevision }),
+    ...(timeoutMs !== undefined && { timeoutMs }),
   });
   return ack.seq;
 }

@@ -1,5 +1,5 @@
 // Everything wired together for one process.
 
 export { type DistributedOptions, DistributedProcessor } from "./distributed.ts";
-export { readStatus, type StageStatus, type SwarmStatus } from "./status.ts";
+export { readCoordinatorStatus, readStatus, type StageStatus, type SwarmStatus } from "./status.ts";
 export { Swarm, type SwarmOptions } from "./swarm.ts";

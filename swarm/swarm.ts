@@ -6,9 +6,15 @@ import { AgentHost, type AgentHostOptions } from "../agents/index.ts";
 import { DocswarmClient, type SubmitOptions, type Submitted } from "../client/index.ts";
 import { Coordinator } from "../coordinator/index.ts";
 import { EmbeddedNatsServer, type EmbeddedServerOptions } from "../infra/index.ts";
-import type { AutoscalerOptions, FinalResult, ProcessingConfig, TopologyOptions } from "../schemas/index.ts";
-import { connectNats, ensureTopology } from "../streams/index.ts";
-import { readStatus, type SwarmStatus } from "./status.ts";
+import type {
+  AutoscalerOptions,
+  CoordinatorStatus,
+  FinalResult,
+  ProcessingConfig,
+  TopologyOptions,
+} from "../schemas/index.ts";
+import { connectNats, drainConnection, ensureTopology } from "../streams/index.ts";
+import { readCoordinatorStatus, readStatus, type SwarmStatus } from "./status.ts";
 
 export type SwarmOptions = {
   /** A NATS server or cluster; when absent an embedded server is started (and stopped on shutdown). */
@@ -61,7 +67,7 @@ export class Swarm {
     try {
       if (server) cleanup.push(() => server.close());
       const nc = await connectNats({ servers: url, name: "docswarm-swarm" });
-      cleanup.push(() => nc.drain());
+      cleanup.push(() => drainConnection(nc));
       await ensureTopology(nc, options.topology);
       const coordinator =
         options.coordinator === false
@@ -128,12 +134,17 @@ export class Swarm {
     return this.client.result(docId, options);
   }
 
-  async status(): Promise<SwarmStatus> {
-    return readStatus(await jetstreamManager(this.#nc));
+  /** The swarm as NATS shows it, with the leading coordinator's own report (null if none answers). */
+  async status(): Promise<SwarmStatus & { leader: CoordinatorStatus | null }> {
+    const [status, leader] = await Promise.all([
+      readStatus(await jetstreamManager(this.#nc)),
+      readCoordinatorStatus(this.#nc),
+    ]);
+    return { ...status, leader };
   }
 
   /** The seed's name for status. */
-  getStatus(): Promise<SwarmStatus> {
+  getStatus(): Promise<SwarmStatus & { leader: CoordinatorStatus | null }> {
     return this.status();
   }
 
@@ -144,7 +155,7 @@ export class Swarm {
       await this.#host?.close({ abandonPulls: this.#server !== undefined }).catch(() => {});
       await this.#coordinator?.close().catch(() => {});
       await this.client.close();
-      await this.#nc.drain().catch(() => {});
+      await drainConnection(this.#nc);
       await this.#server?.close();
     })();
     return this.#closing;

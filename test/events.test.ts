@@ -65,6 +65,8 @@ test("agent, scaling and failure events are published and `docswarm watch` shows
     agentId: "ghost",
     hostId: "gone-host",
     stages: ["extract"],
+    lastHeartbeatAt: ghost.heartbeatAt,
+    tasks: [],
   });
   const scale = seen.filter((e) => e.type === "scale.changed");
   t.true(

@@ -74,7 +74,15 @@ test("tracing is on only when an OTLP endpoint is set and nothing disables it", 
 
 test("events read as one line each", (t) => {
   t.is(
-    describeEvent({ type: "agent.lost", at: 0, agentId: "h-a1", hostId: "h", stages: ["extract", "merge"] }),
+    describeEvent({
+      type: "agent.lost",
+      at: 0,
+      agentId: "h-a1",
+      hostId: "h",
+      stages: ["extract", "merge"],
+      lastHeartbeatAt: null,
+      tasks: [],
+    }),
     "h-a1  lost (host h; extract, merge)",
   );
   t.is(

@@ -29,6 +29,7 @@ async function snapshot(jsm: JetStreamManager): Promise<Snapshot> {
 }
 
 const STREAM_NAMES = [
+  "DOCSWARM_ADVISORIES",
   "DOCSWARM_DLQ",
   "DOCSWARM_DONE",
   "DOCSWARM_EVENTS",
@@ -97,7 +98,10 @@ test("one durable pull consumer per stage and priority, split reading submission
     for (const p of PRIORITIES) expected[`DOCSWARM_TASKS/${stage}-${p}`] = [`docswarm.task.${stage}.${p}`];
   }
   const stageConsumers = Object.keys(consumers).filter(
-    (k) => !k.startsWith("DOCSWARM_RESULTS/") && k !== "DOCSWARM_SUBMIT/jobs",
+    (k) =>
+      !k.startsWith("DOCSWARM_RESULTS/") &&
+      !k.startsWith("DOCSWARM_ADVISORIES/") &&
+      k !== "DOCSWARM_SUBMIT/jobs",
   );
   t.deepEqual(stageConsumers.sort(), Object.keys(expected).sort());
   for (const [key, filters] of Object.entries(expected)) {

@@ -14,8 +14,12 @@ export const mergeStage = defineStage({
     const s = ctx.services;
     const { docId, runId } = ctx.task;
     const startedAt = Date.now();
-    const [job, doc] = await Promise.all([readJob(s, docId), documentInput(s, docId, runId)]);
-    const { pages, stages } = doc;
+    const job = await readJob(s, docId);
+    if (job.runId !== runId) {
+      // The document was resubmitted for reprocessing meanwhile: the newer run writes the result.
+      throw new StageError("DEPENDENCY_FAILED", `run ${runId} of ${docId} was superseded by ${job.runId}`);
+    }
+    const { pages, stages } = await documentInput(s, docId, runId);
     if (pages.length !== input.pageCount || pages.some((p, i) => p.page !== i + 1)) {
       throw new StageError("RESULT_MISSING", `chunks of ${docId} do not cover pages 1..${input.pageCount}`, {
         retryable: true,

@@ -23,6 +23,7 @@ import {
 } from "../../schemas/index.ts";
 import {
   defaultDocId,
+  isWrongLastSequence,
   jsonBytes,
   OBJECT_STORES,
   pipelineTasks,
@@ -139,6 +140,33 @@ async function readJob(s: AgentServices, docId: string): Promise<{ job: Job; rev
   return j.ok ? { job: j.value, revision: e.revision } : undefined;
 }
 
+/**
+ * Writes the new run's job: create for a new document; for reprocessing, compare-and-set over the
+ * current job, read again and retried when the coordinator wrote it meanwhile (it may be finishing
+ * the previous run). False when another submission's run owns the job.
+ */
+async function recordJob(
+  s: AgentServices,
+  job: Job,
+  revision: number | undefined,
+  reprocess: boolean,
+): Promise<boolean> {
+  for (let attempt = 0; attempt < 8; attempt++) {
+    try {
+      if (revision === undefined) await s.state.jobs.create(job.docId, jsonBytes(job));
+      else await s.state.jobs.update(job.docId, jsonBytes(job), revision);
+      return true;
+    } catch (err) {
+      if (!isWrongLastSequence(err)) throw err;
+    }
+    const current = await readJob(s, job.docId);
+    if (current?.job.runId === job.runId) return true; // an earlier delivery of ours wrote it
+    if (!reprocess) return false;
+    revision = current?.revision;
+  }
+  throw new StageError("INTERNAL", `job ${job.docId}: too many conflicting updates`, { retryable: true });
+}
+
 export const splitHandler: TaskHandler = {
   name: "split",
   concurrency: 1,
@@ -166,12 +194,18 @@ export const splitHandler: TaskHandler = {
       const reprocess = h.reprocess === "true";
 
       const existing = await readJob(s, docId);
-      if (existing && !reprocess) {
-        // A redelivery of the submission that created this run: make sure its tasks exist.
-        if (delivered > 1 && existing.job.status === "running") {
+      if (existing && existing.job.runId === sub.runId) {
+        // A redelivery of the submission that created this run (reprocessing or not): make sure its
+        // tasks and split result exist; their ids are the same, so the streams drop repeats.
+        if (existing.job.status === "running") {
           await publishTasks(s, existing.job);
           await publishSplitOk(s, existing.job, delivered, startedAt);
         }
+        d.ack();
+        return;
+      }
+      if (existing && !reprocess) {
+        // Another submission of a document that has a job: it joins that job (and its result).
         d.ack();
         return;
       }
@@ -179,7 +213,8 @@ export const splitHandler: TaskHandler = {
       if (reprocess) await purgeFinal(s.jsm, docId);
 
       let data = bytes;
-      let object = { bucket: OBJECT_STORES.docs, name: docId, size: bytes.length };
+      // Bytes we store are named per run, so cleaning up an earlier run never removes a newer one's.
+      let object = { bucket: OBJECT_STORES.docs, name: `${docId}.${sub.runId}`, size: bytes.length };
       if (h.object) {
         if (bytes.length > 0)
           throw new StageError("HEADER_INVALID", `${HEADERS.object} given with a non-empty body`);
@@ -205,7 +240,8 @@ export const splitHandler: TaskHandler = {
         await doc.close();
         throw err;
       }
-      if (!h.object) object = { ...object, size: (await s.state.docs.putBlob({ name: docId }, data)).size };
+      if (!h.object)
+        object = { ...object, size: (await s.state.docs.putBlob({ name: object.name }, data)).size };
       // This agent has the document open already: its extract chunks need not open it again.
       s.documents.adopt(object, doc);
 
@@ -231,10 +267,7 @@ export const splitHandler: TaskHandler = {
         submittedAt: sub.submittedAt,
         updatedAt: now,
       };
-      try {
-        if (existing) await s.state.jobs.update(docId, jsonBytes(job), existing.revision);
-        else await s.state.jobs.create(docId, jsonBytes(job));
-      } catch {
+      if (!(await recordJob(s, job, existing?.revision, reprocess))) {
         // Another submission of this document won the race; it owns the job.
         d.ack();
         return;

@@ -157,7 +157,10 @@ export async function processCommand(argv: string[]): Promise<number> {
       });
       pending.set(sub.docId, [...(pending.get(sub.docId) ?? []), file]);
     } catch (err) {
-      const code = err instanceof ClientError && err.code !== "TIMEOUT" ? err.code : "INTERNAL";
+      const code =
+        err instanceof ClientError && err.code !== "TIMEOUT" && err.code !== "NOT_FOUND"
+          ? err.code
+          : "INTERNAL";
       bar.docsDone++;
       emit({
         file,

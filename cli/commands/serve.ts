@@ -5,6 +5,7 @@ import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import { serveChaosControl } from "../../agents/chaos-control.ts";
 import { AgentHost } from "../../agents/index.ts";
 import { Coordinator } from "../../coordinator/index.ts";
 import { Dashboard } from "../../dashboard/index.ts";
@@ -13,6 +14,7 @@ import { validate } from "../../schemas/index.ts";
 import { connectNats, ensureTopology, natsUrlFromEnv } from "../../streams/index.ts";
 import { Swarm } from "../../swarm/index.ts";
 import { createLogger } from "../log.ts";
+import { guardRoleProcess } from "../role-guards.ts";
 import { onShutdown, untilSignal } from "../signals.ts";
 import { UsageError } from "../usage.ts";
 import { printDashboard } from "./dashboard.ts";
@@ -134,6 +136,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
   const url = requireUrl("agent");
   const log = createLogger("info", { role: "agent" });
   await serveMetrics(values, "agent");
+  guardRoleProcess(log);
   const topology = { replicas: args.value.replicas };
   const nc = await connectNats({ servers: url, name: "docswarm-agent-setup" });
   await ensureTopology(nc, topology).finally(() => nc.close());
@@ -147,7 +150,12 @@ export async function agentCommand(argv: string[]): Promise<number> {
     ...(autoscale && { autoscale: bounds.value }),
   });
   onShutdown(() => host.close());
-  log("info", "agent host started", { hostId: host.hostId, agents: host.size, url });
+  if (process.env.DOCSWARM_CHAOS === "1") {
+    const control = await connectNats({ servers: url, name: "docswarm-chaos-control" });
+    serveChaosControl(control, host);
+    onShutdown(() => control.close());
+  }
+  log("info", "agent host started", { hostId: host.hostId, agents: host.size, url, pid: process.pid });
   await untilSignal();
   return 0;
 }
@@ -177,6 +185,7 @@ export async function coordinatorCommand(argv: string[]): Promise<number> {
   const url = requireUrl("coordinator");
   const log = createLogger("info", { role: "coordinator" });
   await serveMetrics(values, "coordinator");
+  guardRoleProcess(log);
   const nc = await connectNats({ servers: url, name: "docswarm-coordinator-setup" });
   await ensureTopology(nc, { replicas: replicas.value }).finally(() => nc.close());
   const coordinator = await Coordinator.start({
@@ -185,7 +194,12 @@ export async function coordinatorCommand(argv: string[]): Promise<number> {
     ...(values.autoscale && { autoscale: { ...bounds.value, tasksPerAgent: perAgent.value } }),
   });
   onShutdown(() => coordinator.close());
-  log("info", "coordinator started", { url });
+  log("info", "coordinator started", {
+    url,
+    coordinatorId: coordinator.id,
+    role: coordinator.isLeader ? "leader" : "standby",
+    pid: process.pid,
+  });
   await untilSignal();
   return 0;
 }

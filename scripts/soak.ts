@@ -1,0 +1,179 @@
+// npm run soak -- --minutes N [--rate DOCS_PER_S] [--hosts H] [--agents A] [--sample-s S] [--json]
+// A steady load for N minutes against separate processes (`docswarm coordinator`, `docswarm agent`)
+// on an embedded nats-server. Samples each process's RSS and reports it over time and its slope
+// after warm-up (least squares over the samples after the first third of the run, at least two
+// minutes, at most half), so a leak shows as a number. The nats-server's RSS grows with what its
+// streams keep (final results 7 days, events 1 hour): that is data, not a leak.
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { DocswarmClient } from "../client/index.ts";
+import { EmbeddedNatsServer } from "../infra/index.ts";
+import { decodeJson, SwarmEvent } from "../schemas/index.ts";
+import { connectNats, ensureTopology, STREAMS, subjects } from "../streams/index.ts";
+import { makeCorpus } from "./lib/corpus.ts";
+import { type RoleProcess, rssBytes, spawnRole, stopAll } from "./lib/roles.ts";
+
+const { values } = parseArgs({
+  options: {
+    minutes: { type: "string", default: "5" },
+    rate: { type: "string", default: "4" },
+    hosts: { type: "string", default: "1" },
+    agents: { type: "string", default: "2" },
+    "sample-s": { type: "string", default: "5" },
+    json: { type: "boolean", default: false },
+  },
+});
+const minutes = Number(values.minutes);
+const rate = Number(values.rate);
+const sampleMs = Number(values["sample-s"]) * 1000;
+if (!(minutes > 0) || !(rate > 0) || !(sampleMs > 0))
+  throw new Error("--minutes, --rate and --sample-s must be > 0");
+
+type Sample = {
+  t: number;
+  rss: Record<string, number>;
+  submitted: number;
+  finished: number;
+  backlog: number;
+};
+
+/** Least-squares slope of y over x. */
+function slope(points: Array<[number, number]>): number {
+  const n = points.length;
+  if (n < 2) return 0;
+  const mx = points.reduce((s, p) => s + p[0], 0) / n;
+  const my = points.reduce((s, p) => s + p[1], 0) / n;
+  let num = 0;
+  let den = 0;
+  for (const [x, y] of points) {
+    num += (x - mx) * (y - my);
+    den += (x - mx) ** 2;
+  }
+  return den === 0 ? 0 : num / den;
+}
+
+/** The nats-server process under the embedded server's guard shell. */
+function childPid(pid: number): number | undefined {
+  try {
+    const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).map(Number);
+    return kids.find((k) => k > 0);
+  } catch {
+    return undefined;
+  }
+}
+
+const log = (l: string) => {
+  if (!values.json) process.stderr.write(`${l}\n`);
+};
+
+const server = await EmbeddedNatsServer.start();
+const processes: RoleProcess[] = [];
+const nc = await connectNats({ servers: server.url, name: "docswarm-soak" });
+try {
+  await ensureTopology(nc);
+  const coordinator = spawnRole("coordinator", server.url);
+  processes.push(coordinator);
+  await coordinator.ready;
+  const hosts = Array.from({ length: Number(values.hosts) }, () => {
+    const p = spawnRole("agent", server.url, ["--agents", values.agents]);
+    processes.push(p);
+    return p;
+  });
+  await Promise.all(hosts.map((h) => h.ready));
+  const natsPid = server.pid !== undefined ? childPid(server.pid) : undefined;
+  const watched: Array<[string, number]> = [
+    ["coordinator", coordinator.pid],
+    ...hosts.map((h, i): [string, number] => [`agent-host-${i + 1}`, h.pid]),
+    ...(natsPid ? [["nats-server", natsPid] as [string, number]] : []),
+  ];
+
+  const corpus = await makeCorpus(20, { seed: 11, maxPages: 6, prefix: "soak" });
+  let finished = 0;
+  nc.subscribe(subjects.eventsAll, {
+    callback: (_e, m) => {
+      const e = decodeJson(SwarmEvent, m.data);
+      if (e.ok && (e.value.type === "doc.done" || e.value.type === "doc.failed")) finished++;
+    },
+  });
+  const client = new DocswarmClient(nc);
+  const jsm = await jetstreamManager(nc);
+  const start = Date.now();
+  const end = start + minutes * 60_000;
+  let submitted = 0;
+  const samples: Sample[] = [];
+  const sample = async () => {
+    const rss: Record<string, number> = {};
+    for (const [name, pid] of watched) rss[name] = Math.round((rssBytes(pid) ?? 0) / 1024 / 102.4) / 10;
+    const backlog = await jsm.consumers
+      .info(STREAMS.submit, "split-normal")
+      .then((c) => c.num_pending + c.num_ack_pending)
+      .catch(() => -1);
+    samples.push({ t: Math.round((Date.now() - start) / 1000), rss, submitted, finished, backlog });
+    log(
+      `${String(samples.at(-1)!.t).padStart(5)} s  ${Object.entries(rss)
+        .map(([k, v]) => `${k} ${v} MB`)
+        .join("  ")}  submitted ${submitted} finished ${finished} backlog ${backlog}`,
+    );
+  };
+  const sampler = setInterval(() => void sample(), sampleMs);
+  await sample();
+  // Steady load: `rate` documents per second, each a new document id.
+  while (Date.now() < end) {
+    const due = Math.floor(((Date.now() - start) / 1000) * rate);
+    while (submitted < due) {
+      const d = corpus[submitted % corpus.length]!;
+      await client.submit(d.bytes, { docId: `soak-${submitted}` });
+      submitted++;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  clearInterval(sampler);
+  await sample();
+
+  const warmupS = Math.min(Math.max(120, (minutes * 60) / 3), (minutes * 60) / 2);
+  const warm = samples.filter((s) => s.t >= warmupS);
+  const report = {
+    minutes,
+    rateDocsPerS: rate,
+    submitted,
+    finished,
+    samples,
+    slopeMbPerMin: Object.fromEntries(
+      watched.map(([name]) => [
+        name,
+        Math.round(slope(warm.map((s) => [s.t / 60, s.rss[name] ?? 0])) * 100) / 100,
+      ]),
+    ),
+    rssMb: Object.fromEntries(
+      watched.map(([name]) => [
+        name,
+        {
+          first: samples[0]?.rss[name] ?? 0,
+          afterWarmup: warm[0]?.rss[name] ?? 0,
+          last: samples.at(-1)?.rss[name] ?? 0,
+          max: Math.max(...samples.map((s) => s.rss[name] ?? 0)),
+        },
+      ]),
+    ),
+  };
+  if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+  else {
+    process.stdout.write(
+      [
+        "",
+        `docswarm soak: ${minutes} min at ${rate} documents/s; ${submitted} submitted, ${finished} finished`,
+        `RSS after warm-up (from ${warm[0]?.t ?? 0} s), MB: first / last / max, and least-squares slope`,
+        ...watched.map(([name]) => {
+          const r = report.rssMb[name]!;
+          return `  ${name.padEnd(14)} ${r.afterWarmup} / ${r.last} / ${r.max}   slope ${report.slopeMbPerMin[name]} MB/min`;
+        }),
+        "",
+      ].join("\n"),
+    );
+  }
+} finally {
+  await stopAll(processes, 5000);
+  await nc.close().catch(() => {});
+  await server.close();
+}

@@ -1,0 +1,64 @@
+// Reading whole objects from an object store with batched direct gets. The client library's get()
+// streams chunks through an ephemeral push consumer per read; at pipeline rates (a read per task)
+// those consumers pile up on the server faster than they expire, until it refuses new ones
+// ("maximum consumers limit reached") and tasks fail. Direct gets leave nothing behind.
+import { createHash } from "node:crypto";
+import type { JetStreamClient } from "@nats-io/jetstream";
+import { type ObjectStore, Objm } from "@nats-io/obj";
+import { readSubject } from "./read.ts";
+
+export class ObjectDigestError extends Error {
+  readonly code = "OBJECT_CORRUPT";
+  constructor(message: string) {
+    super(message);
+    this.name = "ObjectDigestError";
+  }
+}
+
+/** The bytes of object `name` in `bucket`, or null when there is no such object. */
+export async function readObject(
+  js: JetStreamClient,
+  bucket: string,
+  name: string,
+): Promise<Uint8Array | null> {
+  const store = await openStore(js, bucket);
+  const info = await store.info(name);
+  if (!info || info.deleted) return null;
+  if (info.size === 0) return new Uint8Array();
+  const jsm = await js.jetstreamManager();
+  const chunks = await readSubject(jsm, `OBJ_${bucket}`, `$O.${bucket}.C.${info.nuid}`);
+  const out = new Uint8Array(info.size);
+  let at = 0;
+  for (const c of chunks) {
+    if (at + c.data.length > out.length)
+      throw new ObjectDigestError(`object ${bucket}/${name} is larger than its info says`);
+    out.set(c.data, at);
+    at += c.data.length;
+  }
+  if (at !== info.size) return null; // replaced or deleted while we read
+  if (info.digest.startsWith("SHA-256=")) {
+    const expected = info.digest.slice(8).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+    const hash = createHash("sha256").update(out).digest();
+    const matches =
+      expected === hash.toString("base64url") || expected.toLowerCase() === hash.toString("hex");
+    if (!matches) throw new ObjectDigestError(`object ${bucket}/${name}: its bytes do not match its digest`);
+  }
+  return out;
+}
+
+const stores = new WeakMap<JetStreamClient, Map<string, Promise<ObjectStore>>>();
+
+function openStore(js: JetStreamClient, bucket: string): Promise<ObjectStore> {
+  let byBucket = stores.get(js);
+  if (!byBucket) {
+    byBucket = new Map();
+    stores.set(js, byBucket);
+  }
+  let store = byBucket.get(bucket);
+  if (!store) {
+    store = new Objm(js).open(bucket);
+    store.catch(() => byBucket.delete(bucket));
+    byBucket.set(bucket, store);
+  }
+  return store;
+}

@@ -1,0 +1,241 @@
+// Hostile and bad input. Every case ends with a failed final result carrying a clear code, or with
+// a rejection the publisher sees at once; none restarts an agent thread or stops the coordinator,
+// and the swarm still processes a good document afterwards.
+import { connect as tcpConnect } from "node:net";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { headers, type NatsConnection } from "@nats-io/transport-node";
+import anyTest, { type TestFn } from "ava";
+import { AgentHost } from "../agents/index.ts";
+import { DocswarmClient } from "../client/index.ts";
+import { Coordinator } from "../coordinator/index.ts";
+import { EmbeddedNatsServer } from "../infra/index.ts";
+import { type ErrorCode, type FinalResult, HEADERS, type TaskInput } from "../schemas/index.ts";
+import { connectNats, defaultDocId, ensureTopology, jsonBytes, subjects } from "../streams/index.ts";
+import { makeDoc } from "./helpers/rel-docs.ts";
+import { cyclicPageTreePdf, deeplyNestedPdf, encryptedPdf, paddedPdf } from "./helpers/rel-hostile.ts";
+import { waitFor } from "./helpers/rel-server.ts";
+import { publishTask } from "./helpers/rel-tasks.ts";
+
+type Ctx = {
+  server: EmbeddedNatsServer;
+  nc: NatsConnection;
+  client: DocswarmClient;
+  coordinator: Coordinator;
+  host: AgentHost;
+  logs: Array<{ level: string; msg: string }>;
+};
+const test = anyTest as TestFn<Ctx>;
+
+const MAX_PAGES = 5;
+
+test.before(async (t) => {
+  const server = await EmbeddedNatsServer.start();
+  const nc = await connectNats({ servers: server.url, name: "hostile-test" });
+  await ensureTopology(nc);
+  const coordinator = await Coordinator.start({
+    servers: server.url,
+    config: { unknownStageGraceMs: 300, unknownStageCheckMs: 200 },
+  });
+  const logs: Ctx["logs"] = [];
+  const host = await AgentHost.start({
+    servers: server.url,
+    agents: 2,
+    processing: { maxPages: MAX_PAGES },
+    onLog: (level, msg) => logs.push({ level, msg }),
+  });
+  t.context = { server, nc, client: new DocswarmClient(nc), coordinator, host, logs };
+});
+
+test.after.always(async (t) => {
+  const c = t.context;
+  await c.host?.close({ abandonPulls: true });
+  await c.coordinator?.close();
+  await c.nc?.close();
+  await c.server?.close();
+});
+
+async function submitRaw(
+  t: { context: Ctx },
+  body: Uint8Array,
+  h: Record<string, string>,
+  subject: string = subjects.submit,
+): Promise<void> {
+  const hdrs = headers();
+  for (const [k, v] of Object.entries(h)) hdrs.set(k, v);
+  await jetstream(t.context.nc).publish(subject, body, { headers: hdrs });
+}
+
+async function failedWith(t: { context: Ctx }, docId: string): Promise<FinalResult> {
+  const r = await t.context.client.result(docId, { timeoutMs: 30_000 });
+  return r;
+}
+
+const badDocuments: Array<[string, () => Uint8Array | Promise<Uint8Array>, ErrorCode]> = [
+  [
+    "not a PDF",
+    () => new TextEncoder().encode("<html><body>definitely not a pdf</body></html>"),
+    "PDF_INVALID",
+  ],
+  ["empty", () => new Uint8Array(), "PDF_EMPTY"],
+  [
+    "truncated",
+    async () => {
+      const { bytes } = await makeDoc("to-truncate", 3);
+      return bytes.slice(0, Math.floor(bytes.length * 0.6));
+    },
+    "PDF_TRUNCATED",
+  ],
+  ["encrypted", encryptedPdf, "PDF_ENCRYPTED"],
+  ["a page tree that contains itself", cyclicPageTreePdf, "PDF_CORRUPT"],
+  ["arrays nested 200,000 deep", deeplyNestedPdf, "PDF_CORRUPT"],
+  [
+    `more pages than the limit (${MAX_PAGES})`,
+    async () => (await makeDoc("too-long", 9)).bytes,
+    "PDF_TOO_MANY_PAGES",
+  ],
+];
+
+for (const [name, make, code] of badDocuments) {
+  test(`${name}: the document fails with ${code}`, async (t) => {
+    const docId = `bad-${code.toLowerCase()}-${name.length}`;
+    await t.context.client.submit(await make(), { docId });
+    const r = await failedWith(t, docId);
+    t.is(r.status, "failed");
+    t.is(r.error?.code, code, r.error?.message);
+    t.false(r.error?.retryable);
+  });
+}
+
+test("invalid submission headers fail the document with HEADER_INVALID, under the body's id when the doc id is bad", async (t) => {
+  const { bytes } = await makeDoc("headers", 1);
+  await submitRaw(t, bytes, { [HEADERS.docId]: "not a valid id!" });
+  const bySha = await failedWith(t, defaultDocId(bytes));
+  t.is(bySha.error?.code, "HEADER_INVALID");
+  await submitRaw(t, bytes, { [HEADERS.docId]: "bad-priority", [HEADERS.priority]: "urgent" });
+  t.is((await failedWith(t, "bad-priority")).error?.code, "HEADER_INVALID");
+  await submitRaw(t, bytes, { [HEADERS.docId]: "bad-reprocess", [HEADERS.reprocess]: "maybe" });
+  t.is((await failedWith(t, "bad-reprocess")).error?.code, "HEADER_INVALID");
+  await submitRaw(t, new Uint8Array(), { [HEADERS.docId]: "no-object", [HEADERS.object]: "missing-object" });
+  t.is((await failedWith(t, "no-object")).error?.code, "OBJECT_MISSING");
+  await submitRaw(t, bytes, { [HEADERS.docId]: "object-and-body", [HEADERS.object]: "x" });
+  t.is((await failedWith(t, "object-and-body")).error?.code, "HEADER_INVALID");
+});
+
+test("a submission without any header is processed under the SHA-256 id of its bytes", async (t) => {
+  const { bytes } = await makeDoc("no-headers", 2);
+  await jetstream(t.context.nc).publish(subjects.submit, bytes);
+  const r = await t.context.client.result(defaultDocId(bytes), { timeoutMs: 30_000 });
+  t.is(r.status, "done");
+  t.is(r.pageCount, 2);
+});
+
+test("an unknown priority in the subject is refused at publish time", async (t) => {
+  const js = jetstream(t.context.nc);
+  await t.throwsAsync(js.publish("docswarm.submit.urgent", new Uint8Array([1])));
+  await t.throwsAsync(js.publish("docswarm.task.extract.urgent", jsonBytes({ v: 1 })));
+});
+
+test("a task for a stage no agent serves is dead-lettered and its document fails with UNKNOWN_STAGE", async (t) => {
+  await publishTask(t.context.nc, "nosuch", "unknown-stage-doc", {});
+  const r = await failedWith(t, "unknown-stage-doc");
+  t.is(r.error?.code, "UNKNOWN_STAGE");
+  t.regex(r.error?.message ?? "", /docswarm\.dlq\.nosuch/);
+});
+
+test("a task whose envelope names another stage than its subject fails with UNKNOWN_STAGE", async (t) => {
+  const task: TaskInput = {
+    v: 1,
+    taskId: "wrong-stage.r1.other.0",
+    docId: "wrong-stage",
+    runId: "r1",
+    stage: "other",
+    priority: "normal",
+    index: 0,
+    input: {},
+    createdAt: Date.now(),
+  };
+  await jetstream(t.context.nc).publish(subjects.task("extract", "normal"), jsonBytes(task));
+  t.is((await failedWith(t, "wrong-stage")).error?.code, "UNKNOWN_STAGE");
+});
+
+test("malformed and schema-invalid JSON on task and result subjects is dropped without harm", async (t) => {
+  const { nc } = t.context;
+  const js = jetstream(nc);
+  const jsm = await jetstreamManager(nc);
+  const garbage = [
+    new TextEncoder().encode("{not json"),
+    new Uint8Array([0xff, 0xfe, 0x00, 0x01]),
+    jsonBytes({ v: 1, hello: "world" }),
+    jsonBytes({ v: 1, taskId: "x", docId: "../../etc", runId: "R!", stage: "extract" }),
+    jsonBytes([1, 2, 3]),
+    jsonBytes(null),
+  ];
+  for (const g of garbage) {
+    await js.publish(subjects.task("extract", "normal"), g);
+    await js.publish(subjects.task("merge", "high"), g);
+    await js.publish(subjects.result("garbage-doc", "extract.0"), g);
+    nc.publish(subjects.result("garbage-doc", "extract.0"), g); // core publishes too
+  }
+  await waitFor(
+    async () => {
+      const infos = await Promise.all(
+        ["extract-normal", "merge-high"].map((c) => jsm.consumers.info("DOCSWARM_TASKS", c)),
+      );
+      const coord = await jsm.consumers.info("DOCSWARM_RESULTS", "coordinator");
+      return [...infos, coord].every((i) => i.num_pending === 0 && i.num_ack_pending === 0);
+    },
+    { what: "every bad message to be settled" },
+  );
+  t.pass();
+});
+
+test("a payload above the server's max payload from a raw client is refused to that client only", async (t) => {
+  const url = new URL(t.context.server.url);
+  const reply = await new Promise<string>((resolve, reject) => {
+    const sock = tcpConnect(Number(url.port), url.hostname);
+    let text = "";
+    sock.on("data", (d) => {
+      text += d.toString("latin1");
+      if (text.startsWith("INFO") && !text.includes("CONNECT_SENT")) {
+        text += "CONNECT_SENT";
+        sock.write('CONNECT {"verbose":false,"pedantic":false}\r\n');
+        sock.write(`PUB ${subjects.submit} ${2 * 1024 * 1024}\r\n`);
+        sock.write(Buffer.alloc(64 * 1024, 0x41));
+      }
+      if (text.includes("-ERR")) {
+        sock.destroy();
+        resolve(text.slice(text.indexOf("-ERR")));
+      }
+    });
+    sock.on("error", reject);
+    sock.setTimeout(10_000, () => reject(new Error("no answer from the server")));
+  });
+  t.regex(reply, /Maximum Payload/i);
+  // A client library refuses it before sending; the swarm's own client goes through the object store.
+  t.throws(() => t.context.nc.publish(subjects.submit, new Uint8Array(2 * 1024 * 1024)));
+  const sub = await t.context.client.submit(paddedPdf(1_200_000), { docId: "big-doc" });
+  t.true(sub.viaObjectStore);
+  const r = await t.context.client.result("big-doc", { timeoutMs: 30_000 });
+  t.is(r.status, "done", r.error?.message);
+  t.deepEqual(
+    r.pages.map((p) => p.text.trim()),
+    ["Padded page 1", "Padded page 2"],
+  );
+});
+
+test.after(
+  "no agent thread restarted, the coordinator still leads, and a good document still completes",
+  async (t) => {
+    const { bytes } = await makeDoc("after-all", 3);
+    await t.context.client.submit(bytes, { docId: "after-all" });
+    const r = await t.context.client.result("after-all", { timeoutMs: 30_000 });
+    t.is(r.status, "done");
+    t.true(t.context.coordinator.isLeader);
+    t.is(t.context.host.size, 2);
+    t.deepEqual(
+      t.context.logs.filter((l) => l.msg === "agent thread exited; restarting"),
+      [],
+      "no agent thread crashed",
+    );
+  },
+);
