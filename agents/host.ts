@@ -179,6 +179,8 @@ export class AgentHost {
     };
     const worker = new Worker(workerUrl, {
       workerData: config,
+      // The thread's name (as ps, top and /proc show it), so agents' CPU can be told apart.
+      name: `agent ${slot.id}`,
       resourceLimits: { maxOldGenerationSizeMb: this.#heapMb },
     });
     slot.worker = worker;
