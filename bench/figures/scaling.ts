@@ -1,0 +1,91 @@
+// Scaling of I/O-bound tasks (a fixed wait each, no CPU) from 1 to 64 agents, one slot each, on one
+// host: throughput against the ideal (agents ÷ wait), independent of how many cores there are.
+import { AgentHost } from "../../agents/index.ts";
+import { type BenchContext, type Figure, STAGES } from "../context.ts";
+import { load } from "../cpu.ts";
+import { round } from "../stats.ts";
+import { TaskDriver } from "../task-driver.ts";
+
+export type ScalingPoint = {
+  agents: number;
+  tasks: number;
+  tasksPerSec: number;
+  idealPerSec: number;
+  efficiency: number;
+  load: string;
+};
+
+export async function scalingFigures(
+  ctx: BenchContext,
+): Promise<{ figures: Figure[]; points: ScalingPoint[] }> {
+  const s = ctx.profile.scaling;
+  const points: ScalingPoint[] = [];
+  const host = await AgentHost.start({
+    servers: ctx.nats.url,
+    agents: s.steps[0]!,
+    stages: [STAGES.sleep.path],
+    slots: 1,
+  });
+  const stop = ctx.cleanups.push(() => host.close());
+  try {
+    for (const agents of s.steps) {
+      if (host.size < agents) await host.spawn(agents - host.size);
+      const driver = await TaskDriver.forStage(ctx.nats.nc, STAGES.sleep.name);
+      try {
+        // One round to warm every agent, then the measured run.
+        await driver.publishMany(agents, () => ({ waitMs: 1 }));
+        await driver.waitFor(agents, 60_000);
+        const tasks = agents * s.tasksPerAgent;
+        const t0 = performance.now();
+        let next = agents;
+        const lane = async () => {
+          while (next < agents + tasks) await driver.publish(next++, { waitMs: s.waitMs });
+        };
+        await Promise.all(Array.from({ length: 64 }, lane));
+        await driver.waitFor(agents + tasks, 300_000);
+        let last = 0;
+        for (const [i, r] of driver.results) if (i >= agents) last = Math.max(last, r.receivedAt);
+        const tasksPerSec = (tasks / (last - t0)) * 1000;
+        const idealPerSec = (agents * 1000) / s.waitMs;
+        const p: ScalingPoint = {
+          agents,
+          tasks,
+          tasksPerSec,
+          idealPerSec,
+          efficiency: tasksPerSec / idealPerSec,
+          load: load(),
+        };
+        points.push(p);
+        ctx.log(
+          `scaling: ${agents} agents: ${tasksPerSec.toFixed(1)} tasks/s of ideal ${idealPerSec.toFixed(0)} ` +
+            `(${(100 * p.efficiency).toFixed(1)} %), load ${p.load}`,
+        );
+      } finally {
+        await driver.close();
+      }
+    }
+  } finally {
+    await stop.run();
+  }
+  const last = points[points.length - 1]!;
+  const figures: Figure[] = [
+    {
+      key: "scalingEfficiency64",
+      figure: `I/O-bound tasks (${s.waitMs} ms wait), ${last.agents} agents: throughput ÷ ideal`,
+      value: round(last.efficiency),
+      unit: "",
+      reference: {
+        label: `ideal: ${last.agents} agents × 1000/${s.waitMs}`,
+        value: round(last.idealPerSec),
+        unit: "tasks/s",
+      },
+      ratio: round(last.efficiency),
+      goal: { label: "≥ 0.90", met: last.efficiency >= 0.9 },
+      seedBar: "linear",
+      note: `${last.tasksPerSec.toFixed(1)} tasks/s measured; steps ${points
+        .map((p) => `${p.agents}: ${(100 * p.efficiency).toFixed(0)} %`)
+        .join(", ")}`,
+    },
+  ];
+  return { figures, points };
+}
