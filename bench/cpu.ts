@@ -42,6 +42,22 @@ export function threadsCpuMs(pid: number, prefix: string): { ms: number; threads
   return { ms, threads };
 }
 
+/** CPU ms per thread-name group of `pid` ("agent" for agent threads, else the thread's name). */
+export function threadGroupsCpuMs(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const s = statTicks(`/proc/${pid}/task/${tid}/stat`);
+      if (!s) continue;
+      const group = s.comm.startsWith("agent ") ? "agents" : s.comm.replace(/[-_ ]?\d+$/, "");
+      out.set(group, (out.get(group) ?? 0) + s.ticks * TICK_MS);
+    }
+  } catch {
+    // not Linux
+  }
+  return out;
+}
+
 /** A window over which CPU use of the agents, this process and nats-server is measured. */
 export class CpuWindow {
   readonly #serverPid: number | undefined;
@@ -49,6 +65,7 @@ export class CpuWindow {
   readonly #startSelf = process.cpuUsage();
   readonly #startAgents: number;
   readonly #startServer: number;
+  readonly #startGroups = threadGroupsCpuMs(process.pid);
 
   constructor(serverPid: number | undefined) {
     this.#serverPid = serverPid;
@@ -63,12 +80,17 @@ export class CpuWindow {
     agentThreads: number;
     processCores: number;
     serverCores: number;
+    /** CPU ms by thread group of this process (live threads only). */
+    groupsMs: Record<string, number>;
   } {
     const wallMs = performance.now() - this.#startWall;
     const self = process.cpuUsage(this.#startSelf);
     const agents = threadsCpuMs(process.pid, "agent ");
     const server = this.#serverPid ? processCpuMs(this.#serverPid) - this.#startServer : Number.NaN;
+    const groupsMs: Record<string, number> = {};
+    for (const [g, ms] of threadGroupsCpuMs(process.pid)) groupsMs[g] = ms - (this.#startGroups.get(g) ?? 0);
     return {
+      groupsMs,
       wallMs,
       agentCores: (agents.ms - this.#startAgents) / wallMs,
       agentThreads: agents.threads,

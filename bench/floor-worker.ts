@@ -6,7 +6,7 @@ import { connect } from "@nats-io/transport-node";
 import { FLOOR } from "./floor-names.ts";
 
 const { url, slots } = workerData as { url: string; slots: number };
-const nc = await connect({ servers: url, name: "docswarm-bench-floor" });
+const nc = await connect({ servers: url, name: "docswarm-bench-floor", noAsyncTraces: true });
 const js = jetstream(nc);
 const messages = await (await js.consumers.get(FLOOR.tasks, FLOOR.workers)).consume({
   max_messages: slots,

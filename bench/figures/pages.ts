@@ -15,7 +15,17 @@ export type PagesDetail = {
   bare: number[];
   docswarm: number[];
   ratios: number[];
-  cpu: { agentUtilisation: number; bareUtilisation: number; processCores: number; serverCores: number }[];
+  cpu: {
+    agentUtilisation: number;
+    bareUtilisation: number;
+    processCores: number;
+    serverCores: number;
+    /** CPU ms per page: agent threads, bare threads, all of docswarm (this process + nats-server). */
+    agentMsPerPage: number;
+    bareMsPerPage: number;
+    totalMsPerPage: number;
+    bareTotalMsPerPage: number;
+  }[];
   load: string[];
 };
 
@@ -76,12 +86,26 @@ export async function pagesFigures(
             bareUtilisation: bcpu.agentCores / threads,
             processCores: dcpu.processCores,
             serverCores: dcpu.serverCores,
+            agentMsPerPage: (dcpu.agentCores * dcpu.wallMs) / r.pages,
+            bareMsPerPage: (bcpu.agentCores * bcpu.wallMs) / b.pages,
+            totalMsPerPage: ((dcpu.processCores + (dcpu.serverCores || 0)) * dcpu.wallMs) / r.pages,
+            bareTotalMsPerPage: (bcpu.processCores * bcpu.wallMs) / b.pages,
           });
+          const per = (g: Record<string, number>, n: number) =>
+            Object.entries(g)
+              .filter(([, ms]) => ms > 0)
+              .map(([k, ms]) => `${k} ${(ms / n).toFixed(2)}`)
+              .join(", ");
+          ctx.log(
+            `pages: CPU ms/page by thread: bare {${per(bcpu.groupsMs, b.pages)}} docswarm {${per(dcpu.groupsMs, r.pages)}, nats-server ${((dcpu.serverCores * dcpu.wallMs) / r.pages).toFixed(2)}}`,
+          );
           ctx.log(
             `pages: ${threads} thread(s) rep ${rep + 1}: bare ${bareRate.toFixed(0)} pages/s, docswarm ${dsRate.toFixed(0)} pages/s (${(
               (100 * dsRate) / bareRate
-            ).toFixed(1)} %), agents busy ${(100 * dcpu.agentCores).toFixed(0)} % of ${threads} core(s), ` +
-              `nats-server ${(100 * dcpu.serverCores).toFixed(0)} %, load ${load()}`,
+            ).toFixed(1)} %); CPU ms/page: bare threads ${d.cpu.at(-1)!.bareMsPerPage.toFixed(2)}, agents ` +
+              `${d.cpu.at(-1)!.agentMsPerPage.toFixed(2)}; whole bare process ${d.cpu.at(-1)!.bareTotalMsPerPage.toFixed(2)}, ` +
+              `docswarm + nats-server ${d.cpu.at(-1)!.totalMsPerPage.toFixed(2)}; agents busy ` +
+              `${(100 * dcpu.agentCores).toFixed(0)} % of ${threads} core(s), nats-server ${(100 * dcpu.serverCores).toFixed(0)} %, load ${load()}`,
           );
         }
       } finally {
