@@ -1,40 +1,75 @@
 // Keeps the last few opened documents of an agent: consecutive chunks of one document usually
-// land on the same agents, and re-opening a long PDF for every chunk halves pdf.js's speed.
+// land on the same agents, and re-opening a long PDF for every chunk halves pdf.js's speed. Bytes
+// come from the host's shared memory when another agent of this host already has them
+// (agents/shared-bytes.ts), else from the object store.
 import type { ObjectStore } from "@nats-io/obj";
 import type { ObjectRef } from "../schemas/index.ts";
 import { StageError } from "./errors.ts";
 import type { PdfDocument, PdfEngine } from "./pdf/engine.ts";
+import type { SharedBytes } from "./shared-bytes.ts";
 
 type Entry = { key: string; doc: Promise<PdfDocument> };
+
+export type DocumentCacheOptions = {
+  /** Opened documents kept. */
+  capacity?: number;
+  /** The host's shared document bytes. */
+  shared?: SharedBytes;
+};
+
+/**
+ * A document's identity: its object, and the run that stored it (a document processed again may
+ * have new bytes under the same name).
+ */
+function keyOf(ref: ObjectRef, runId: string | undefined): string {
+  return `${ref.bucket}/${ref.name}/${ref.size}/${runId ?? ""}`;
+}
 
 export class DocumentCache {
   readonly #engine: PdfEngine;
   readonly #store: (bucket: string) => Promise<ObjectStore>;
   readonly #capacity: number;
+  readonly #shared: SharedBytes | undefined;
   #entries: Entry[] = [];
 
-  constructor(engine: PdfEngine, store: (bucket: string) => Promise<ObjectStore>, capacity = 2) {
+  constructor(
+    engine: PdfEngine,
+    store: (bucket: string) => Promise<ObjectStore>,
+    options: DocumentCacheOptions = {},
+  ) {
     this.#engine = engine;
     this.#store = store;
-    this.#capacity = capacity;
+    this.#capacity = options.capacity ?? 2;
+    this.#shared = options.shared;
   }
 
-  async bytes(ref: ObjectRef): Promise<Uint8Array> {
+  /** The bytes of an object; with `runId`, shared with the other agents of this host. */
+  async bytes(ref: ObjectRef, runId?: string): Promise<Uint8Array> {
+    const key = keyOf(ref, runId);
+    if (runId !== undefined && this.#shared) {
+      const hit = await this.#shared.get(key);
+      if (hit) return hit;
+    }
     const store = await this.#store(ref.bucket);
     const data = await store.getBlob(ref.name);
     if (!data)
       throw new StageError("OBJECT_MISSING", `document bytes '${ref.name}' are not in ${ref.bucket}`);
-    return data;
+    return runId !== undefined ? this.share(ref, runId, data) : data;
   }
 
-  open(ref: ObjectRef): Promise<PdfDocument> {
-    const key = `${ref.bucket}/${ref.name}/${ref.size}`;
+  /** Offers bytes this agent already holds to the other agents of this host. */
+  share(ref: ObjectRef, runId: string, bytes: Uint8Array): Uint8Array {
+    return this.#shared ? this.#shared.put(keyOf(ref, runId), bytes) : bytes;
+  }
+
+  open(ref: ObjectRef, runId?: string): Promise<PdfDocument> {
+    const key = keyOf(ref, runId);
     const hit = this.#entries.find((e) => e.key === key);
     if (hit) {
       this.#entries = [hit, ...this.#entries.filter((e) => e !== hit)];
       return hit.doc;
     }
-    const doc = this.bytes(ref).then((b) => this.#engine.open(b));
+    const doc = this.bytes(ref, runId).then((b) => this.#engine.open(b));
     const entry = { key, doc };
     // A failed open is not cached: the next attempt starts fresh.
     doc.catch(() => {

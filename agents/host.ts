@@ -15,6 +15,7 @@ import {
 } from "../schemas/index.ts";
 import { BUCKETS, BUILTIN_STAGES, connectNats, kvPutWithTtl } from "../streams/index.ts";
 import type { AgentToHost, HostToAgent } from "./protocol.ts";
+import { SharedBytesStore } from "./shared-bytes.ts";
 import { type PreloadedSources, preloadTypeScript } from "./typescript-preload.ts";
 
 export type AgentHostOptions = {
@@ -35,6 +36,8 @@ export type AgentHostOptions = {
    * after PDF work and cost ~5 % more CPU per page in `npm run bench`: for hosts with many agents.
    */
   agentYoungGenerationMb?: number;
+  /** Memory for document bytes shared by this host's agents (agents/shared-bytes.ts); 0 turns it off. */
+  sharedBytesMb?: number;
   hostId?: string;
   onLog?: (level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
 };
@@ -91,6 +94,7 @@ export class AgentHost {
   readonly #youngMb: number | undefined;
   readonly #log: NonNullable<AgentHostOptions["onLog"]>;
   readonly #agents = new Map<string, AgentSlot>();
+  readonly #shared: SharedBytesStore;
   readonly #sweep: NodeJS.Timeout;
   readonly #heartbeat: NodeJS.Timeout;
   #next = 0;
@@ -109,6 +113,7 @@ export class AgentHost {
     this.#heartbeatMs = options.heartbeatMs ?? 1000;
     this.#heapMb = options.agentHeapMb ?? 1024;
     this.#youngMb = options.agentYoungGenerationMb;
+    this.#shared = new SharedBytesStore((options.sharedBytesMb ?? 256) * 1024 * 1024);
     this.#log = options.onLog ?? (() => {});
     const sweepMs = Math.max(50, Math.min(250, Math.floor(this.#topology.ackWaitMs / 4)));
     this.#sweep = setInterval(() => this.#keepAliveAndWatch(), sweepMs);
@@ -259,6 +264,16 @@ export class AgentHost {
       case "log":
         this.#log(m.level, m.msg, { agentId: slot.id, ...m.fields });
         break;
+      case "bytes-put":
+        this.#shared.put(m.key, m.bytes);
+        break;
+      case "bytes-get":
+        slot.worker?.postMessage({
+          t: "bytes",
+          id: m.id,
+          bytes: this.#shared.get(m.key),
+        } satisfies HostToAgent);
+        break;
     }
   }
 
@@ -348,6 +363,7 @@ export class AgentHost {
       clearInterval(this.#heartbeat);
       await Promise.allSettled([...this.#agents.keys()].map((id) => this.drain(id, options)));
       clearInterval(this.#sweep);
+      this.#shared.clear();
       await this.#nc.drain().catch(() => {});
     })();
     return this.#closing;

@@ -18,9 +18,14 @@ import { pdfjsEngine } from "./pdf/pdfjs-engine.ts";
 import type { AgentToHost } from "./protocol.ts";
 import { Puller } from "./puller.ts";
 import { type AgentServices, createServices } from "./services.ts";
+import type { SharedBytes } from "./shared-bytes.ts";
 import type { TaskHandler } from "./stage.ts";
 
-export type HostPort = { post(message: AgentToHost): void };
+export type HostPort = {
+  post(message: AgentToHost): void;
+  /** The host's shared document bytes, when the agent runs under an AgentHost. */
+  shared?: SharedBytes;
+};
 
 // Within one priority level, finishing documents comes before starting new ones.
 const STAGE_RANK: Record<string, number> = { merge: 0, split: 1 };
@@ -81,17 +86,20 @@ export class Agent {
         if (!(BUILTIN_STAGES as readonly string[]).includes(h.name))
           await ensureStage(nc, h.name, config.topology);
       }
-      const services = createServices({
-        agentId: config.agentId,
-        nc,
-        js,
-        jsm,
-        state: await openState(js),
-        topology: config.topology,
-        processing: config.processing,
-        maxPayloadBytes: nc.info?.max_payload ?? 1024 * 1024,
-        engine: pdfjsEngine,
-      });
+      const services = createServices(
+        {
+          agentId: config.agentId,
+          nc,
+          js,
+          jsm,
+          state: await openState(js),
+          topology: config.topology,
+          processing: config.processing,
+          maxPayloadBytes: nc.info?.max_payload ?? 1024 * 1024,
+          engine: pdfjsEngine,
+        },
+        port.shared,
+      );
       return new Agent(config, nc, services, handlers, port);
     } catch (err) {
       await nc.close();

@@ -7,6 +7,7 @@ import type { ProcessingConfig, TopologyConfig } from "../schemas/index.ts";
 import { countServing, listAgents, type SwarmState } from "../streams/index.ts";
 import { DocumentCache } from "./document-cache.ts";
 import type { PdfEngine } from "./pdf/engine.ts";
+import type { SharedBytes } from "./shared-bytes.ts";
 
 export type AgentServices = {
   agentId: string;
@@ -23,7 +24,10 @@ export type AgentServices = {
   liveAgents(stage: string): Promise<number>;
 };
 
-export function createServices(init: Omit<AgentServices, "documents" | "liveAgents">): AgentServices {
+export function createServices(
+  init: Omit<AgentServices, "documents" | "liveAgents">,
+  shared?: SharedBytes,
+): AgentServices {
   const stores = new Map<string, Promise<ObjectStore>>();
   const objm = new Objm(init.js);
   const store = (bucket: string) => {
@@ -37,7 +41,7 @@ export function createServices(init: Omit<AgentServices, "documents" | "liveAgen
   let registry: { at: number; agents: Promise<Awaited<ReturnType<typeof listAgents>>> } | undefined;
   return {
     ...init,
-    documents: new DocumentCache(init.engine, store),
+    documents: new DocumentCache(init.engine, store, shared ? { shared } : {}),
     async liveAgents(stage: string): Promise<number> {
       if (!registry || Date.now() - registry.at > 2000)
         registry = { at: Date.now(), agents: listAgents(init.jsm) };

@@ -19,7 +19,7 @@ const docs = new Map<string, Uint8Array>();
 const store = { getBlob: async (name: string) => docs.get(name) ?? null } as unknown as ObjectStore;
 const cache = new DocumentCache(pdfjsEngine, async () => store);
 const signal = new AbortController().signal;
-const ctx = { signal, services: { documents: cache } } as unknown as StageContext;
+const ctx = { signal, task: { runId: "bare" }, services: { documents: cache } } as unknown as StageContext;
 
 parentPort!.on("message", async (t: BareTask) => {
   docs.set(t.name, new Uint8Array(t.bytes));

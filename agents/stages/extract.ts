@@ -9,7 +9,7 @@ export const extractStage = defineStage({
   input: ExtractInput,
   output: ExtractOutput,
   async process(input, ctx) {
-    const doc = await ctx.services.documents.open(input.object);
+    const doc = await ctx.services.documents.open(input.object, ctx.task.runId);
     if (doc.pageCount !== input.pageCount) {
       throw new StageError(
         "PDF_CORRUPT",

@@ -156,7 +156,7 @@ export const splitHandler: TaskHandler = {
         if (!info || info.deleted)
           throw new StageError("OBJECT_MISSING", `object '${h.object}' is not in ${OBJECT_STORES.docs}`);
         object = { bucket: OBJECT_STORES.docs, name: h.object, size: info.size };
-        data = await s.documents.bytes(object);
+        data = await s.documents.bytes(object, sub.runId);
       }
       const doc = await s.engine.open(data);
       let meta: Job["meta"];
@@ -171,7 +171,11 @@ export const splitHandler: TaskHandler = {
       } finally {
         await doc.close();
       }
-      if (!h.object) await s.state.docs.putBlob({ name: docId }, data);
+      if (!h.object) {
+        await s.state.docs.putBlob({ name: docId }, data);
+        // The agents of this host that extract its chunks read the bytes from memory.
+        s.documents.share(object, sub.runId, data);
+      }
 
       const agents = Math.max(1, await s.liveAgents("extract"));
       const now = Date.now();
