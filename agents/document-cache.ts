@@ -62,14 +62,15 @@ export class DocumentCache {
     return this.#shared ? this.#shared.put(keyOf(ref, runId), bytes) : bytes;
   }
 
-  open(ref: ObjectRef, runId?: string): Promise<PdfDocument> {
+  /** The opened document, from this cache or opened from `bytes` (when the caller has them) or fetched. */
+  open(ref: ObjectRef, runId?: string, bytes?: Uint8Array): Promise<PdfDocument> {
     const key = keyOf(ref, runId);
     const hit = this.#entries.find((e) => e.key === key);
     if (hit) {
       this.#entries = [hit, ...this.#entries.filter((e) => e !== hit)];
       return hit.doc;
     }
-    const doc = this.bytes(ref, runId).then((b) => this.#engine.open(b));
+    const doc = (bytes ? Promise.resolve(bytes) : this.bytes(ref, runId)).then((b) => this.#engine.open(b));
     const entry = { key, doc };
     // A failed open is not cached: the next attempt starts fresh.
     doc.catch(() => {
@@ -79,6 +80,14 @@ export class DocumentCache {
     for (const old of this.#entries.splice(this.#capacity))
       void old.doc.then((d) => d.close()).catch(() => {});
     return doc;
+  }
+
+  /** Closes and drops a document this agent will not need again. */
+  forget(ref: ObjectRef, runId?: string): void {
+    const key = keyOf(ref, runId);
+    for (const e of this.#entries.filter((x) => x.key === key))
+      void e.doc.then((d) => d.close()).catch(() => {});
+    this.#entries = this.#entries.filter((e) => e.key !== key);
   }
 
   async close(): Promise<void> {

@@ -77,3 +77,38 @@ test("the document cache takes shared bytes before the object store, keyed by ru
   t.is(fetched, 1);
   t.deepEqual(opened[1], [9, 9]);
 });
+
+test("a document opened from the caller's bytes is reused, and forget() closes it", async (t) => {
+  let fetched = 0;
+  let closed = 0;
+  const objects = {
+    getBlob: async () => {
+      fetched++;
+      return new Uint8Array([9]);
+    },
+  } as unknown as ObjectStore;
+  let opens = 0;
+  const engine: PdfEngine = {
+    name: "fake",
+    async open() {
+      opens++;
+      return {
+        pageCount: 1,
+        close: async () => {
+          closed++;
+        },
+      } as unknown as PdfDocument;
+    },
+  };
+  const cache = new DocumentCache(engine, async () => objects);
+  const ref = { bucket: "docswarm-docs", name: "d1", size: 1 };
+  const a = await cache.open(ref, "r1", new Uint8Array([1]));
+  t.is(await cache.open(ref, "r1"), a);
+  t.is(opens, 1);
+  t.is(fetched, 0);
+  cache.forget(ref, "r1");
+  await new Promise((r) => setTimeout(r, 0));
+  t.is(closed, 1);
+  await cache.open(ref, "r1");
+  t.is(fetched, 1);
+});

@@ -158,7 +158,9 @@ export const splitHandler: TaskHandler = {
         object = { bucket: OBJECT_STORES.docs, name: h.object, size: info.size };
         data = await s.documents.bytes(object, sub.runId);
       }
-      const doc = await s.engine.open(data);
+      // Opened through the agent's document cache: when this agent extracts chunks of the document
+      // soon, it does not parse it again.
+      const doc = await s.documents.open(object, sub.runId, data);
       let meta: Job["meta"];
       try {
         if (doc.pageCount > s.processing.maxPages) {
@@ -168,8 +170,9 @@ export const splitHandler: TaskHandler = {
           );
         }
         meta = await doc.meta();
-      } finally {
-        await doc.close();
+      } catch (err) {
+        s.documents.forget(object, sub.runId);
+        throw err;
       }
       if (!h.object) {
         await s.state.docs.putBlob({ name: docId }, data);
