@@ -35,5 +35,5 @@ export async function publishResult(
     const { output: _dropped, ...rest } = result;
     body = jsonBytes({ ...rest, outputObject: { bucket: OBJECT_STORES.results, name, size: info.size } });
   }
-  await s.js.publish(subjects.result(task.docId), body, { msgID: task.taskId });
+  await s.publisher.publish(subjects.result(task.docId), body, { msgID: task.taskId });
 }

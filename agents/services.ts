@@ -4,7 +4,13 @@ import type { ObjectStore } from "@nats-io/obj";
 import { Objm } from "@nats-io/obj";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { ProcessingConfig, TopologyConfig } from "../schemas/index.ts";
-import { countServing, listAgents, type SwarmState } from "../streams/index.ts";
+import {
+  countServing,
+  type JetStreamPublisher,
+  listAgents,
+  publisherFor,
+  type SwarmState,
+} from "../streams/index.ts";
 import { DocumentCache } from "./document-cache.ts";
 import type { PdfEngine } from "./pdf/engine.ts";
 import type { SharedBytes } from "./shared-bytes.ts";
@@ -13,6 +19,8 @@ export type AgentServices = {
   agentId: string;
   nc: NatsConnection;
   js: JetStreamClient;
+  /** JetStream publishes on the hot path (results, task fan-out). */
+  publisher: JetStreamPublisher;
   jsm: JetStreamManager;
   state: SwarmState;
   topology: TopologyConfig;
@@ -25,7 +33,7 @@ export type AgentServices = {
 };
 
 export function createServices(
-  init: Omit<AgentServices, "documents" | "liveAgents">,
+  init: Omit<AgentServices, "documents" | "liveAgents" | "publisher">,
   shared?: SharedBytes,
 ): AgentServices {
   const stores = new Map<string, Promise<ObjectStore>>();
@@ -41,6 +49,7 @@ export function createServices(
   let registry: { at: number; agents: Promise<Awaited<ReturnType<typeof listAgents>>> } | undefined;
   return {
     ...init,
+    publisher: publisherFor(init.nc),
     documents: new DocumentCache(init.engine, store, shared ? { shared } : {}),
     async liveAgents(stage: string): Promise<number> {
       if (!registry || Date.now() - registry.at > 2000)

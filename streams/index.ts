@@ -16,6 +16,13 @@ export {
   taskId,
   taskSources,
 } from "./names.ts";
+export {
+  type FastPublishOptions,
+  JetStreamPublisher,
+  NoStreamError,
+  PublishTimeoutError,
+  publisherFor,
+} from "./publisher.ts";
 export { readLastPerSubject, readSubject } from "./read.ts";
 export { countServing, listAgents } from "./registry.ts";
 export { openState, type SwarmState } from "./state.ts";

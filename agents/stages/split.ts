@@ -63,7 +63,7 @@ async function publishTasks(s: AgentServices, job: Job): Promise<void> {
         input: { object: job.object, range, pageCount: job.pageCount } satisfies ExtractInput,
         createdAt: Date.now(),
       };
-      return s.js.publish(subjects.task(stage, job.priority), jsonBytes(task), { msgID: id });
+      return s.publisher.publish(subjects.task(stage, job.priority), jsonBytes(task), { msgID: id });
     }),
   );
 }
