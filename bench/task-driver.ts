@@ -9,14 +9,21 @@ import {
   AckPolicy,
   type ConsumerMessages,
   DeliverPolicy,
-  type JetStreamClient,
   type JetStreamManager,
   jetstream,
   jetstreamManager,
 } from "@nats-io/jetstream";
 import { type NatsConnection, nuid } from "@nats-io/transport-node";
 import type { Priority, Task } from "../schemas/index.ts";
-import { ensureStage, jsonBytes, STREAMS, subjects, taskId } from "../streams/index.ts";
+import {
+  ensureStage,
+  type JetStreamPublisher,
+  jsonBytes,
+  publisherFor,
+  STREAMS,
+  subjects,
+  taskId,
+} from "../streams/index.ts";
 
 export type DriverResult = { index: number; status: string; receivedAt: number };
 
@@ -64,7 +71,7 @@ export function docswarmPipeline(stage: string): Pipeline {
 
 export class TaskDriver {
   readonly #pipeline: Pipeline;
-  readonly #js: JetStreamClient;
+  readonly #publisher: JetStreamPublisher;
   readonly #jsm: JetStreamManager;
   readonly #consumer: string;
   readonly #messages: ConsumerMessages;
@@ -77,13 +84,13 @@ export class TaskDriver {
 
   private constructor(
     pipeline: Pipeline,
-    js: JetStreamClient,
+    publisher: JetStreamPublisher,
     jsm: JetStreamManager,
     consumer: string,
     messages: ConsumerMessages,
   ) {
     this.#pipeline = pipeline;
-    this.#js = js;
+    this.#publisher = publisher;
     this.#jsm = jsm;
     this.#consumer = consumer;
     this.#messages = messages;
@@ -111,7 +118,7 @@ export class TaskDriver {
     const messages = await (await js.consumers.get(pipeline.resultStream, consumer)).consume({
       max_messages: 1000,
     });
-    return new TaskDriver(pipeline, js, jsm, consumer, messages);
+    return new TaskDriver(pipeline, publisherFor(nc), jsm, consumer, messages);
   }
 
   async #read(): Promise<void> {
@@ -131,7 +138,7 @@ export class TaskDriver {
   async publish(index: number, input: unknown, priority: Priority = "normal"): Promise<void> {
     const { subject, data, msgID } = this.#pipeline.message(index, input, priority);
     this.sentAt.set(index, performance.now());
-    await this.#js.publish(subject, data, { msgID });
+    await this.#publisher.publish(subject, data, { msgID });
   }
 
   /** Publishes tasks 0..count-1 as fast as the server acknowledges, `window` at a time. */
