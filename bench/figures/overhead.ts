@@ -71,7 +71,9 @@ async function throughputRun(ctx: BenchContext, system: System, count: number) {
     let last = 0;
     for (const r of driver.results.values()) last = Math.max(last, r.receivedAt);
     const cpu = window.end();
-    return { perSec: (count / (last - started)) * 1000, cpu, duplicates: driver.duplicates };
+    // CPU per task of everything on the path (this process and nats-server): robust to machine load.
+    const cpuUsPerTask = (((cpu.processCores + (cpu.serverCores || 0)) * cpu.wallMs) / count) * 1000;
+    return { perSec: (count / (last - started)) * 1000, cpu, cpuUsPerTask, duplicates: driver.duplicates };
   } finally {
     await driver.close();
   }
@@ -80,6 +82,7 @@ async function throughputRun(ctx: BenchContext, system: System, count: number) {
 export type OverheadDetail = {
   latency: Record<System, number[]>;
   throughput: Record<System, number[]>;
+  cpuUsPerTask: Record<System, number[]>;
   cpu: { agentCores: number; serverCores: number; processCores: number }[];
   load: string[];
 };
@@ -91,6 +94,7 @@ export async function overheadFigures(
   const detail: OverheadDetail = {
     latency: { docswarm: [], floor: [] },
     throughput: { docswarm: [], floor: [] },
+    cpuUsPerTask: { docswarm: [], floor: [] },
     cpu: [],
     load: [],
   };
@@ -119,9 +123,10 @@ export async function overheadFigures(
       for (let rep = 0; rep < o.reps; rep++) {
         const t = await throughputRun(ctx, system, Math.ceil(o.throughputTasks / o.reps));
         detail.throughput[system].push(t.perSec);
+        detail.cpuUsPerTask[system].push(t.cpuUsPerTask);
         if (system === "docswarm") detail.cpu.push(t.cpu);
         ctx.log(
-          `overhead: ${system} ${t.perSec.toFixed(0)} tasks/s (agents ${t.cpu.agentCores.toFixed(2)} cores, ` +
+          `overhead: ${system} ${t.perSec.toFixed(0)} tasks/s, ${t.cpuUsPerTask.toFixed(0)} µs CPU per task (agents ${t.cpu.agentCores.toFixed(2)} cores, ` +
             `nats-server ${t.cpu.serverCores.toFixed(2)}, this process ${t.cpu.processCores.toFixed(2)}), load ${load()}`,
         );
       }
@@ -172,7 +177,10 @@ export async function overheadFigures(
       ratio: round(tps / ftps),
       goal: { label: "≥ 10,000 /s", met: tps >= 10_000 },
       seedBar: "1,000 / minute",
-      note: `median of ${detail.throughput.docswarm.length} runs of ${Math.ceil(o.throughputTasks / o.reps)} tasks`,
+      note:
+        `median of ${detail.throughput.docswarm.length} runs of ${Math.ceil(o.throughputTasks / o.reps)} tasks; ` +
+        `CPU per task (bench process incl. agents, plus nats-server): docswarm ${round(median(detail.cpuUsPerTask.docswarm))} µs, ` +
+        `floor ${round(median(detail.cpuUsPerTask.floor))} µs`,
     },
   ];
   return { figures, detail };
