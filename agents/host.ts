@@ -222,7 +222,10 @@ export class AgentHost {
     // The first start reports its failure to spawn(); restarts only log.
     if (slot.restarts > 0) slot.ready.catch(() => {});
     let lastError: Error | undefined;
-    worker.on("message", (m: AgentToHost) => this.#onMessage(slot, m, markReady));
+    worker.on("message", (m: AgentToHost | AgentToHost[]) => {
+      if (!Array.isArray(m)) return this.#onMessage(slot, m, markReady);
+      for (const one of m) this.#onMessage(slot, one, markReady);
+    });
     worker.on("error", (err) => {
       lastError = err;
       this.#log("error", "agent thread failed", { agentId: slot.id, err: err.message });

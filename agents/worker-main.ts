@@ -8,7 +8,33 @@ import { SharedBytesClient } from "./shared-bytes.ts";
 
 if (!parentPort) throw new Error("agents/worker-main.ts runs as a worker thread");
 const port = parentPort;
-const post = (m: AgentToHost) => port.postMessage(m);
+
+// hold and end are bookkeeping for the host's keep-alive: they travel together with the next
+// message that must go at once (run, right before a handler starts, so the watchdog always knows
+// what runs) or at the end of this turn of the event loop. One postMessage per task instead of
+// three; the host takes an array as a batch.
+let queued: AgentToHost[] = [];
+let flushing = false;
+function flush(): void {
+  flushing = false;
+  if (queued.length === 0) return;
+  const batch = queued;
+  queued = [];
+  port.postMessage(batch);
+}
+const post = (m: AgentToHost) => {
+  if (m.t === "hold" || m.t === "end") {
+    queued.push(m);
+    if (!flushing) {
+      flushing = true;
+      setImmediate(flush);
+    }
+    return;
+  }
+  if (queued.length === 0) return port.postMessage(m);
+  queued.push(m);
+  flush();
+};
 
 const config = AgentThreadConfig.parse((workerData as AgentWorkerData).config);
 const shared = new SharedBytesClient(post);
@@ -18,7 +44,10 @@ port.on("message", (m: HostToAgent) => {
 const agent = await Agent.start(config, { post, shared });
 port.on("message", (m: HostToAgent) => {
   if (m.t === "drain") {
-    void agent.close({ abandonPulls: m.abandonPulls }).then(() => process.exit(0));
+    void agent.close({ abandonPulls: m.abandonPulls }).then(() => {
+      flush();
+      process.exit(0);
+    });
   }
 });
 post({ t: "ready" });
