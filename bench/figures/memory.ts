@@ -8,6 +8,7 @@ import { listAgents } from "../../streams/index.ts";
 import { AgentChild } from "../agent-child.ts";
 import type { BenchContext, Figure } from "../context.ts";
 import { loadCorpus } from "../corpus.ts";
+import { memoryProbe, type ProbePart } from "../memory-probe.ts";
 import { DocswarmClient, FinalWatcher, runDocs } from "../pipeline-run.ts";
 import { linearFit, median, round } from "../stats.ts";
 
@@ -26,7 +27,7 @@ async function rssMb(child: AgentChild): Promise<number> {
 
 export async function memoryFigures(
   ctx: BenchContext,
-): Promise<{ figures: Figure[]; points: MemoryPoint[] }> {
+): Promise<{ figures: Figure[]; points: MemoryPoint[]; perThread: ProbePart[] }> {
   const points: MemoryPoint[] = [];
   const jsm = await jetstreamManager(ctx.nats.nc);
   const coordinator = await Coordinator.start({ servers: ctx.nats.url });
@@ -63,6 +64,9 @@ export async function memoryFigures(
     watcher.close();
     await stopCoordinator.run();
   }
+  const [probeDoc] = await loadCorpus({ pageCounts: [16], seed: 12, charsPerPage: 3300 });
+  const perThread = await memoryProbe(probeDoc!.bytes);
+  for (const p of perThread) ctx.log(`memory: per thread, ${p.part}: ${p.mbPerThread.toFixed(1)} MB`);
   const warm = linearFit(points.map((p) => ({ x: p.agents, y: p.warmMb })));
   const idle = linearFit(points.map((p) => ({ x: p.agents, y: p.idleMb })));
   const steps = points.map((p) => p.agents).join(", ");
@@ -79,7 +83,11 @@ export async function memoryFigures(
       },
       goal: { label: "< 30 MB", met: warm.slope < 30 },
       seedBar: "< 50 MB",
-      note: `least-squares slope over hosts with ${steps} agents: ${points.map((p) => `${p.warmMb.toFixed(0)}`).join(", ")} MB`,
+      note:
+        `least-squares slope over hosts with ${steps} agents: ${points.map((p) => `${p.warmMb.toFixed(0)}`).join(", ")} MB. ` +
+        `Per-thread costs measured alone (RSS per extra worker thread): ${perThread
+          .map((p) => `${p.part} ${p.mbPerThread.toFixed(1)} MB`)
+          .join("; ")}`,
     },
     {
       key: "mbPerIdleAgent",
@@ -90,5 +98,5 @@ export async function memoryFigures(
       note: `hosts with ${steps} agents: ${points.map((p) => `${p.idleMb.toFixed(0)}`).join(", ")} MB`,
     },
   ];
-  return { figures, points };
+  return { figures, points, perThread };
 }
