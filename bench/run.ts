@@ -31,6 +31,7 @@ const { values } = parseArgs({
     only: { type: "string" },
     out: { type: "string" },
     "wait-quiet": { type: "string" },
+    readme: { type: "boolean", default: false },
   },
 });
 const profile: Profile = PROFILES[values.smoke ? "smoke" : values.quick ? "quick" : "full"];
@@ -56,6 +57,20 @@ async function waitQuiet(seconds: number): Promise<void> {
     log(`bench: waiting for a quieter machine (load ${load()})`);
     await sleep(15_000);
   }
+}
+
+/** Puts the table (and chart) between the bench markers of README.md. */
+async function updateReadme(table: string, chart: string | undefined): Promise<void> {
+  const file = new URL("../README.md", import.meta.url);
+  const readme = await readFile(file, "utf8");
+  const start = "<!-- bench:full:start -->";
+  const end = "<!-- bench:full:end -->";
+  const a = readme.indexOf(start);
+  const b = readme.indexOf(end);
+  if (a < 0 || b < a) throw new Error(`README.md has no ${start} ... ${end} block`);
+  const chartLine = chart ? `\n![Scaling efficiency of I/O-bound agents](bench/results/${chart})\n` : "";
+  await writeFile(file, `${readme.slice(0, a + start.length)}\n${table}${chartLine}${readme.slice(b)}`);
+  log("bench: README.md updated");
 }
 
 const cleanups = new Cleanups();
@@ -110,6 +125,7 @@ try {
   log(
     `bench: results in ${outDir} (${profile.name}.json, ${profile.name}.md${scaling ? `, scaling-${profile.name}.svg` : ""})`,
   );
+  if (values.readme) await updateReadme(table, scaling ? `scaling-${profile.name}.svg` : undefined);
   if (values.json) process.stdout.write(`${JSON.stringify(result.summary)}\n`);
   else process.stdout.write(table);
 } catch (err) {
