@@ -9,10 +9,10 @@ import { SharedBytesClient } from "./shared-bytes.ts";
 if (!parentPort) throw new Error("agents/worker-main.ts runs as a worker thread");
 const port = parentPort;
 
-// hold and end are bookkeeping for the host's keep-alive: they travel together with the next
-// message that must go at once (run, right before a handler starts, so the watchdog always knows
-// what runs) or at the end of this turn of the event loop. One postMessage per task instead of
-// three; the host takes an array as a batch.
+// hold, end and status are bookkeeping (the host's keep-alive and registrations): they travel
+// together with the next message that must go at once (run, right before a handler starts, so the
+// watchdog always knows what runs) or at the end of this turn of the event loop. One postMessage
+// per task instead of five (hold, busy, run, end, idle); the host takes an array as a batch.
 let queued: AgentToHost[] = [];
 let flushing = false;
 function flush(): void {
@@ -23,7 +23,7 @@ function flush(): void {
   port.postMessage(batch);
 }
 const post = (m: AgentToHost) => {
-  if (m.t === "hold" || m.t === "end") {
+  if (m.t === "hold" || m.t === "end" || m.t === "status") {
     queued.push(m);
     if (!flushing) {
       flushing = true;
