@@ -8,7 +8,12 @@ import { StageError } from "./errors.ts";
 import type { PdfDocument, PdfEngine } from "./pdf/engine.ts";
 import type { SharedBytes } from "./shared-bytes.ts";
 
-type Entry = { key: string; doc: Promise<PdfDocument> };
+/** `users`: tasks using the document right now; it is never closed under them. */
+type Entry = { key: string; doc: Promise<PdfDocument>; users: number; dropped?: boolean };
+
+function closeEntry(e: Entry): void {
+  void e.doc.then((d) => d.close()).catch(() => {});
+}
 
 export type DocumentCacheOptions = {
   /** Opened documents kept. */
@@ -62,31 +67,76 @@ export class DocumentCache {
     return this.#shared ? this.#shared.put(keyOf(ref, runId), bytes) : bytes;
   }
 
-  /** The opened document, from this cache or opened from `bytes` (when the caller has them) or fetched. */
+  /**
+   * Runs `fn` with the opened document (from this cache, opened from `bytes` when the caller has
+   * them, or fetched). The document stays open until `fn` settles, even if other tasks push it out
+   * of the cache meanwhile (an agent with several slots works on several documents at once).
+   */
+  async use<T>(
+    ref: ObjectRef,
+    runId: string | undefined,
+    fn: (doc: PdfDocument) => Promise<T>,
+    bytes?: Uint8Array,
+  ): Promise<T> {
+    const entry = this.#acquire(ref, runId, bytes);
+    try {
+      return await fn(await entry.doc);
+    } finally {
+      entry.users--;
+      if (entry.dropped && entry.users === 0) closeEntry(entry);
+      this.#trim();
+    }
+  }
+
+  /** The opened document, unpinned: another task may close it at any time (prefer use()). */
   open(ref: ObjectRef, runId?: string, bytes?: Uint8Array): Promise<PdfDocument> {
+    const entry = this.#acquire(ref, runId, bytes);
+    entry.users--;
+    this.#trim();
+    return entry.doc;
+  }
+
+  #acquire(ref: ObjectRef, runId: string | undefined, bytes: Uint8Array | undefined): Entry {
     const key = keyOf(ref, runId);
     const hit = this.#entries.find((e) => e.key === key);
     if (hit) {
       this.#entries = [hit, ...this.#entries.filter((e) => e !== hit)];
-      return hit.doc;
+      hit.users++;
+      return hit;
     }
     const doc = (bytes ? Promise.resolve(bytes) : this.bytes(ref, runId)).then((b) => this.#engine.open(b));
-    const entry = { key, doc };
+    const entry: Entry = { key, doc, users: 1 };
     // A failed open is not cached: the next attempt starts fresh.
     doc.catch(() => {
       this.#entries = this.#entries.filter((e) => e !== entry);
     });
     this.#entries.unshift(entry);
-    for (const old of this.#entries.splice(this.#capacity))
-      void old.doc.then((d) => d.close()).catch(() => {});
-    return doc;
+    this.#trim();
+    return entry;
+  }
+
+  /** Closes the least recently used documents beyond capacity that no task is using. */
+  #trim(): void {
+    let keep = this.#capacity;
+    const kept: Entry[] = [];
+    for (const e of this.#entries) {
+      if (keep > 0 || e.users > 0) {
+        kept.push(e);
+        keep--;
+      } else {
+        closeEntry(e);
+      }
+    }
+    this.#entries = kept;
   }
 
   /** Closes and drops a document this agent will not need again. */
   forget(ref: ObjectRef, runId?: string): void {
     const key = keyOf(ref, runId);
-    for (const e of this.#entries.filter((x) => x.key === key))
-      void e.doc.then((d) => d.close()).catch(() => {});
+    for (const e of this.#entries.filter((x) => x.key === key)) {
+      if (e.users > 0) e.dropped = true;
+      else closeEntry(e);
+    }
     this.#entries = this.#entries.filter((e) => e.key !== key);
   }
 

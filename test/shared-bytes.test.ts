@@ -112,3 +112,38 @@ test("a document opened from the caller's bytes is reused, and forget() closes i
   await cache.open(ref, "r1");
   t.is(fetched, 1);
 });
+
+test("a document in use is not closed when other documents push it out of the cache", async (t) => {
+  const objects = { getBlob: async () => new Uint8Array([1]) } as unknown as ObjectStore;
+  const closed: string[] = [];
+  let n = 0;
+  const engine: PdfEngine = {
+    name: "fake",
+    async open() {
+      const id = `doc${n++}`;
+      return {
+        pageCount: 1,
+        id,
+        close: async () => {
+          closed.push(id);
+        },
+      } as unknown as PdfDocument;
+    },
+  };
+  const cache = new DocumentCache(engine, async () => objects, { capacity: 1 });
+  const ref = (name: string) => ({ bucket: "docswarm-docs", name, size: 1 });
+  let release!: () => void;
+  const held = new Promise<void>((r) => {
+    release = r;
+  });
+  const long = cache.use(ref("a"), "r", async () => held);
+  await new Promise((r) => setTimeout(r, 0));
+  await cache.use(ref("b"), "r", async () => {});
+  await cache.use(ref("c"), "r", async () => {});
+  await new Promise((r) => setTimeout(r, 0));
+  t.false(closed.includes("doc0"), "a is in use");
+  release();
+  await long;
+  await new Promise((r) => setTimeout(r, 0));
+  t.true(closed.includes("doc0"), "closed once its task is done and it is beyond capacity");
+});

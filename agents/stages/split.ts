@@ -160,16 +160,22 @@ export const splitHandler: TaskHandler = {
       }
       // Opened through the agent's document cache: when this agent extracts chunks of the document
       // soon, it does not parse it again.
-      const doc = await s.documents.open(object, sub.runId, data);
       let meta: Job["meta"];
       try {
-        if (doc.pageCount > s.processing.maxPages) {
-          throw new StageError(
-            "PDF_TOO_MANY_PAGES",
-            `the document has ${doc.pageCount} pages; the limit is ${s.processing.maxPages}`,
-          );
-        }
-        meta = await doc.meta();
+        meta = await s.documents.use(
+          object,
+          sub.runId,
+          async (doc) => {
+            if (doc.pageCount > s.processing.maxPages) {
+              throw new StageError(
+                "PDF_TOO_MANY_PAGES",
+                `the document has ${doc.pageCount} pages; the limit is ${s.processing.maxPages}`,
+              );
+            }
+            return doc.meta();
+          },
+          data,
+        );
       } catch (err) {
         s.documents.forget(object, sub.runId);
         throw err;
