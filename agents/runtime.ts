@@ -27,8 +27,10 @@ export type HostPort = {
   shared?: SharedBytes;
 };
 
-// Within one priority level, finishing documents comes before starting new ones.
-const STAGE_RANK: Record<string, number> = { merge: 0, split: 1 };
+// Within one priority level, finishing documents comes before starting new ones: merge first, then
+// any other stage (extract, user stages; rank 2), split last. An agent that splits a document then
+// tends to extract its chunks while its parse is still in the agent's cache.
+const STAGE_RANK: Record<string, number> = { merge: 0, split: 3 };
 
 function orderSources(handlers: TaskHandler[]): TaskSource[] {
   const ranked = [...handlers].sort((a, b) => (STAGE_RANK[a.name] ?? 2) - (STAGE_RANK[b.name] ?? 2));
