@@ -1,6 +1,7 @@
 // What every figure gets: the NATS server, the cleanups, a log, the profile, and the bench stages.
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
+import type { AgentHostOptions } from "../agents/index.ts";
 import type { BenchNats, Cleanups } from "./lifecycle.ts";
 import type { Profile } from "./profile.ts";
 
@@ -34,3 +35,11 @@ export type Figure = {
   seedBar?: string;
   note?: string;
 };
+
+/** Warnings and errors of an agent host into the bench's log (a crash or timeout shows up there). */
+export function hostLog(ctx: BenchContext): AgentHostOptions["onLog"] {
+  return (level, msg, fields) => {
+    if (level === "warn" || level === "error")
+      ctx.log(`agents: ${level} ${msg} ${JSON.stringify(fields ?? {})}`);
+  };
+}

@@ -3,7 +3,7 @@
 // plain nats.js, bench/floor.ts) measured in the same run, alternating.
 import { setTimeout as sleep } from "node:timers/promises";
 import { AgentHost } from "../../agents/index.ts";
-import { type BenchContext, type Figure, STAGES } from "../context.ts";
+import { type BenchContext, type Figure, hostLog, STAGES } from "../context.ts";
 import { CpuWindow, load } from "../cpu.ts";
 import { Floor, floorPipeline } from "../floor.ts";
 import { median, percentile, round } from "../stats.ts";
@@ -22,6 +22,7 @@ async function startSystem(ctx: BenchContext, system: System, slots: number): Pr
     agents: ctx.cores,
     stages: [STAGES.noop.path],
     slots,
+    onLog: hostLog(ctx),
   });
   return ctx.cleanups.push(() => host.close()).run;
 }

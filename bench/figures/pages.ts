@@ -4,7 +4,7 @@ import { AgentHost } from "../../agents/index.ts";
 import { Coordinator } from "../../coordinator/index.ts";
 import { ProcessingConfig } from "../../schemas/index.ts";
 import { BarePool } from "../bare-pool.ts";
-import type { BenchContext, Figure } from "../context.ts";
+import { type BenchContext, type Figure, hostLog } from "../context.ts";
 import { type CorpusDoc, loadCorpus, pageCountsFor, totalPages } from "../corpus.ts";
 import { CpuWindow, load } from "../cpu.ts";
 import { DocswarmClient, FinalWatcher, runDocs } from "../pipeline-run.ts";
@@ -60,7 +60,7 @@ export async function pagesFigures(
       const warm = await warmUp(ctx, threads);
       const bare = new BarePool(threads);
       const stopBare = ctx.cleanups.push(() => bare.close());
-      const host = await AgentHost.start({ servers: ctx.nats.url, agents: threads });
+      const host = await AgentHost.start({ servers: ctx.nats.url, agents: threads, onLog: hostLog(ctx) });
       const stopHost = ctx.cleanups.push(() => host.close());
       try {
         await bare.run(warm, processing);

@@ -2,7 +2,7 @@
 // ones, against the same document on an idle swarm (measured just before, in the same run).
 import { AgentHost } from "../../agents/index.ts";
 import { Coordinator } from "../../coordinator/index.ts";
-import type { BenchContext, Figure } from "../context.ts";
+import { type BenchContext, type Figure, hostLog } from "../context.ts";
 import { loadCorpus } from "../corpus.ts";
 import { load } from "../cpu.ts";
 import { DocswarmClient, FinalWatcher, runDocs } from "../pipeline-run.ts";
@@ -28,7 +28,7 @@ export async function priorityFigures(
   const [high] = await loadCorpus({ pageCounts: [p.docPages], seed: 22, charsPerPage: 3300 });
   const coordinator = await Coordinator.start({ servers: ctx.nats.url });
   const stopCoordinator = ctx.cleanups.push(() => coordinator.close());
-  const host = await AgentHost.start({ servers: ctx.nats.url, agents: ctx.cores });
+  const host = await AgentHost.start({ servers: ctx.nats.url, agents: ctx.cores, onLog: hostLog(ctx) });
   const stopHost = ctx.cleanups.push(() => host.close());
   const client = new DocswarmClient(ctx.nats.nc);
   const watcher = await FinalWatcher.start(ctx.nats.nc);

@@ -1,7 +1,7 @@
 // Scaling of I/O-bound tasks (a fixed wait each, no CPU) from 1 to 64 agents, one slot each, on one
 // host: throughput against the ideal (agents ÷ wait), independent of how many cores there are.
 import { AgentHost } from "../../agents/index.ts";
-import { type BenchContext, type Figure, STAGES } from "../context.ts";
+import { type BenchContext, type Figure, hostLog, STAGES } from "../context.ts";
 import { load } from "../cpu.ts";
 import { round } from "../stats.ts";
 import { TaskDriver } from "../task-driver.ts";
@@ -25,6 +25,7 @@ export async function scalingFigures(
     agents: s.steps[0]!,
     stages: [STAGES.sleep.path],
     slots: 1,
+    onLog: hostLog(ctx),
   });
   const stop = ctx.cleanups.push(() => host.close());
   try {
