@@ -2,9 +2,11 @@
 // host: throughput against the ideal (agents ÷ wait), independent of how many cores there are.
 import { AgentHost } from "../../agents/index.ts";
 import { type BenchContext, type Figure, hostLog, STAGES } from "../context.ts";
-import { load } from "../cpu.ts";
+import { CpuWindow, load } from "../cpu.ts";
 import { round } from "../stats.ts";
 import { TaskDriver } from "../task-driver.ts";
+
+const WARM_TASKS_PER_AGENT = 20;
 
 export type ScalingPoint = {
   agents: number;
@@ -12,6 +14,8 @@ export type ScalingPoint = {
   tasksPerSec: number;
   idealPerSec: number;
   efficiency: number;
+  /** CPU per task of this process (host, agents, driver) and nats-server, in µs. */
+  cpuUsPerTask: number;
   load: string;
 };
 
@@ -33,19 +37,22 @@ export async function scalingFigures(
       if (host.size < agents) await host.spawn(agents - host.size);
       const driver = await TaskDriver.forStage(ctx.nats.nc, STAGES.sleep.name);
       try {
-        // One round to warm every agent, then the measured run.
-        await driver.publishMany(agents, () => ({ waitMs: 1 }));
-        await driver.waitFor(agents, 60_000);
+        // Warm up first: every agent thread has its own JIT, and a long-lived agent runs warm code.
+        const warm = agents * WARM_TASKS_PER_AGENT;
+        await driver.publishMany(warm, () => ({ waitMs: 1 }));
+        await driver.waitFor(warm, 120_000);
         const tasks = agents * s.tasksPerAgent;
+        const window = new CpuWindow(ctx.nats.serverPid);
         const t0 = performance.now();
-        let next = agents;
+        let next = warm;
         const lane = async () => {
-          while (next < agents + tasks) await driver.publish(next++, { waitMs: s.waitMs });
+          while (next < warm + tasks) await driver.publish(next++, { waitMs: s.waitMs });
         };
         await Promise.all(Array.from({ length: 64 }, lane));
-        await driver.waitFor(agents + tasks, 300_000);
+        await driver.waitFor(warm + tasks, 300_000);
         let last = 0;
-        for (const [i, r] of driver.results) if (i >= agents) last = Math.max(last, r.receivedAt);
+        for (const [i, r] of driver.results) if (i >= warm) last = Math.max(last, r.receivedAt);
+        const cpu = window.end();
         const tasksPerSec = (tasks / (last - t0)) * 1000;
         const idealPerSec = (agents * 1000) / s.waitMs;
         const p: ScalingPoint = {
@@ -54,12 +61,13 @@ export async function scalingFigures(
           tasksPerSec,
           idealPerSec,
           efficiency: tasksPerSec / idealPerSec,
+          cpuUsPerTask: (((cpu.processCores + (cpu.serverCores || 0)) * cpu.wallMs) / tasks) * 1000,
           load: load(),
         };
         points.push(p);
         ctx.log(
           `scaling: ${agents} agents: ${tasksPerSec.toFixed(1)} tasks/s of ideal ${idealPerSec.toFixed(0)} ` +
-            `(${(100 * p.efficiency).toFixed(1)} %), load ${p.load}`,
+            `(${(100 * p.efficiency).toFixed(1)} %), ${p.cpuUsPerTask.toFixed(0)} µs CPU per task, load ${p.load}`,
         );
       } finally {
         await driver.close();
