@@ -24,15 +24,21 @@ function git(args: string[]): string {
   }
 }
 
+/** The code being measured, read at the start of a run (before the run writes its own outputs). */
+export function codeVersion(): string {
+  const dirty = git(["status", "--porcelain", "--untracked-files=no"]) !== "";
+  return `${git(["rev-parse", "--short", "HEAD"])}${dirty ? "+changes" : ""}`;
+}
+
 export function environment(init: {
   profile: string;
   natsServer: string;
   embedded: boolean;
   loadStart: number[];
   startedAt: Date;
+  docswarm: string;
   packages: { pdfjs: string; nats: string };
 }): Environment {
-  const dirty = git(["status", "--porcelain", "--untracked-files=no"]) !== "";
   return {
     date: init.startedAt.toISOString(),
     profile: init.profile,
@@ -45,7 +51,7 @@ export function environment(init: {
     versions: {
       node: process.version,
       natsServer: init.natsServer,
-      docswarm: `${git(["rev-parse", "--short", "HEAD"])}${dirty ? "+changes" : ""}`,
+      docswarm: init.docswarm,
       pdfjs: init.packages.pdfjs,
       nats: init.packages.nats,
     },

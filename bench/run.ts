@@ -18,7 +18,7 @@ import { recoveryFigures } from "./figures/recovery.ts";
 import { scalingFigures } from "./figures/scaling.ts";
 import { Cleanups, startNats, stopOnSignals } from "./lifecycle.ts";
 import { PROFILES, type Profile } from "./profile.ts";
-import { environment, markdownTable, scalingSvg, summary } from "./report.ts";
+import { codeVersion, environment, markdownTable, scalingSvg, summary } from "./report.ts";
 
 const FIGURES = ["pages", "overhead", "scaling", "memory", "recovery", "priority"] as const;
 type FigureName = (typeof FIGURES)[number];
@@ -79,6 +79,7 @@ try {
   if (values["wait-quiet"]) await waitQuiet(Number(values["wait-quiet"]));
   const startedAt = new Date();
   const loadStart = loadavg();
+  const docswarm = codeVersion();
   log(`bench: profile ${profile.name}, ${coreCount()} cores, load ${load()}`);
   const nats = await startNats(cleanups);
   const ctx: BenchContext = { nats, cleanups, profile, cores: coreCount(), log };
@@ -108,6 +109,7 @@ try {
     embedded: nats.embedded,
     loadStart,
     startedAt,
+    docswarm,
     packages: {
       pdfjs: await packageVersion("pdfjs-dist"),
       nats: await packageVersion("@nats-io/transport-node"),
