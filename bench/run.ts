@@ -2,6 +2,7 @@
 // Measures every figure of DESIGN.md's table against its reference in the same run, prints a
 // markdown table, writes JSON + markdown + an SVG chart under bench/results/, and with --json ends
 // with one JSON object on stdout. Uses NATS_URL when set, else an embedded nats-server on 127.0.0.1.
+import { spawnSync } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { loadavg } from "node:os";
 import { join } from "node:path";
@@ -70,6 +71,10 @@ async function updateReadme(table: string, chart: string | undefined): Promise<v
   if (a < 0 || b < a) throw new Error(`README.md has no ${start} ... ${end} block`);
   const chartLine = chart ? `\n![Scaling efficiency of I/O-bound agents](bench/results/${chart})\n` : "";
   await writeFile(file, `${readme.slice(0, a + start.length)}\n${table}${chartLine}${readme.slice(b)}`);
+  // The project's formatter owns markdown layout (npm test checks it): let it pad the table.
+  const biome = fileURLToPath(new URL("../node_modules/.bin/biome", import.meta.url));
+  const r = spawnSync(biome, ["format", "--write", fileURLToPath(file)], { encoding: "utf8" });
+  if (r.status !== 0) log(`bench: could not format README.md with biome: ${r.error?.message ?? r.stderr}`);
   log("bench: README.md updated");
 }
 
