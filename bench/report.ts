@@ -26,7 +26,10 @@ function git(args: string[]): string {
 
 /** The code being measured, read at the start of a run (before the run writes its own outputs). */
 export function codeVersion(): string {
-  const dirty = git(["status", "--porcelain", "--untracked-files=no"]) !== "";
+  // The bench's own outputs (README's table, bench/results) do not count as changed code.
+  const dirty =
+    git(["status", "--porcelain", "--untracked-files=no", "--", ".", ":!README.md", ":!bench/results"]) !==
+    "";
   return `${git(["rev-parse", "--short", "HEAD"])}${dirty ? "+changes" : ""}`;
 }
 
