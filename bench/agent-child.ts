@@ -16,6 +16,8 @@ export class AgentChild {
 
   private constructor(child: ChildProcess, ready: { hostId: string; pid: number }, cleanups: Cleanups) {
     this.#child = child;
+    // A send on a closed channel (the child is going away) reports here; callers see a rejection.
+    child.on("error", () => {});
     this.pid = ready.pid;
     this.hostId = ready.hostId;
     this.#exited = new Promise((r) => {
@@ -57,6 +59,7 @@ export class AgentChild {
   }
 
   rss(): Promise<number> {
+    if (!this.#child.connected) return Promise.reject(new Error("agent process is gone"));
     return new Promise((resolve, reject) => {
       const onMessage = (m: ChildReply) => {
         if (m.t !== "rss") return;
@@ -64,11 +67,12 @@ export class AgentChild {
         resolve(m.rss);
       };
       this.#child.on("message", onMessage);
-      try {
-        this.#child.send({ t: "rss" });
-      } catch (err) {
-        reject(err);
-      }
+      this.#child.send({ t: "rss" }, (err) => {
+        if (err) {
+          this.#child.off("message", onMessage);
+          reject(err);
+        }
+      });
     });
   }
 
