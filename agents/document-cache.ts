@@ -1,64 +1,142 @@
 // Keeps the last few opened documents of an agent: consecutive chunks of one document usually
-// land on the same agents, and re-opening a long PDF for every chunk halves pdf.js's speed.
+// land on the same agents, and re-opening a long PDF for every chunk halves pdf.js's speed. Bytes
+// come from the host's shared memory when another agent of this host already has them
+// (agents/shared-bytes.ts), else from the object store.
 import type { ObjectRef } from "../schemas/index.ts";
 import { StageError } from "./errors.ts";
 import type { PdfDocument, PdfEngine } from "./pdf/engine.ts";
+import type { SharedBytes } from "./shared-bytes.ts";
 
-type Entry = { key: string; doc: Promise<PdfDocument> };
+/** `users`: tasks using the document right now; it is never closed under them. */
+type Entry = { key: string; doc: Promise<PdfDocument>; users: number; dropped?: boolean };
 
-function keyOf(ref: ObjectRef): string {
-  return `${ref.bucket}/${ref.name}/${ref.size}`;
+function closeEntry(e: Entry): void {
+  void e.doc.then((d) => d.close()).catch(() => {});
+}
+
+export type DocumentCacheOptions = {
+  /** Opened documents kept. */
+  capacity?: number;
+  /** The host's shared document bytes. */
+  shared?: SharedBytes;
+};
+
+/**
+ * A document's identity: its object, and the run that stored it (a document processed again may
+ * have new bytes under the same name).
+ */
+function keyOf(ref: ObjectRef, runId: string | undefined): string {
+  return `${ref.bucket}/${ref.name}/${ref.size}/${runId ?? ""}`;
 }
 
 export class DocumentCache {
   readonly #engine: PdfEngine;
   readonly #read: (bucket: string, name: string) => Promise<Uint8Array | null>;
   readonly #capacity: number;
+  readonly #shared: SharedBytes | undefined;
   #entries: Entry[] = [];
 
   constructor(
     engine: PdfEngine,
+    /** Reads an object's bytes (direct gets: no consumer per read). */
     read: (bucket: string, name: string) => Promise<Uint8Array | null>,
-    capacity = 2,
+    options: DocumentCacheOptions = {},
   ) {
     this.#engine = engine;
     this.#read = read;
-    this.#capacity = capacity;
+    this.#capacity = options.capacity ?? 2;
+    this.#shared = options.shared;
   }
 
-  async bytes(ref: ObjectRef): Promise<Uint8Array> {
+  /** The bytes of an object; with `runId`, shared with the other agents of this host. */
+  async bytes(ref: ObjectRef, runId?: string): Promise<Uint8Array> {
+    const key = keyOf(ref, runId);
+    if (runId !== undefined && this.#shared) {
+      const hit = await this.#shared.get(key);
+      if (hit) return hit;
+    }
     const data = await this.#read(ref.bucket, ref.name);
     if (!data)
       throw new StageError("OBJECT_MISSING", `document bytes '${ref.name}' are not in ${ref.bucket}`);
-    return data;
+    return runId !== undefined ? this.share(ref, runId, data) : data;
   }
 
-  /** Keeps a document opened elsewhere (split opens every document first) for the chunks that follow. */
-  adopt(ref: ObjectRef, doc: PdfDocument): void {
-    this.#insert({ key: keyOf(ref), doc: Promise.resolve(doc) });
+  /** Offers bytes this agent already holds to the other agents of this host. */
+  share(ref: ObjectRef, runId: string, bytes: Uint8Array): Uint8Array {
+    return this.#shared ? this.#shared.put(keyOf(ref, runId), bytes) : bytes;
   }
 
-  open(ref: ObjectRef): Promise<PdfDocument> {
-    const key = keyOf(ref);
+  /**
+   * Runs `fn` with the opened document (from this cache, opened from `bytes` when the caller has
+   * them, or fetched). The document stays open until `fn` settles, even if other tasks push it out
+   * of the cache meanwhile (an agent with several slots works on several documents at once).
+   */
+  async use<T>(
+    ref: ObjectRef,
+    runId: string | undefined,
+    fn: (doc: PdfDocument) => Promise<T>,
+    bytes?: Uint8Array,
+  ): Promise<T> {
+    const entry = this.#acquire(ref, runId, bytes);
+    try {
+      return await fn(await entry.doc);
+    } finally {
+      entry.users--;
+      if (entry.dropped && entry.users === 0) closeEntry(entry);
+      this.#trim();
+    }
+  }
+
+  /** The opened document, unpinned: another task may close it at any time (prefer use()). */
+  open(ref: ObjectRef, runId?: string, bytes?: Uint8Array): Promise<PdfDocument> {
+    const entry = this.#acquire(ref, runId, bytes);
+    entry.users--;
+    this.#trim();
+    return entry.doc;
+  }
+
+  #acquire(ref: ObjectRef, runId: string | undefined, bytes: Uint8Array | undefined): Entry {
+    const key = keyOf(ref, runId);
     const hit = this.#entries.find((e) => e.key === key);
     if (hit) {
       this.#entries = [hit, ...this.#entries.filter((e) => e !== hit)];
-      return hit.doc;
+      hit.users++;
+      return hit;
     }
-    const doc = this.bytes(ref).then((b) => this.#engine.open(b));
-    const entry = { key, doc };
+    const doc = (bytes ? Promise.resolve(bytes) : this.bytes(ref, runId)).then((b) => this.#engine.open(b));
+    const entry: Entry = { key, doc, users: 1 };
     // A failed open is not cached: the next attempt starts fresh.
     doc.catch(() => {
       this.#entries = this.#entries.filter((e) => e !== entry);
     });
-    this.#insert(entry);
-    return doc;
+    this.#entries.unshift(entry);
+    this.#trim();
+    return entry;
   }
 
-  #insert(entry: Entry): void {
-    this.#entries = [entry, ...this.#entries.filter((e) => e.key !== entry.key)];
-    for (const old of this.#entries.splice(this.#capacity))
-      void old.doc.then((d) => d.close()).catch(() => {});
+  /** Closes the least recently used documents beyond capacity that no task is using. */
+  #trim(): void {
+    let keep = this.#capacity;
+    const kept: Entry[] = [];
+    for (const e of this.#entries) {
+      if (keep > 0 || e.users > 0) {
+        kept.push(e);
+        keep--;
+      } else {
+        closeEntry(e);
+      }
+    }
+    this.#entries = kept;
+  }
+
+  /** Closes and drops a document this agent will not need again. */
+  forget(ref: ObjectRef, runId?: string): void {
+    const key = keyOf(ref, runId);
+    for (const e of this.#entries.filter((x) => x.key === key)) {
+      if (e.users > 0) e.dropped = true;
+      else closeEntry(e);
+    }
+    this.#entries = this.#entries.filter((e) => e.key !== key);
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,7 @@
 // Agents: the runtime in worker threads, the host that supervises them, and the built-in stages.
 export { builtinHandlers, loadHandler, StageLoadError } from "./builtin.ts";
 export { planChunks } from "./chunking.ts";
+export { DocumentCache } from "./document-cache.ts";
 export { StageError, toErrorInfo } from "./errors.ts";
 export { AgentHost, type AgentHostOptions } from "./host.ts";
 export type { PdfDocument, PdfEngine } from "./pdf/engine.ts";
@@ -8,3 +9,4 @@ export { pdfjsEngine } from "./pdf/pdfjs-engine.ts";
 export type { AgentServices } from "./services.ts";
 export { defineStage, type StageContext, type StageDefinition, type TaskHandler } from "./stage.ts";
 export { defineTask, type Task } from "./task.ts";
+export { extractStage } from "./stages/extract.ts";

@@ -11,7 +11,13 @@ export type AgentToHost =
   /** The task was settled; `skipped` when it did not run (another agent had it, or stopping). */
   | { t: "end"; key: string; ok: boolean; skipped?: boolean }
   | { t: "status"; status: AgentStatus }
+  /** Document bytes for the host's shared cache (agents/shared-bytes.ts). */
+  | { t: "bytes-put"; key: string; bytes: SharedArrayBuffer }
+  | { t: "bytes-get"; id: number; key: string }
   | { t: "log"; level: "debug" | "info" | "warn" | "error"; msg: string; fields?: Record<string, unknown> };
 
 /** drain: finish tasks in flight and exit; abandonPulls when the whole swarm is shutting down. */
-export type HostToAgent = { t: "drain"; abandonPulls: boolean };
+export type HostToAgent =
+  | { t: "drain"; abandonPulls: boolean }
+  /** The answer to bytes-get: the shared buffer, or undefined when the host does not have it. */
+  | { t: "bytes"; id: number; bytes: SharedArrayBuffer | undefined };

@@ -39,7 +39,7 @@ export async function publishResult(
   }
   // The traceparent of the task's span, so the coordinator's gather continues the trace.
   const headers = withTraceHeaders();
-  await s.js.publish(subjects.result(task.docId, `${task.stage}.${task.index}`), body, {
+  await s.publisher.publish(subjects.result(task.docId, `${task.stage}.${task.index}`), body, {
     msgID: task.taskId,
     ...(headers && { headers }),
   });

@@ -20,13 +20,20 @@ import { pdfjsEngine } from "./pdf/pdfjs-engine.ts";
 import type { AgentToHost } from "./protocol.ts";
 import { Puller } from "./puller.ts";
 import { type AgentServices, createServices } from "./services.ts";
+import type { SharedBytes } from "./shared-bytes.ts";
 import type { TaskHandler } from "./stage.ts";
 import { runInTaskSpan } from "./task-span.ts";
 
-export type HostPort = { post(message: AgentToHost): void };
+export type HostPort = {
+  post(message: AgentToHost): void;
+  /** The host's shared document bytes, when the agent runs under an AgentHost. */
+  shared?: SharedBytes;
+};
 
-// Within one priority level, finishing documents comes before starting new ones.
-const STAGE_RANK: Record<string, number> = { merge: 0, split: 1 };
+// Within one priority level, finishing documents comes before starting new ones: merge first, then
+// any other stage (extract, user stages; rank 2), split last. An agent that splits a document then
+// tends to extract its chunks while its parse is still in the agent's cache.
+const STAGE_RANK: Record<string, number> = { merge: 0, split: 3 };
 
 function orderSources(handlers: TaskHandler[]): TaskSource[] {
   const ranked = [...handlers].sort((a, b) => (STAGE_RANK[a.name] ?? 2) - (STAGE_RANK[b.name] ?? 2));
@@ -98,18 +105,21 @@ export class Agent {
         if (!(BUILTIN_STAGES as readonly string[]).includes(h.name))
           await ensureStage(nc, h.name, config.topology);
       }
-      const services = createServices({
-        agentId: config.agentId,
-        nc,
-        js,
-        jsm,
-        state: await openState(js),
-        topology: config.topology,
-        processing: config.processing,
-        maxPayloadBytes: nc.info?.max_payload ?? 1024 * 1024,
-        engine: pdfjsEngine,
-        log: (level, msg, fields) => port.post({ t: "log", level, msg, ...(fields && { fields }) }),
-      });
+      const services = createServices(
+        {
+          agentId: config.agentId,
+          nc,
+          js,
+          jsm,
+          state: await openState(js),
+          topology: config.topology,
+          processing: config.processing,
+          maxPayloadBytes: nc.info?.max_payload ?? 1024 * 1024,
+          engine: pdfjsEngine,
+          log: (level, msg, fields) => port.post({ t: "log", level, msg, ...(fields && { fields }) }),
+        },
+        port.shared,
+      );
       return new Agent(config, nc, services, handlers, port);
     } catch (err) {
       await nc.close();

@@ -2,14 +2,24 @@
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { ProcessingConfig, TopologyConfig } from "../schemas/index.ts";
-import { countServing, listAgents, readObject, type SwarmState } from "../streams/index.ts";
+import {
+  countServing,
+  type JetStreamPublisher,
+  listAgents,
+  publisherFor,
+  readObject,
+  type SwarmState,
+} from "../streams/index.ts";
 import { DocumentCache } from "./document-cache.ts";
 import type { PdfEngine } from "./pdf/engine.ts";
+import type { SharedBytes } from "./shared-bytes.ts";
 
 export type AgentServices = {
   agentId: string;
   nc: NatsConnection;
   js: JetStreamClient;
+  /** JetStream publishes on the hot path (results, task fan-out). */
+  publisher: JetStreamPublisher;
   jsm: JetStreamManager;
   state: SwarmState;
   topology: TopologyConfig;
@@ -23,11 +33,19 @@ export type AgentServices = {
   log(level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>): void;
 };
 
-export function createServices(init: Omit<AgentServices, "documents" | "liveAgents">): AgentServices {
+export function createServices(
+  init: Omit<AgentServices, "documents" | "liveAgents" | "publisher">,
+  shared?: SharedBytes,
+): AgentServices {
   let registry: { at: number; agents: Promise<Awaited<ReturnType<typeof listAgents>>> } | undefined;
   return {
     ...init,
-    documents: new DocumentCache(init.engine, (bucket, name) => readObject(init.js, bucket, name)),
+    publisher: publisherFor(init.nc),
+    documents: new DocumentCache(
+      init.engine,
+      (bucket, name) => readObject(init.js, bucket, name),
+      shared ? { shared } : {},
+    ),
     async liveAgents(stage: string): Promise<number> {
       if (!registry || Date.now() - registry.at > 2000)
         registry = { at: Date.now(), agents: listAgents(init.jsm) };

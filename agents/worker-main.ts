@@ -4,25 +4,60 @@
 import { parentPort, threadId, workerData } from "node:worker_threads";
 import { startTracing } from "../observability/index.ts";
 import { AgentThreadConfig } from "../schemas/index.ts";
+import type { AgentWorkerData } from "./host.ts";
 import type { AgentToHost, HostToAgent } from "./protocol.ts";
 import { Agent } from "./runtime.ts";
+import { SharedBytesClient } from "./shared-bytes.ts";
 
 if (!parentPort) throw new Error("agents/worker-main.ts runs as a worker thread");
 const port = parentPort;
-const post = (m: AgentToHost) => port.postMessage(m);
 
-const config = AgentThreadConfig.parse(workerData);
+// hold, end and status are bookkeeping (the host's keep-alive and registrations): they travel
+// together with the next message that must go at once (run, right before a handler starts, so the
+// watchdog always knows what runs) or at the end of this turn of the event loop. One postMessage
+// per task instead of five (hold, busy, run, end, idle); the host takes an array as a batch.
+let queued: AgentToHost[] = [];
+let flushing = false;
+function flush(): void {
+  flushing = false;
+  if (queued.length === 0) return;
+  const batch = queued;
+  queued = [];
+  port.postMessage(batch);
+}
+const post = (m: AgentToHost) => {
+  if (m.t === "hold" || m.t === "end" || m.t === "status") {
+    queued.push(m);
+    if (!flushing) {
+      flushing = true;
+      setImmediate(flush);
+    }
+    return;
+  }
+  if (queued.length === 0) return port.postMessage(m);
+  queued.push(m);
+  flush();
+};
+
+const config = AgentThreadConfig.parse((workerData as AgentWorkerData).config);
 const tracing = await startTracing({
   serviceName: "docswarm-agent",
   attributes: { "docswarm.agent.id": config.agentId, "thread.id": threadId },
 });
-const agent = await Agent.start(config, { post });
+const shared = new SharedBytesClient(post);
+port.on("message", (m: HostToAgent) => {
+  if (m.t === "bytes") shared.resolve(m.id, m.bytes);
+});
+const agent = await Agent.start(config, { post, shared });
 port.on("message", (m: HostToAgent) => {
   if (m.t === "drain") {
     void agent
       .close({ abandonPulls: m.abandonPulls })
       .then(() => tracing.shutdown())
-      .then(() => process.exit(0));
+      .then(() => {
+        flush();
+        process.exit(0);
+      });
   }
 });
 post({ t: "ready", stages: agent.stages });

@@ -1,5 +1,10 @@
 // One place that opens NATS connections, so every process names itself and reconnects the same way.
+import { setSha256Backend } from "@nats-io/obj";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
+
+// The object store hashes every object it stores and checks every one it reads; its default is a
+// pure-JS SHA-256 (for browsers). node:crypto is several times faster. Process-wide, per thread.
+setSha256Backend("native");
 
 export type ConnectOptions = {
   servers: string | string[];
@@ -9,6 +14,12 @@ export type ConnectOptions = {
   pass?: string;
 };
 
+// nats.js builds an Error (with a captured stack) for every request, JetStream publish and ack
+// wait, just in case it fails: a tenth of an agent's CPU and much of its garbage on the no-op path.
+// DOCSWARM_ASYNC_TRACES=1 brings those stacks back when debugging a failing request.
+
+const asyncTraces = process.env.DOCSWARM_ASYNC_TRACES === "1";
+
 export async function connectNats(opts: ConnectOptions): Promise<NatsConnection> {
   return connect({
     servers: opts.servers,
@@ -16,6 +27,7 @@ export async function connectNats(opts: ConnectOptions): Promise<NatsConnection>
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
     pingInterval: 10_000,
+    noAsyncTraces: !asyncTraces,
     ...(opts.token && { token: opts.token }),
     ...(opts.user && { user: opts.user, pass: opts.pass ?? "" }),
   });

@@ -42,6 +42,13 @@ export {
   taskSources,
 } from "./names.ts";
 export { ObjectDigestError, readObject } from "./objects.ts";
+export {
+  type FastPublishOptions,
+  JetStreamPublisher,
+  NoStreamError,
+  PublishTimeoutError,
+  publisherFor,
+} from "./publisher.ts";
 export { readLastPerSubject, readSubject } from "./read.ts";
 export { countServing, listAgents } from "./registry.ts";
 export { openState, type SwarmState } from "./state.ts";

@@ -9,19 +9,20 @@ export const extractStage = defineStage({
   input: ExtractInput,
   output: ExtractOutput,
   async process(input, ctx) {
-    const doc = await ctx.services.documents.open(input.object);
-    if (doc.pageCount !== input.pageCount) {
-      throw new StageError(
-        "PDF_CORRUPT",
-        `the document has ${doc.pageCount} pages, the plan expected ${input.pageCount}`,
-      );
-    }
-    const pages: PageText[] = [];
-    for (let page = input.range.firstPage; page <= input.range.lastPage; page++) {
-      if (ctx.signal.aborted) throw new StageError("TASK_TIMEOUT", "cancelled", { retryable: true });
-      const text = await doc.pageText(page);
-      pages.push({ page, text, chars: text.length, words: countWords(text) });
-    }
-    return { pages };
+    return ctx.services.documents.use(input.object, ctx.task.runId, async (doc) => {
+      if (doc.pageCount !== input.pageCount) {
+        throw new StageError(
+          "PDF_CORRUPT",
+          `the document has ${doc.pageCount} pages, the plan expected ${input.pageCount}`,
+        );
+      }
+      const pages: PageText[] = [];
+      for (let page = input.range.firstPage; page <= input.range.lastPage; page++) {
+        if (ctx.signal.aborted) throw new StageError("TASK_TIMEOUT", "cancelled", { retryable: true });
+        const text = await doc.pageText(page);
+        pages.push({ page, text, chars: text.length, words: countWords(text) });
+      }
+      return { pages };
+    });
   },
 });

@@ -70,7 +70,7 @@ async function publishTasks(s: AgentServices, job: Job): Promise<void> {
       const task = taskEnvelope(job, key);
       // Each task carries the split span's trace context to the agent that runs it.
       const headers = withTraceHeaders();
-      return s.js.publish(subjects.task(t.stage, job.priority), jsonBytes(task), {
+      return s.publisher.publish(subjects.task(t.stage, job.priority), jsonBytes(task), {
         msgID: task.taskId,
         ...(headers && { headers }),
       });
@@ -222,28 +222,38 @@ export const splitHandler: TaskHandler = {
         if (!info || info.deleted)
           throw new StageError("OBJECT_MISSING", `object '${h.object}' is not in ${OBJECT_STORES.docs}`);
         object = { bucket: OBJECT_STORES.docs, name: h.object, size: info.size };
-        data = await s.documents.bytes(object);
+        data = await s.documents.bytes(object, sub.runId);
       }
-      const doc = await s.engine.open(data);
+      // Opened through the agent's document cache: when this agent extracts chunks of the document
+      // soon, it does not parse it again.
       let meta: DocMeta;
       let costs: number[] | undefined;
       try {
-        if (doc.pageCount > s.processing.maxPages) {
-          throw new StageError(
-            "PDF_TOO_MANY_PAGES",
-            `the document has ${doc.pageCount} pages; the limit is ${s.processing.maxPages}`,
-          );
-        }
-        meta = await doc.meta();
-        costs = s.processing.adaptiveChunks ? await doc.pageCosts() : undefined;
+        const opened = await s.documents.use(
+          object,
+          sub.runId,
+          async (doc) => {
+            if (doc.pageCount > s.processing.maxPages) {
+              throw new StageError(
+                "PDF_TOO_MANY_PAGES",
+                `the document has ${doc.pageCount} pages; the limit is ${s.processing.maxPages}`,
+              );
+            }
+            return { meta: await doc.meta(), costs: s.processing.adaptiveChunks ? await doc.pageCosts() : undefined };
+          },
+          data,
+        );
+        meta = opened.meta;
+        costs = opened.costs;
       } catch (err) {
-        await doc.close();
+        s.documents.forget(object, sub.runId);
         throw err;
       }
-      if (!h.object)
+      if (!h.object) {
         object = { ...object, size: (await s.state.docs.putBlob({ name: object.name }, data)).size };
-      // This agent has the document open already: its extract chunks need not open it again.
-      s.documents.adopt(object, doc);
+        // The agents of this host that extract its chunks read the bytes from memory.
+        s.documents.share(object, sub.runId, data);
+      }
 
       const agents = Math.max(1, await s.liveAgents("extract"));
       const now = Date.now();

@@ -1,0 +1,99 @@
+// The bare limit: the same extraction in a plain worker_threads pool, no NATS. Documents are cut
+// into the same page-range chunks docswarm plans (planChunks with as many agents as threads), each
+// thread takes the next chunk when it is free, and page texts come back to the main thread.
+import { Worker } from "node:worker_threads";
+import { planChunks } from "../agents/index.ts";
+import type { PageText, ProcessingConfig } from "../schemas/index.ts";
+import type { BareTask } from "./bare-worker.ts";
+import type { CorpusDoc } from "./corpus.ts";
+
+const workerUrl = new URL("./bare-worker.ts", import.meta.url);
+
+export type BareRun = { ms: number; pages: number; wrongPages: number };
+
+export class BarePool {
+  readonly threads: number;
+  readonly #workers: Worker[];
+  readonly #exits: Promise<unknown>[];
+  readonly #shared = new Map<string, SharedArrayBuffer>();
+
+  constructor(threads: number) {
+    this.threads = threads;
+    this.#workers = Array.from(
+      { length: threads },
+      (_, i) => new Worker(workerUrl, { name: `agent bare-${i}` }),
+    );
+    this.#exits = this.#workers.map((w) => new Promise((r) => w.once("exit", r)));
+  }
+
+  #bytes(doc: CorpusDoc): SharedArrayBuffer {
+    let sab = this.#shared.get(doc.name);
+    if (!sab) {
+      sab = new SharedArrayBuffer(doc.bytes.length);
+      new Uint8Array(sab).set(doc.bytes);
+      this.#shared.set(doc.name, sab);
+    }
+    return sab;
+  }
+
+  /** Extracts every page of `docs`; resolves with the wall time from first task to last result. */
+  async run(docs: CorpusDoc[], processing: ProcessingConfig): Promise<BareRun> {
+    const tasks: BareTask[] = [];
+    for (const doc of docs) {
+      const chunks = planChunks(doc.pages, { agents: this.threads, ...processing });
+      for (const c of chunks) {
+        tasks.push({
+          id: tasks.length,
+          name: doc.name,
+          bytes: this.#bytes(doc),
+          firstPage: c.firstPage,
+          lastPage: c.lastPage,
+          pageCount: doc.pages,
+        });
+      }
+    }
+    const byDoc = new Map<string, PageText[]>();
+    const started = performance.now();
+    await new Promise<void>((resolve, reject) => {
+      let next = 0;
+      let done = 0;
+      const feed = (w: Worker) => {
+        const t = tasks[next++];
+        if (t) w.postMessage(t);
+      };
+      const cleanup = () => {
+        for (const w of this.#workers) w.removeAllListeners("message").removeAllListeners("error");
+      };
+      for (const w of this.#workers) {
+        w.on("message", (m: { id: number; pages: PageText[] }) => {
+          const name = tasks[m.id]!.name;
+          byDoc.set(name, [...(byDoc.get(name) ?? []), ...m.pages]);
+          if (++done === tasks.length) {
+            cleanup();
+            resolve();
+          } else feed(w);
+        });
+        w.on("error", (err) => {
+          cleanup();
+          reject(err);
+        });
+        feed(w);
+      }
+    });
+    const ms = performance.now() - started;
+    let pages = 0;
+    let wrongPages = 0;
+    for (const doc of docs) {
+      const got = (byDoc.get(doc.name) ?? []).sort((a, b) => a.page - b.page);
+      pages += got.length;
+      wrongPages += got.filter((p, i) => p.page !== i + 1 || !p.text.startsWith(`Page ${i + 1} of `)).length;
+      wrongPages += Math.max(0, doc.pages - got.length);
+    }
+    return { ms, pages, wrongPages };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.#workers.map((w) => w.terminate()));
+    await Promise.all(this.#exits);
+  }
+}

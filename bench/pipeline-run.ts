@@ -1,0 +1,108 @@
+// Runs documents through the whole docswarm pipeline (submit → split → extract → merge → final
+// result) and times them the way a user sees it: from the first submit to the last final result
+// received on docswarm.done.<docId> (decoded and validated, as the client does).
+import { jetstream } from "@nats-io/jetstream";
+import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+import { DocswarmClient } from "../client/index.ts";
+import type { FinalResult, Priority } from "../schemas/index.ts";
+import { decodeFinal, subjects } from "../streams/index.ts";
+import type { CorpusDoc } from "./corpus.ts";
+
+export type Arrival = { final: FinalResult; at: number };
+
+/** Watches final results on core NATS (the done stream republishes what it stores). */
+export class FinalWatcher {
+  readonly arrivals = new Map<string, Arrival>();
+  readonly #sub: Subscription;
+  readonly #nc: NatsConnection;
+  #waiters: Array<() => void> = [];
+
+  private constructor(nc: NatsConnection) {
+    this.#nc = nc;
+    const js = jetstream(nc);
+    this.#sub = nc.subscribe(subjects.doneAll, {
+      callback: (err, m) => {
+        if (err) return;
+        const at = performance.now();
+        void decodeFinal(js, m.data).then((final) => {
+          if (!this.arrivals.has(final.docId)) this.arrivals.set(final.docId, { final, at });
+          const w = this.#waiters;
+          this.#waiters = [];
+          for (const fn of w) fn();
+        });
+      },
+    });
+  }
+
+  static async start(nc: NatsConnection): Promise<FinalWatcher> {
+    const w = new FinalWatcher(nc);
+    await nc.flush();
+    return w;
+  }
+
+  async waitAll(docIds: string[], timeoutMs: number): Promise<Arrival[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const missing = docIds.filter((id) => !this.arrivals.has(id));
+      if (missing.length === 0) return docIds.map((id) => this.arrivals.get(id)!);
+      if (Date.now() > deadline)
+        throw new Error(`${missing.length} of ${docIds.length} documents unfinished after ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 250);
+        this.#waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  close(): void {
+    this.#sub.unsubscribe();
+    void this.#nc;
+  }
+}
+
+export type PipelineRun = { ms: number; pages: number; wrongPages: number; failed: number };
+
+/** Pages whose number or text does not match the corpus (each page starts "Page n of <name>"). */
+export function checkFinal(final: FinalResult, doc: CorpusDoc): number {
+  if (final.status !== "done") return doc.pages;
+  let wrong = Math.max(0, doc.pages - final.pages.length);
+  final.pages.forEach((p, i) => {
+    if (p.page !== i + 1 || !p.text.startsWith(`Page ${i + 1} of ${doc.name}`)) wrong++;
+  });
+  return wrong;
+}
+
+let runCounter = 0;
+
+/** Submits `docs` (fresh doc ids) and waits for every final result. */
+export async function runDocs(
+  client: DocswarmClient,
+  watcher: FinalWatcher,
+  docs: CorpusDoc[],
+  options: { priority?: Priority; tag?: string; timeoutMs?: number } = {},
+): Promise<PipelineRun & { arrivals: Arrival[]; startedAt: number }> {
+  const tag = `${options.tag ?? "r"}${runCounter++}-${Date.now().toString(36)}`;
+  const ids = docs.map((d) => `${d.name}-${tag}`);
+  const startedAt = performance.now();
+  await Promise.all(
+    docs.map((d, i) =>
+      client.submit(d.bytes, { docId: ids[i]!, priority: options.priority ?? "normal", source: d.name }),
+    ),
+  );
+  const arrivals = await watcher.waitAll(ids, options.timeoutMs ?? 600_000);
+  const last = Math.max(...arrivals.map((a) => a.at));
+  let wrongPages = 0;
+  let failed = 0;
+  let pages = 0;
+  arrivals.forEach((a, i) => {
+    if (a.final.status !== "done") failed++;
+    pages += a.final.pages.length;
+    wrongPages += checkFinal(a.final, docs[i]!);
+  });
+  return { ms: last - startedAt, pages, wrongPages, failed, arrivals, startedAt };
+}
+
+export { DocswarmClient };

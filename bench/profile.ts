@@ -1,0 +1,41 @@
+// How much work each figure does: `full` for the committed table, `quick` for a run under ~3 minutes,
+// `smoke` for the test that checks the bench runs end to end (tiny, meaningless numbers).
+export type Profile = {
+  name: "full" | "quick" | "smoke";
+  pages: { totalPages: number; docPages: number[]; reps: number; warmPages: number };
+  overhead: { rate: number; latencyTasks: number; throughputTasks: number; slots: number; reps: number };
+  scaling: { steps: number[]; waitMs: number; tasksPerAgent: number };
+  memory: { steps: number[] };
+  recovery: { threadKills: number; processKills: number };
+  priority: { backlogDocs: number; docPages: number; reps: number };
+};
+
+export const PROFILES: Record<Profile["name"], Profile> = {
+  full: {
+    name: "full",
+    pages: { totalPages: 2400, docPages: [24, 48, 96, 144], reps: 3, warmPages: 96 },
+    overhead: { rate: 200, latencyTasks: 2000, throughputTasks: 20_000, slots: 64, reps: 3 },
+    scaling: { steps: [1, 2, 4, 8, 16, 32, 64], waitMs: 100, tasksPerAgent: 20 },
+    memory: { steps: [1, 16, 64] },
+    recovery: { threadKills: 8, processKills: 5 },
+    priority: { backlogDocs: 24, docPages: 40, reps: 3 },
+  },
+  quick: {
+    name: "quick",
+    pages: { totalPages: 720, docPages: [24, 48, 96, 144], reps: 2, warmPages: 48 },
+    overhead: { rate: 200, latencyTasks: 600, throughputTasks: 6000, slots: 64, reps: 2 },
+    scaling: { steps: [1, 2, 4, 8, 16, 32, 64], waitMs: 100, tasksPerAgent: 8 },
+    memory: { steps: [1, 8, 16] },
+    recovery: { threadKills: 4, processKills: 2 },
+    priority: { backlogDocs: 12, docPages: 40, reps: 1 },
+  },
+  smoke: {
+    name: "smoke",
+    pages: { totalPages: 24, docPages: [8, 16], reps: 1, warmPages: 4 },
+    overhead: { rate: 100, latencyTasks: 40, throughputTasks: 200, slots: 8, reps: 1 },
+    scaling: { steps: [1, 2], waitMs: 20, tasksPerAgent: 3 },
+    memory: { steps: [1, 2] },
+    recovery: { threadKills: 1, processKills: 1 },
+    priority: { backlogDocs: 2, docPages: 8, reps: 1 },
+  },
+};
