@@ -8,5 +8,5 @@ export type { PdfDocument, PdfEngine } from "./pdf/engine.ts";
 export { pdfjsEngine } from "./pdf/pdfjs-engine.ts";
 export type { AgentServices } from "./services.ts";
 export { defineStage, type StageContext, type StageDefinition, type TaskHandler } from "./stage.ts";
-export { defineTask, type Task } from "./task.ts";
 export { extractStage } from "./stages/extract.ts";
+export { defineTask, type Task } from "./task.ts";

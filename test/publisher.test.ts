@@ -34,7 +34,9 @@ test("acks, duplicates, expected-sequence errors and subjects without a stream",
   await t.throwsAsync(p.publish("nobody.stores.this", data), { instanceOf: NoStreamError });
 
   const many = await Promise.all(
-    Array.from({ length: 200 }, (_, i) => p.publish(subjects.result("d2", "extract.0"), data, { msgID: `m${i}` })),
+    Array.from({ length: 200 }, (_, i) =>
+      p.publish(subjects.result("d2", "extract.0"), data, { msgID: `m${i}` }),
+    ),
   );
   t.is(new Set(many.map((a) => a.seq)).size, 200);
   p.close();

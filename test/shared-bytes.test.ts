@@ -65,8 +65,12 @@ test("the document cache takes shared bytes before the object store, keyed by ru
       return { pageCount: 1, close: async () => {} } as unknown as PdfDocument;
     },
   };
-  const splitter = new DocumentCache(engine, (_bucket, name) => objects.getBlob(name), { shared: wired(store) });
-  const extractor = new DocumentCache(engine, (_bucket, name) => objects.getBlob(name), { shared: wired(store) });
+  const splitter = new DocumentCache(engine, (_bucket, name) => objects.getBlob(name), {
+    shared: wired(store),
+  });
+  const extractor = new DocumentCache(engine, (_bucket, name) => objects.getBlob(name), {
+    shared: wired(store),
+  });
   const ref = { bucket: "docswarm-docs", name: "d1", size: 2 };
   splitter.share(ref, "r1", new Uint8Array([1, 2]));
   await new Promise((r) => setTimeout(r, 0));

@@ -239,7 +239,10 @@ export const splitHandler: TaskHandler = {
                 `the document has ${doc.pageCount} pages; the limit is ${s.processing.maxPages}`,
               );
             }
-            return { meta: await doc.meta(), costs: s.processing.adaptiveChunks ? await doc.pageCosts() : undefined };
+            return {
+              meta: await doc.meta(),
+              costs: s.processing.adaptiveChunks ? await doc.pageCosts() : undefined,
+            };
           },
           data,
         );
