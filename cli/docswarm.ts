@@ -21,7 +21,7 @@ Usage:
   docswarm up [--agents N] [--port P] [--dashboard-port N] [--no-dashboard] [--metrics-port N]
                                                 NATS + coordinator + agents + dashboard until Ctrl-C
   docswarm agent [--agents N] [--stages a,b] [--stage ./my-stage.ts]... [--slots N] [--metrics-port N]
-                 [--autoscale --min N --max N]  agents against NATS_URL
+                 [--heap-mb 2048] [--autoscale --min N --max N]  agents against NATS_URL
   docswarm coordinator [--metrics-port N] [--autoscale --min N --max N --tasks-per-agent N]
                                                 a coordinator against NATS_URL
   docswarm submit <files...> [--priority P] [--doc-id ID] [--pipeline P] [--wait] [--json]

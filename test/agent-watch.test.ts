@@ -22,7 +22,7 @@ test("agents started as processes are watched: SIGKILL → agent.lost, clean sto
   });
   // Agents first, the coordinator later: any order works.
   const doomed = spawnRole("agent", url, ["--agents", "2"]);
-  const polite = spawnRole("agent", url, ["--agents", "1"]);
+  const polite = spawnRole("agent", url, ["--agents", "1", "--heap-mb", "512"]);
   t.teardown(() => stopAll([doomed, polite], 2000));
   await Promise.all([doomed.ready, polite.ready]);
   const coordinator = await Coordinator.start({ servers: url });

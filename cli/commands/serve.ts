@@ -24,6 +24,7 @@ const AgentArgs = z.object({
   stages: z.string().min(1),
   slots: z.coerce.number().int().min(1).max(10_000),
   replicas: z.coerce.number().int().min(1).max(5),
+  "heap-mb": z.coerce.number().int().min(64).max(65_536),
 });
 
 /** Built-in names as given; module paths made absolute (agent threads load them). */
@@ -122,6 +123,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
       stage: { type: "string", multiple: true, default: [] },
       slots: { type: "string", default: "1" },
       replicas: { type: "string", default: "1" },
+      "heap-mb": { type: "string", default: "2048" },
       autoscale: { type: "boolean", default: false },
       min: { type: "string", default: "1" },
       max: { type: "string", default: "16" },
@@ -145,6 +147,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
     agents: args.value.agents,
     stages: stageList(args.value.stages, extra),
     slots: args.value.slots,
+    agentHeapMb: args.value["heap-mb"],
     topology,
     onLog: log,
     ...(autoscale && { autoscale: bounds.value }),
