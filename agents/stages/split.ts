@@ -4,7 +4,8 @@
 // A redelivered submission republishes the same tasks (the stream drops the duplicates); a second
 // submission of a document that already has a job changes nothing unless it asks to reprocess.
 
-import { annotateSpan, withTraceHeaders } from "../../observability/index.ts";
+import { withTraceHeaders } from "../../observability/trace-headers.ts";
+import { annotateSpan } from "../../observability/tracing.ts";
 import {
   DEFAULT_PIPELINE_TEXT,
   type DocMeta,
