@@ -67,7 +67,8 @@ export async function scalingFigures(
         points.push(p);
         ctx.log(
           `scaling: ${agents} agents: ${tasksPerSec.toFixed(1)} tasks/s of ideal ${idealPerSec.toFixed(0)} ` +
-            `(${(100 * p.efficiency).toFixed(1)} %), ${p.cpuUsPerTask.toFixed(0)} µs CPU per task, load ${p.load}`,
+            `(${(100 * p.efficiency).toFixed(1)} %), ${p.cpuUsPerTask.toFixed(0)} µs CPU per task ` +
+            `(this process ${cpu.processCores.toFixed(2)} cores, nats-server ${(cpu.serverCores || 0).toFixed(2)}), load ${p.load}`,
         );
       } finally {
         await driver.close();
