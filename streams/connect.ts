@@ -1,4 +1,6 @@
 // One place that opens NATS connections, so every process names itself and reconnects the same way.
+
+import { setTimeout as sleep } from "node:timers/promises";
 import { setSha256Backend } from "@nats-io/obj";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 
@@ -31,6 +33,38 @@ export async function connectNats(opts: ConnectOptions): Promise<NatsConnection>
     ...(opts.token && { token: opts.token }),
     ...(opts.user && { user: opts.user, pass: opts.pass ?? "" }),
   });
+}
+
+export type WaitForServerOptions = {
+  /** Called on each failed attempt (the caller decides how often to say so). */
+  onWait?: (attempt: number, err: Error) => void;
+  /** Stops waiting (Ctrl-C): the promise then rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** Longest pause between attempts. */
+  maxDelayMs?: number;
+};
+
+/**
+ * connectNats for long-running roles, which may start before the server does (a host booting,
+ * a cluster restarting): retries while the server refuses or does not answer, with backoff, until
+ * it connects or `signal` aborts. Other errors (authorization, bad URL) fail at once.
+ */
+export async function connectNatsWhenUp(
+  opts: ConnectOptions,
+  wait: WaitForServerOptions = {},
+): Promise<NatsConnection> {
+  const maxDelayMs = wait.maxDelayMs ?? 2000;
+  for (let attempt = 1; ; attempt++) {
+    wait.signal?.throwIfAborted();
+    try {
+      return await connectNats(opts);
+    } catch (err) {
+      const e = err instanceof Error ? err : new Error(String(err));
+      if (e.name !== "ConnectionError" && !/timeout/i.test(e.name)) throw e;
+      wait.onWait?.(attempt, e);
+      await sleep(Math.min(maxDelayMs, 100 * 2 ** attempt), undefined, { signal: wait.signal });
+    }
+  }
 }
 
 /** NATS_URL, else undefined (callers then start the embedded server). */

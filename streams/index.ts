@@ -1,5 +1,12 @@
 // JetStream topology and wire helpers: subjects, streams, consumers, buckets.
-export { type ConnectOptions, connectNats, drainConnection, natsUrlFromEnv } from "./connect.ts";
+export {
+  type ConnectOptions,
+  connectNats,
+  connectNatsWhenUp,
+  drainConnection,
+  natsUrlFromEnv,
+  type WaitForServerOptions,
+} from "./connect.ts";
 export { defaultDocId } from "./doc-id.ts";
 export { eventKey, publishEvent } from "./events.ts";
 export {

@@ -3,7 +3,8 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import { Dashboard, isLoopback } from "../../dashboard/index.ts";
 import { validate } from "../../schemas/index.ts";
-import { natsUrlFromEnv } from "../../streams/index.ts";
+import { drainConnection, natsUrlFromEnv } from "../../streams/index.ts";
+import { firstConnection } from "../first-connection.ts";
 import { createLogger } from "../log.ts";
 import { onShutdown, untilSignal } from "../signals.ts";
 import { UsageError } from "../usage.ts";
@@ -29,8 +30,11 @@ export async function dashboardCommand(argv: string[]): Promise<number> {
   if (!url)
     throw new UsageError("docswarm dashboard needs NATS_URL (or run 'docswarm up', which serves it too)");
   const log = createLogger("info", { role: "dashboard" });
+  const nc = await firstConnection(url, "docswarm-dashboard", log);
+  if (!nc) return 130;
+  onShutdown(() => drainConnection(nc));
   const dashboard = await Dashboard.start({
-    servers: url,
+    nc,
     port: args.value.port,
     host: args.value.host,
     ...(args.value.token && { token: args.value.token }),

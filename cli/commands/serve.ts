@@ -13,6 +13,7 @@ import { startMetricsServer } from "../../observability/index.ts";
 import { validate } from "../../schemas/index.ts";
 import { connectNats, ensureTopology, natsUrlFromEnv } from "../../streams/index.ts";
 import { Swarm } from "../../swarm/index.ts";
+import { firstConnection } from "../first-connection.ts";
 import { createLogger } from "../log.ts";
 import { guardRoleProcess } from "../role-guards.ts";
 import { onShutdown, untilSignal } from "../signals.ts";
@@ -140,7 +141,8 @@ export async function agentCommand(argv: string[]): Promise<number> {
   await serveMetrics(values, "agent");
   guardRoleProcess(log);
   const topology = { replicas: args.value.replicas };
-  const nc = await connectNats({ servers: url, name: "docswarm-agent-setup" });
+  const nc = await firstConnection(url, "docswarm-agent-setup", log);
+  if (!nc) return 130;
   await ensureTopology(nc, topology).finally(() => nc.close());
   const host = await AgentHost.start({
     servers: url,
@@ -189,7 +191,8 @@ export async function coordinatorCommand(argv: string[]): Promise<number> {
   const log = createLogger("info", { role: "coordinator" });
   await serveMetrics(values, "coordinator");
   guardRoleProcess(log);
-  const nc = await connectNats({ servers: url, name: "docswarm-coordinator-setup" });
+  const nc = await firstConnection(url, "docswarm-coordinator-setup", log);
+  if (!nc) return 130;
   await ensureTopology(nc, { replicas: replicas.value }).finally(() => nc.close());
   const coordinator = await Coordinator.start({
     servers: url,
