@@ -116,6 +116,11 @@ function streamConfigs(c: TopologyConfig, maxPayloadBytes: number): NamedStreamC
 }
 
 /** The durable pull consumer of one stage at one priority, shared by every agent serving it. */
+// Consumers take their stream's replica count (0 = inherit), so a process that creates a stage's
+// consumers on first use (a coordinator, an agent host) cannot shrink them on a cluster, whatever
+// replica count it was started with.
+const CONSUMER_REPLICAS = 0;
+
 export function stageConsumerConfig(
   c: TopologyConfig,
   stage: string,
@@ -133,7 +138,7 @@ export function stageConsumerConfig(
       max_ack_pending: c.maxAckPending,
       max_waiting: 4096,
       filter_subjects: s.filters,
-      num_replicas: c.replicas,
+      num_replicas: CONSUMER_REPLICAS,
       mem_storage: c.memoryStorage,
     },
   }));
@@ -148,7 +153,7 @@ function coordinatorConsumerConfig(c: TopologyConfig): Partial<ConsumerConfig> {
     ack_wait: nanos(c.coordinatorAckWaitMs),
     max_ack_pending: 20_000,
     max_waiting: 512,
-    num_replicas: c.replicas,
+    num_replicas: CONSUMER_REPLICAS,
     filter_subject: subjects.resultsAll,
   };
 }
@@ -162,7 +167,7 @@ function jobsConsumerConfig(c: TopologyConfig): Partial<ConsumerConfig> {
     ack_wait: nanos(30_000),
     max_deliver: c.maxDeliver,
     max_ack_pending: 1000,
-    num_replicas: c.replicas,
+    num_replicas: CONSUMER_REPLICAS,
     filter_subject: subjects.jobSubmit,
   };
 }
