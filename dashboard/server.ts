@@ -10,7 +10,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { createPrometheusProvider, type LogFn, registerSwarmGauges } from "../observability/index.ts";
 import { DocId, decodeJson, Job, validate } from "../schemas/index.ts";
 import { BUCKETS, connectNats, drainConnection, readFinal } from "../streams/index.ts";
-import { DashboardState } from "./state.ts";
+import { DashboardState, describedEvent } from "./state.ts";
 
 export type DashboardOptions = {
   /** NATS servers to connect to, unless `nc` is given. */
@@ -181,7 +181,7 @@ export class Dashboard {
     res.write(`retry: 2000\nevent: snapshot\ndata: ${JSON.stringify(this.#state.snapshot())}\n\n`);
     this.#clients.add(res);
     const unsubscribe = this.#state.subscribe((_kind, e) =>
-      res.write(`event: swarm\ndata: ${JSON.stringify(e)}\n\n`),
+      res.write(`event: swarm\ndata: ${JSON.stringify(describedEvent(e))}\n\n`),
     );
     req.on("close", () => {
       unsubscribe();

@@ -8,6 +8,7 @@ import type { Meter } from "@opentelemetry/api";
 import {
   agentsByStage,
   agentViews,
+  describeEvent,
   documentProgress,
   findWarnings,
   type GaugeSnapshot,
@@ -61,9 +62,16 @@ export type DashboardSnapshot = {
     agents: number;
     backlog: number;
   };
-  events: SwarmEvent[];
+  events: DescribedEvent[];
   warnings: StatusWarning[];
 };
+
+/** An event as the browser gets it: with the line `docswarm watch` prints for it. */
+export type DescribedEvent = SwarmEvent & { text: string };
+
+export function describedEvent(e: SwarmEvent): DescribedEvent {
+  return { ...e, text: describeEvent(e) };
+}
 
 const HISTORY_S = 300;
 const KEEP_FINISHED = 50;
@@ -316,7 +324,7 @@ export class DashboardState {
         agents: registrations.filter((a) => a.status !== "stopped").length,
         backlog: this.#stages.reduce((n, s) => n + s.backlog, 0),
       },
-      events: [...this.#events].reverse().slice(0, 50),
+      events: [...this.#events].reverse().slice(0, 50).map(describedEvent),
       warnings: findWarnings(base),
     };
   }

@@ -10,6 +10,7 @@ import {
   type DocumentProgress,
   decodeJson,
   Job,
+  LeaderLease,
   type StageStatus,
   type StatusWarning,
   SwarmEvent,
@@ -102,18 +103,13 @@ const LEASES_STREAM = `KV_${BUCKETS.leases}`;
 const LEADER_KEY = "leader.coordinator";
 
 // The lease's holder field is whatever the leader election writes; accept the usual names.
-function leaseHolder(m: StoredMsg): string | null {
-  const text = new TextDecoder().decode(m.data).trim();
-  if (!text) return null;
-  try {
-    const v = JSON.parse(text) as Record<string, unknown>;
-    for (const k of ["holder", "coordinatorId", "leaderId", "id", "owner", "name"]) {
-      if (typeof v[k] === "string") return v[k] as string;
-    }
-    return text.slice(0, 128);
-  } catch {
-    return text.slice(0, 128);
-  }
+/** Holder and term of the leader lease (schemas/lease.ts); a value that does not parse names nobody. */
+function leaseHolder(m: StoredMsg): { holder: string; term: number } | null {
+  const lease = decodeJson(LeaderLease, m.data);
+  if (!lease.ok) return null;
+  // The winning write carries term 0 (its revision is not known before it is written); renewals
+  // carry that revision.
+  return { holder: lease.value.holderId, term: lease.value.term || m.seq };
 }
 
 export async function readCoordinator(jsm: JetStreamManager): Promise<CoordinatorSummary> {
@@ -125,9 +121,10 @@ export async function readCoordinator(jsm: JetStreamManager): Promise<Coordinato
   ]);
   const op = lease?.header?.get("KV-Operation");
   const live = lease && op !== "DEL" && op !== "PURGE" && !lease.header?.has("Nats-Marker-Reason");
+  const held = live ? leaseHolder(lease) : null;
   return {
-    leader: live ? leaseHolder(lease) : null,
-    term: live ? lease.seq : null,
+    leader: held?.holder ?? null,
+    term: held?.term ?? null,
     consuming: (info?.num_waiting ?? 0) > 0 || (info?.num_ack_pending ?? 0) > 0 || info?.push_bound === true,
     pendingResults: info?.num_pending ?? 0,
   };

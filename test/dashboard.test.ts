@@ -130,6 +130,21 @@ test("the dashboard shows agents, stage backlogs and document progress change du
     /^4 \/ 0$/.test((await page.locator('[data-testid="done-count"]').textContent()) ?? ""),
   );
   t.true((await page.locator('#events li[data-type="doc.done"]').count()) >= 1, "live events in the feed");
+  // Every event reads as `docswarm watch` prints it, whatever its type.
+  const feed = await page.locator("#events li").allTextContents();
+  t.false(
+    feed.some((line) => /undefined|\(\)\s*$/.test(line)),
+    feed.filter((l) => /undefined/.test(l)).join("\n"),
+  );
+  t.true(
+    feed.some((line) => line.includes("stage.waiting") && line.includes("no live agent serves extract")),
+    "the stage.waiting event says which stage lacks agents",
+  );
+  // The leader line names the coordinator and its term, not the lease's JSON.
+  t.regex(
+    (await page.locator("#leader").textContent()) ?? "",
+    new RegExp(`^leader ${coordinator.id} \\(term \\d+\\)$`),
+  );
   if (!progressShot)
     await page.screenshot({ path: new URL("dashboard.png", ARTIFACTS).pathname, fullPage: true });
   await page.screenshot({ path: new URL("dashboard-done.png", ARTIFACTS).pathname, fullPage: true });

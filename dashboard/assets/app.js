@@ -210,23 +210,9 @@ function render(s) {
   drawChart(s.series);
 }
 
+// The server describes each event (observability/event-format.ts, as `docswarm watch` does).
 function describe(e) {
-  switch (e.type) {
-    case "doc.accepted":
-      return `${e.docId} accepted: ${e.pageCount} pages in ${e.chunks} chunks`;
-    case "doc.progress":
-      return `${e.docId} ${e.stage} ${e.done}/${e.total} chunks, ${e.pagesDone}/${e.pageCount} pages`;
-    case "doc.done":
-      return `${e.docId} done: ${e.pageCount} pages in ${(e.totalMs / 1000).toFixed(2)} s`;
-    case "doc.failed":
-      return `${e.docId} failed: ${e.error ? `${e.error.code}: ${e.error.message}` : ""}`;
-    case "task.failed":
-      return `${e.taskId} failed at ${e.agentId}: ${e.error.code}`;
-    case "scale.changed":
-      return `${e.stage}: ${e.previous} → ${e.agents} agents (${e.reason})`;
-    default:
-      return `${e.agentId} (${(e.stages || []).join(", ")})`;
-  }
+  return e.text ?? "";
 }
 
 function addEvent(e) {
