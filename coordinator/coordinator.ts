@@ -299,6 +299,9 @@ export class Coordinator {
     }
     if (r.stage === "split") {
       const job = cur.job;
+      // A split result can come late: its first holder died after publishing the tasks, and the
+      // redelivery reports it once the document may be finished. Nothing to announce then.
+      if (job.status !== "running") return;
       publishEvent(this.#ctx.nc, {
         type: "doc.accepted",
         at: Date.now(),

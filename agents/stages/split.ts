@@ -197,11 +197,11 @@ export const splitHandler: TaskHandler = {
       const existing = await readJob(s, docId);
       if (existing && existing.job.runId === sub.runId) {
         // A redelivery of the submission that created this run (reprocessing or not): make sure its
-        // tasks and split result exist; their ids are the same, so the streams drop repeats.
-        if (existing.job.status === "running") {
-          await publishTasks(s, existing.job);
-          await publishSplitOk(s, existing.job, delivered, startedAt);
-        }
+        // tasks and split result exist; their ids are the same, so the streams drop repeats. The
+        // result goes out even when the document has finished meanwhile (its holder died between
+        // publishing the tasks and the result): every delivery that completes leaves its result.
+        if (existing.job.status === "running") await publishTasks(s, existing.job);
+        await publishSplitOk(s, existing.job, delivered, startedAt);
         d.ack();
         return;
       }
