@@ -68,6 +68,8 @@ type Held = LeasedTask & {
 
 type AgentSlot = {
   id: string;
+  /** Heap in use by the agent's thread at the last sample (worker.getHeapStatistics). */
+  heapUsedBytes?: number;
   /** Stage names the agent reported when it started. */
   stages: string[] | undefined;
   worker: Worker | undefined;
@@ -481,6 +483,7 @@ export class AgentHost {
       startedAt: slot.startedAt,
       heartbeatAt: Date.now(),
       hostRssBytes: process.memoryUsage.rss(),
+      ...(slot.heapUsedBytes !== undefined && { heapUsedBytes: slot.heapUsedBytes }),
     };
   }
 
@@ -491,6 +494,17 @@ export class AgentHost {
 
   async #publishRegistrations(): Promise<void> {
     if (this.#nc.isClosed()) return;
+    // Sampled for the next heartbeat, not awaited: a thread inside a long synchronous parse
+    // answers late, and its heartbeat must not wait for it.
+    for (const slot of this.#agents.values()) {
+      if (slot.status === "starting" || slot.status === "stopped") continue;
+      slot.worker
+        ?.getHeapStatistics()
+        .then((h) => {
+          slot.heapUsedBytes = h.used_heap_size;
+        })
+        .catch(() => {});
+    }
     await Promise.all([...this.#agents.values()].map((s) => this.#publishRegistration(s).catch(() => 0)));
   }
 

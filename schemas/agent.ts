@@ -25,6 +25,8 @@ export const AgentRegistration = z
     heartbeatAt: EpochMs,
     /** Resident set size of the whole host process (threads share it). */
     hostRssBytes: z.number().int().nonnegative(),
+    /** JavaScript heap in use by this agent's own thread (its V8 isolate), sampled at a heartbeat. */
+    heapUsedBytes: z.number().int().nonnegative().optional(),
   })
   .meta({ id: "AgentRegistration" });
 export type AgentRegistration = z.infer<typeof AgentRegistration>;

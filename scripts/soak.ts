@@ -10,7 +10,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { DocswarmClient } from "../client/index.ts";
 import { EmbeddedNatsServer } from "../infra/index.ts";
 import { decodeJson, SwarmEvent } from "../schemas/index.ts";
-import { connectNats, ensureTopology, STREAMS, subjects } from "../streams/index.ts";
+import { connectNats, ensureTopology, listAgents, STREAMS, subjects } from "../streams/index.ts";
 import { makeCorpus } from "./lib/corpus.ts";
 import { type RoleProcess, rssBytes, spawnRole, stopAll } from "./lib/roles.ts";
 
@@ -87,6 +87,11 @@ try {
     ...hosts.map((h, i): [string, number] => [`agent-host-${i + 1}`, h.pid]),
     ...(natsPid ? [["nats-server", natsPid] as [string, number]] : []),
   ];
+  // Besides RSS, the JavaScript heaps of each host's agent threads (from their registrations), so
+  // growth can be told apart: retained objects show in the heaps, allocator growth only in RSS.
+  const hostIds = hosts.map((h) => String(h.logs.find((l) => l.msg === "agent host started")?.hostId));
+  const heapSeries = hostIds.map((_id, i) => `agent-host-${i + 1} heaps`);
+  const series = [...watched.map(([name]) => name), ...heapSeries];
 
   const corpus = await makeCorpus(20, { seed: 11, maxPages: 6, prefix: "soak" });
   let finished = 0;
@@ -105,6 +110,11 @@ try {
   const sample = async () => {
     const rss: Record<string, number> = {};
     for (const [name, pid] of watched) rss[name] = Math.round((rssBytes(pid) ?? 0) / 1024 / 102.4) / 10;
+    const agents = await listAgents(jsm).catch(() => []);
+    hostIds.forEach((id, i) => {
+      const bytes = agents.filter((a) => a.hostId === id).reduce((n, a) => n + (a.heapUsedBytes ?? 0), 0);
+      rss[heapSeries[i]!] = Math.round(bytes / 1024 / 102.4) / 10;
+    });
     const backlog = await jsm.consumers
       .info(STREAMS.submit, "split-normal")
       .then((c) => c.num_pending + c.num_ack_pending)
@@ -140,13 +150,13 @@ try {
     finished,
     samples,
     slopeMbPerMin: Object.fromEntries(
-      watched.map(([name]) => [
+      series.map((name) => [
         name,
         Math.round(slope(warm.map((s) => [s.t / 60, s.rss[name] ?? 0])) * 100) / 100,
       ]),
     ),
     rssMb: Object.fromEntries(
-      watched.map(([name]) => [
+      series.map((name) => [
         name,
         {
           first: samples[0]?.rss[name] ?? 0,
@@ -163,8 +173,8 @@ try {
       [
         "",
         `docswarm soak: ${minutes} min at ${rate} documents/s; ${submitted} submitted, ${finished} finished`,
-        `RSS after warm-up (from ${warm[0]?.t ?? 0} s), MB: first / last / max, and least-squares slope`,
-        ...watched.map(([name]) => {
+        `RSS (and the agents' JavaScript heaps) after warm-up (from ${warm[0]?.t ?? 0} s), MB: first / last / max, and least-squares slope`,
+        ...series.map((name) => {
           const r = report.rssMb[name]!;
           return `  ${name.padEnd(14)} ${r.afterWarmup} / ${r.last} / ${r.max}   slope ${report.slopeMbPerMin[name]} MB/min`;
         }),

@@ -37,7 +37,9 @@ test("status --json reports the backlog, agents and documents while work is queu
   await waitFor("both documents split", async () => {
     const s = await readSwarmStatus(jsm);
     return (
-      s.throughput.tasks.split === 2 && s.documents.length === 2 && s.agents.every((a) => a.status === "idle")
+      s.throughput.tasks.split === 2 &&
+      s.documents.length === 2 &&
+      s.agents.every((a) => a.status === "idle" && (a.heapUsedBytes ?? 0) > 0)
     );
   });
   const res = await runCli(["status", "--json"], { NATS_URL: server.url });
@@ -65,6 +67,9 @@ test("status --json reports the backlog, agents and documents while work is queu
   );
   t.true(s.agents[0]!.heartbeatAgeMs < 5000);
   t.true(s.agents[0]!.hostRssBytes > 0);
+  // The agent thread's own heap: megabytes (zod, the NATS client, pdf.js), far below the process.
+  const heap = s.agents[0]!.heapUsedBytes ?? 0;
+  t.true(heap > 1_000_000 && heap < s.agents[0]!.hostRssBytes, `heap ${heap}`);
   t.deepEqual(s.agentsByStage, { split: { idle: 1 } });
   t.is(docs.get("queued-a")!.pagesDone, 0);
   t.is(docs.get("queued-a")!.pageCount, 10);

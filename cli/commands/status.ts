@@ -68,7 +68,7 @@ export function renderStatus(s: SwarmStatus, url: string): string {
     out.push(
       table(
         [
-          ["agent", "stages", "state", "current task", "heartbeat", "done", "failed", "host RSS"],
+          ["agent", "stages", "state", "current task", "heartbeat", "done", "failed", "heap", "host RSS"],
           ...s.agents.map((a) => [
             a.agentId,
             a.stages.join(","),
@@ -77,10 +77,11 @@ export function renderStatus(s: SwarmStatus, url: string): string {
             secs(a.heartbeatAgeMs),
             String(a.tasksDone),
             String(a.tasksFailed),
+            a.heapUsedBytes === undefined ? "-" : mb(a.heapUsedBytes),
             mb(a.hostRssBytes),
           ]),
         ],
-        new Set([4, 5, 6, 7]),
+        new Set([4, 5, 6, 7, 8]),
       ),
     );
   }

@@ -122,10 +122,11 @@ function render(s) {
         el("td", { class: "ellipsis", title: a.currentTasks.join("\n") }, a.currentTasks.join(", ") || "–"),
         el("td", { class: "num" }, fmt.age(now - a.heartbeatAt)),
         el("td", { class: "num" }, `${a.tasksDone}${a.tasksFailed ? ` (${a.tasksFailed} failed)` : ""}`),
+        el("td", { class: "num" }, a.heapUsedBytes === undefined ? "–" : fmt.bytes(a.heapUsedBytes)),
         el("td", { class: "num" }, fmt.bytes(a.hostRssBytes)),
       ),
     ),
-    7,
+    8,
     "no agents registered",
   );
 
