@@ -102,7 +102,8 @@ test("the dashboard shows agents, stage backlogs and document progress change du
     async () => {
       const docs = await documents(page);
       const partial = [...docs.values()].some((d) => d.status !== "done" && d.pagesDone > 0);
-      if (partial && !progressShot) {
+      // The agents table refreshes with the next snapshot (~1 s): wait for it, so the picture agrees.
+      if (partial && !progressShot && (await page.locator("#agents tr[data-agent]").count()) === 3) {
         progressShot = true;
         await page.screenshot({ path: new URL("dashboard.png", ARTIFACTS).pathname, fullPage: true });
       }
