@@ -9,9 +9,9 @@ import { parseArgs } from "node:util";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { DocswarmClient } from "../client/index.ts";
 import { EmbeddedNatsServer } from "../infra/index.ts";
-import type { TaskInput } from "../schemas/index.ts";
-import { connectNats, ensureStage, ensureTopology, jsonBytes, STREAMS, subjects } from "../streams/index.ts";
+import { connectNats, ensureStage, ensureTopology, STREAMS } from "../streams/index.ts";
 import { makeDoc } from "./lib/corpus.ts";
+import { queueNoopTasks } from "./lib/noop-tasks.ts";
 import { type RoleProcess, rssBytes, spawnRole, stopAll } from "./lib/roles.ts";
 
 const { values } = parseArgs({
@@ -48,24 +48,7 @@ try {
   const js = jetstream(nc);
   const t0 = Date.now();
   if (mode === "tasks") {
-    const inflight: Promise<unknown>[] = [];
-    for (let i = 0; i < count; i++) {
-      const docId = `load-${i % 1000}`;
-      const task: TaskInput = {
-        v: 1,
-        taskId: `${docId}.r1.noop.${i}`,
-        docId,
-        runId: "r1",
-        stage: "noop",
-        priority: "normal",
-        index: i,
-        input: {},
-        createdAt: Date.now(),
-      };
-      inflight.push(js.publish(subjects.task("noop", "normal"), jsonBytes(task), { msgID: task.taskId }));
-      if (inflight.length >= 2000) await Promise.all(inflight.splice(0));
-    }
-    await Promise.all(inflight);
+    await queueNoopTasks(js, count, { docs: 1000, window: 2000 });
   } else {
     const doc = await makeDoc("load", 1, 1, 400);
     const client = new DocswarmClient(nc);

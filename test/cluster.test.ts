@@ -1,7 +1,6 @@
 // docswarm on a three-node NATS cluster (loopback only), as when one machine is not enough: the
 // topology with three replicas, agents and the coordinator connected to different nodes, and the
 // node leading the task stream killed mid-run. Every document still ends with exactly one result.
-import { createServer } from "node:net";
 import { jetstreamManager } from "@nats-io/jetstream";
 import test from "ava";
 import { AgentHost } from "../agents/index.ts";
@@ -11,15 +10,8 @@ import { EmbeddedNatsServer } from "../infra/index.ts";
 import { connectNats, ensureTopology, STREAMS } from "../streams/index.ts";
 import { assertDone } from "./helpers/assert.ts";
 import { knownDoc } from "./helpers/pdfs.ts";
+import { unusedPorts } from "./helpers/ports.ts";
 import { waitFor } from "./helpers/rel-server.ts";
-
-async function unusedPorts(n: number): Promise<number[]> {
-  const probes = Array.from({ length: n }, () => createServer());
-  await Promise.all(probes.map((p) => new Promise<void>((resolve) => p.listen(0, "127.0.0.1", resolve))));
-  const ports = probes.map((p) => (p.address() as { port: number }).port);
-  await Promise.all(probes.map((p) => new Promise<void>((resolve) => p.close(() => resolve()))));
-  return ports;
-}
 
 test("a three-node cluster with R3 streams loses no document when the task stream's leader dies", async (t) => {
   const [c0, c1, c2, r0, r1, r2] = await unusedPorts(6);

@@ -6,8 +6,8 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import test from "ava";
 import { AgentHost } from "../agents/index.ts";
 import { Coordinator } from "../coordinator/index.ts";
-import type { TaskInput } from "../schemas/index.ts";
-import { ensureStage, jsonBytes, STREAMS, subjects, taskSources } from "../streams/index.ts";
+import { queueNoopTasks } from "../scripts/lib/noop-tasks.ts";
+import { ensureStage, STREAMS, taskSources } from "../streams/index.ts";
 import { startTopology, waitFor } from "./helpers/rel-server.ts";
 
 const NOOP = new URL("../scripts/stages/noop.ts", import.meta.url).pathname;
@@ -21,23 +21,7 @@ test("thousands of queued tasks complete while what agents hold stays bounded by
   const coordinator = await Coordinator.start({ servers: url });
   t.teardown(() => coordinator.close());
   const js = jetstream(nc);
-  const pending: Promise<unknown>[] = [];
-  for (let i = 0; i < count; i++) {
-    const task: TaskInput = {
-      v: 1,
-      taskId: `load-${i % 50}.r1.noop.${i}`,
-      docId: `load-${i % 50}`,
-      runId: "r1",
-      stage: "noop",
-      priority: "normal",
-      index: i,
-      input: {},
-      createdAt: Date.now(),
-    };
-    pending.push(js.publish(subjects.task("noop", "normal"), jsonBytes(task), { msgID: task.taskId }));
-    if (pending.length >= 500) await Promise.all(pending.splice(0));
-  }
-  await Promise.all(pending);
+  await queueNoopTasks(js, count, { docs: 50, window: 500 });
 
   const jsm = await jetstreamManager(nc);
   const backlog0 = (await jsm.consumers.info(STREAMS.tasks, "noop-normal")).num_pending;

@@ -1,26 +1,17 @@
 // Roles started before their NATS server: `docswarm agent` and `docswarm coordinator` wait for it
 // (and say so), then work once it is up; Ctrl-C while waiting ends the role at once.
-import { createServer } from "node:net";
 import test from "ava";
 import { DocswarmClient } from "../client/index.ts";
 import { spawnRole, stopAll } from "../scripts/lib/roles.ts";
 import { assertDone } from "./helpers/assert.ts";
 import { knownDoc } from "./helpers/pdfs.ts";
+import { unusedPorts } from "./helpers/ports.ts";
 import { connectFor, startServer, waitFor } from "./helpers/rel-server.ts";
-
-/** A loopback port nothing listens on (taken from the OS, then released). */
-async function unusedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 const waiting = (logs: Array<Record<string, unknown>>) => logs.some((l) => l.msg === "waiting for NATS");
 
 test("an agent host and a coordinator started before NATS wait for it, then process documents", async (t) => {
-  const port = await unusedPort();
+  const [port] = await unusedPorts(1);
   const url = `nats://127.0.0.1:${port}`;
   const agent = spawnRole("agent", url, ["--agents", "1"]);
   const coordinator = spawnRole("coordinator", url);
@@ -39,7 +30,8 @@ test("an agent host and a coordinator started before NATS wait for it, then proc
 });
 
 test("Ctrl-C while a role waits for NATS ends it with 130 and no error", async (t) => {
-  const url = `nats://127.0.0.1:${await unusedPort()}`;
+  const [port] = await unusedPorts(1);
+  const url = `nats://127.0.0.1:${port}`;
   const agent = spawnRole("agent", url, ["--agents", "1"]);
   t.teardown(() => stopAll([agent], 500));
   await waitFor(() => waiting(agent.logs), { what: "the agent saying it waits for NATS" });
