@@ -5,6 +5,7 @@ export { DocumentCache } from "./document-cache.ts";
 export { StageError, toErrorInfo } from "./errors.ts";
 export { AgentHost, type AgentHostOptions } from "./host.ts";
 export type { PdfDocument, PdfEngine } from "./pdf/engine.ts";
+export { type ExtractedPages, extractPages, type PageSpan } from "./pdf/extract-pages.ts";
 export { pdfjsEngine } from "./pdf/pdfjs-engine.ts";
 export type { AgentServices } from "./services.ts";
 export { defineStage, type StageContext, type StageDefinition, type TaskHandler } from "./stage.ts";

@@ -11,6 +11,31 @@ export const PageText = z
   .meta({ id: "PageText" });
 export type PageText = z.infer<typeof PageText>;
 
+// Stable codes for what was repaired or worked around while reading a document that was still
+// processed; clients match on these, never on messages.
+export const WARNING_CODES = [
+  /** No %%EOF marker at the end: the file was read as far as it goes. */
+  "PDF_NO_EOF",
+  /** Bytes before the %PDF- header line. */
+  "PDF_LEADING_JUNK",
+  /** One or more pages could not be read; their entries carry `error`. */
+  "PDF_PAGE_FAILED",
+  /** Some pages (or the whole document) came from the fallback engine. */
+  "PDF_ENGINE_FALLBACK",
+] as const;
+export const WarningCode = z.enum(WARNING_CODES).meta({ id: "WarningCode" });
+export type WarningCode = z.infer<typeof WarningCode>;
+
+export const DocWarning = z
+  .object({
+    code: WarningCode,
+    message: z.string(),
+    /** The page it concerns, when it concerns one page. */
+    page: z.number().int().positive().optional(),
+  })
+  .meta({ id: "DocWarning" });
+export type DocWarning = z.infer<typeof DocWarning>;
+
 export const DocMeta = z
   .object({
     title: z.string().nullable(),

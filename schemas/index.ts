@@ -25,7 +25,15 @@ export {
 export { CoordinatorStatus, LostAgent } from "./coordinator-status.ts";
 export { JobResult, JobSpec, type JobSpecInput, TaskSpec } from "./dag.ts";
 export { DeadLetter } from "./dead-letter.ts";
-export { DocMeta, ObjectRef, PageRange, PageText } from "./document.ts";
+export {
+  DocMeta,
+  DocWarning,
+  ObjectRef,
+  PageRange,
+  PageText,
+  WARNING_CODES,
+  WarningCode,
+} from "./document.ts";
 export {
   AgentEvent,
   AgentScaledEvent,

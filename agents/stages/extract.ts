@@ -1,8 +1,8 @@
-// extract: text and statistics for every page of one chunk, with pdf.js.
-import { ExtractInput, ExtractOutput, type PageText } from "../../schemas/index.ts";
+// extract: text and statistics for every page of one chunk (agents/pdf/extract-pages.ts).
+import { ExtractInput, ExtractOutput } from "../../schemas/index.ts";
 import { StageError } from "../errors.ts";
+import { extractPages } from "../pdf/extract-pages.ts";
 import { defineStage } from "../stage.ts";
-import { countWords } from "../text-stats.ts";
 
 export const extractStage = defineStage({
   name: "extract",
@@ -16,12 +16,7 @@ export const extractStage = defineStage({
           `the document has ${doc.pageCount} pages, the plan expected ${input.pageCount}`,
         );
       }
-      const pages: PageText[] = [];
-      for (let page = input.range.firstPage; page <= input.range.lastPage; page++) {
-        if (ctx.signal.aborted) throw new StageError("TASK_TIMEOUT", "cancelled", { retryable: true });
-        const text = await doc.pageText(page);
-        pages.push({ page, text, chars: text.length, words: countWords(text) });
-      }
+      const { pages } = await extractPages(doc, input.range, ctx.signal);
       return { pages };
     });
   },
