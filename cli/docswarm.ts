@@ -16,8 +16,8 @@ import { UsageError } from "./usage.ts";
 const HELP = `docswarm: process PDFs with a swarm of agents on NATS JetStream
 
 Usage:
-  docswarm process <files|folders...> [--agents N] [--out DIR] [--json] [--priority high|normal|low]
-                   [--stage ./my-stage.ts]... [--pipeline split,extract,my-stage,merge]
+  docswarm process <files|folders...> [--agents N] [--out DIR] [--format json|txt|json,txt] [--json]
+                   [--priority high|normal|low] [--stage ./my-stage.ts]... [--pipeline split,extract,my-stage,merge]
   docswarm up [--agents N] [--port P] [--dashboard-port N] [--no-dashboard] [--metrics-port N]
                                                 NATS + coordinator + agents + dashboard until Ctrl-C
   docswarm agent [--agents N] [--stages a,b] [--stage ./my-stage.ts]... [--slots N] [--metrics-port N]

@@ -1,5 +1,6 @@
-// Ctrl-C and SIGTERM: the first runs the registered cleanups (agents finish, servers stop), a second
-// one exits at once. The embedded server's guard takes the server down with us either way. The
+// Ctrl-C, SIGTERM and SIGHUP (the terminal closed): the first runs the registered cleanups (agents
+// finish, servers stop), a second one exits at once. The embedded server's guard takes the server
+// down with us either way. The
 // handlers are installed when the CLI starts, so a signal during a command's start-up is handled
 // too: what was registered by then is cleaned up at once, the rest when the command reaches
 // untilSignal().
@@ -16,9 +17,14 @@ export async function runCleanups(): Promise<void> {
   for (const fn of cleanups.splice(0).reverse()) await fn().catch(() => {});
 }
 
-/** Installs the SIGINT/SIGTERM handlers (once); resolves after the first signal's cleanups. */
+const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
+/** Installs the SIGINT/SIGTERM/SIGHUP handlers (once); resolves after the first signal's cleanups. */
 export function installSignalHandlers(): Promise<NodeJS.Signals> {
   signalled ??= new Promise((resolve) => {
+    // A closed terminal (EIO) or a reader gone (EPIPE) must not crash a run midway: the results go
+    // to files, and the cleanups must run.
+    for (const stream of [process.stdout, process.stderr]) stream.on("error", () => {});
     let stopping = false;
     const handler = (signal: NodeJS.Signals) => {
       if (stopping) process.exit(130);
@@ -26,13 +32,12 @@ export function installSignalHandlers(): Promise<NodeJS.Signals> {
       process.stderr.write(`\ndocswarm: ${signal}, shutting down (again to force)\n`);
       void runCleanups().then(() => resolve(signal));
     };
-    process.on("SIGINT", handler);
-    process.on("SIGTERM", handler);
+    for (const signal of SIGNALS) process.on(signal, handler);
   });
   return signalled;
 }
 
-/** For long-running commands: resolves when SIGINT or SIGTERM arrived and every cleanup has run. */
+/** For long-running commands: resolves when a signal arrived and every cleanup has run. */
 export async function untilSignal(): Promise<NodeJS.Signals> {
   const signal = await installSignalHandlers();
   await runCleanups(); // anything registered after the signal arrived

@@ -1,6 +1,8 @@
 // Starts a private JetStream nats-server on a free loopback port with a temp store, and stops it
 // on close(), on process exit and when its parent dies: a bash guard kills the server as soon as
-// its stdin (a pipe from us) closes, so even `kill -9` of the parent leaves no orphan server.
+// its stdin (a pipe from us) closes, so even `kill -9` of the parent leaves no orphan server. The
+// guard runs in a session of its own, so the terminal's signals (Ctrl-C, the hangup when it
+// closes) reach only us: the server keeps serving our agents while they finish, and we stop it.
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -29,11 +31,12 @@ export class EmbeddedServerError extends Error {
   }
 }
 
-// A guard that forwards TERM/INT to the server and kills it when the parent's pipe closes. The trap
-// is set before the server starts, so a TERM in between cannot orphan it.
+// A guard that stops the server on TERM, INT or HUP (nats-server itself takes HUP as "reload its
+// config" and would live on) and when the parent's pipe closes. The trap is set before the server
+// starts, so a signal in between cannot orphan it.
 const GUARD = `
 child=
-trap 'kill -TERM $child 2>/dev/null; wait $child; exit 0' TERM INT
+trap 'kill -TERM $child 2>/dev/null; wait $child; exit 0' TERM INT HUP
 "$@" </dev/null & child=$!
 while kill -0 $child 2>/dev/null; do
   read -r -t 1 _ ; rc=$?
@@ -104,6 +107,7 @@ export class EmbeddedNatsServer {
 
     const child = spawn("bash", ["-c", GUARD, "guard", bin.path, "-c", configFile, "-l", logFile], {
       stdio: ["pipe", "ignore", "ignore"],
+      detached: true,
     });
     let exitCode: number | null = null;
     const exited = new Promise<void>((resolve) => {

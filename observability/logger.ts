@@ -30,7 +30,7 @@ export function logLevelFromEnv(defaultLevel: LogLevel, env: NodeJS.ProcessEnv =
 export function createLogger(options: LoggerOptions = {}): LogFn {
   const level = logLevelFromEnv(options.defaultLevel ?? "info", options.env);
   const pretty = options.pretty ?? process.stderr.isTTY === true;
-  const out = options.destination ?? pino.destination({ dest: 2, sync: true });
+  const out = options.destination ?? stderrDestination();
   const logger = pino(
     {
       level,
@@ -42,6 +42,13 @@ export function createLogger(options: LoggerOptions = {}): LogFn {
     pretty ? prettyStream(out) : out,
   );
   return (lvl, msg, fields) => logger[lvl](fields ?? {}, msg);
+}
+
+/** Stderr, synchronously; a write that fails (the terminal closed: EIO) is dropped, not thrown. */
+function stderrDestination(): ReturnType<typeof pino.destination> {
+  const dest = pino.destination({ dest: 2, sync: true });
+  dest.on("error", () => {});
+  return dest;
 }
 
 const COLORS: Record<string, string> = {

@@ -124,10 +124,19 @@ export const CoordinatorConfig = z
 export type CoordinatorConfig = z.infer<typeof CoordinatorConfig>;
 export type CoordinatorOptionsInput = z.input<typeof CoordinatorConfig>;
 
+/** What `docswarm process` writes per document: the FinalResult as JSON, or its text. */
+export const OutputFormat = z.enum(["json", "txt"]);
+export type OutputFormat = z.infer<typeof OutputFormat>;
+
 export const ProcessCommandOptions = z.object({
   paths: z.array(z.string().min(1)).min(1, "give at least one file or folder"),
   agents: z.coerce.number().int().min(1).max(512),
   out: z.string().min(1),
+  /** `--format json,txt`: one or more formats, comma-separated. */
+  format: z
+    .string()
+    .transform((s) => [...new Set(s.split(",").map((f) => f.trim()))])
+    .pipe(z.array(OutputFormat).min(1)),
   json: z.boolean(),
   priority: Priority,
 });

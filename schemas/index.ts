@@ -17,6 +17,7 @@ export {
   AgentThreadConfig,
   CoordinatorConfig,
   type CoordinatorOptionsInput,
+  OutputFormat,
   ProcessCommandOptions,
   ProcessingConfig,
   TopologyConfig,

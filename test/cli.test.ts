@@ -1,5 +1,6 @@
 // `docswarm process` as a user runs it: a folder of PDFs (one of them not a PDF) and a missing
-// path, JSON lines on stdout, one result file per document, the exit code, nothing left running.
+// path, JSON lines on stdout, one result file per document named after it, the exit code,
+// nothing left running.
 import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -59,32 +60,29 @@ test("process <dir> --json: done, PDF_INVALID and FILE_NOT_FOUND lines, result f
   const byFile = new Map(lines.map((l) => [l.file, l]));
 
   const expectations = [
-    { file: files.a, doc: a },
-    { file: files.b, doc: b },
+    { file: files.a, doc: a, out: join(out, "a.json") },
+    { file: files.b, doc: b, out: join(out, "nested", "b.json") },
   ];
-  for (const { file, doc } of expectations) {
+  for (const { file, doc, out } of expectations) {
     const line = byFile.get(file)!;
     t.like(line, { docId: sha32(doc.bytes), status: "done", pageCount: doc.pages.length });
     t.is(line.error, undefined);
-    t.is(line.out, join(out, `${line.docId}.json`));
+    t.is(line.out, out);
   }
   t.like(byFile.get(files.bad), { docId: sha32(badBytes), status: "failed", error: { code: "PDF_INVALID" } });
   t.like(byFile.get(files.missing), { docId: null, status: "failed", error: { code: "FILE_NOT_FOUND" } });
   t.regex(byFile.get(files.missing)!.error!.message, /missing\.pdf/);
 
-  // One result file per submitted document, each a valid FinalResult.
-  const written = (await readdir(out)).sort();
-  const ids = [a, b].map((d) => sha32(d.bytes)).concat(sha32(badBytes));
-  t.deepEqual(written, ids.map((id) => `${id}.json`).sort());
-  for (const [doc, file] of [
-    [a, files.a],
-    [b, files.b],
-  ] as const) {
-    const json = JSON.parse(await readFile(join(out, `${sha32(doc.bytes)}.json`), "utf8")) as unknown;
+  // One result file per submitted document, named after it (the input tree mirrored), each a
+  // valid FinalResult with the doc id inside.
+  const written = (await readdir(out, { recursive: true })).sort();
+  t.deepEqual(written, ["a.json", "bad.json", "nested", join("nested", "b.json")]);
+  for (const { file, doc, out } of expectations) {
+    const json = JSON.parse(await readFile(out, "utf8")) as unknown;
     const r = assertDone(t, json, doc, sha32(doc.bytes));
     t.is(r.source, file);
   }
-  const bad = FinalResult.parse(JSON.parse(await readFile(join(out, `${sha32(badBytes)}.json`), "utf8")));
+  const bad = FinalResult.parse(JSON.parse(await readFile(join(out, "bad.json"), "utf8")));
   t.is(bad.status, "failed");
   t.is(bad.error?.code, "PDF_INVALID");
   t.is(bad.source, files.bad);

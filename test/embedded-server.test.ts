@@ -4,6 +4,7 @@ import test from "ava";
 import { EmbeddedNatsServer } from "../infra/index.ts";
 import { processExists } from "./helpers/cli.ts";
 import { acceptsConnections, findEmbeddedServer } from "./helpers/server.ts";
+import { waitFor } from "./helpers/wait.ts";
 
 test("port 0 picks a free port (nats-server itself would take 0 to mean 4222)", async (t) => {
   const a = await EmbeddedNatsServer.start({ port: 0 });
@@ -37,4 +38,18 @@ test("close stops the server process and removes its temp dir", async (t) => {
   t.false(existsSync(server.dir));
   t.false(await acceptsConnections(server.url));
   await t.notThrowsAsync(server.close(), "close twice is fine");
+});
+
+test("a hangup sent to the guard stops the server too (nats-server alone takes HUP as 'reload')", async (t) => {
+  const server = await EmbeddedNatsServer.start();
+  t.teardown(() => server.close());
+  const found = await findEmbeddedServer(server.url);
+  if (!found || !server.pid) return t.fail(`no ports file for ${server.url}`);
+  process.kill(server.pid, "SIGHUP");
+  await server.closed();
+  await waitFor(() => !processExists(found.pid), {
+    timeoutMs: 10_000,
+    message: `nats-server ${found.pid} to stop`,
+  });
+  t.false(await acceptsConnections(server.url));
 });

@@ -1,9 +1,8 @@
 // docswarm process <files|folders...>: the main job. Runs NATS (embedded unless NATS_URL is set),
-// a coordinator and agents in this process, submits every PDF, shows progress, writes one JSON
-// result per document, and exits non-zero when any document failed.
-import { mkdir, writeFile } from "node:fs/promises";
+// a coordinator and agents in this process, submits every PDF, shows progress, writes each
+// document's result next to where its input sits in the tree (cli/outputs.ts), and exits non-zero
+// when any document failed (2 when there was nothing to process).
 import { availableParallelism } from "node:os";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { jetstream } from "@nats-io/jetstream";
 import { ClientError } from "../../client/index.ts";
@@ -19,6 +18,7 @@ import { natsUrlFromEnv, readFinal, subjects } from "../../streams/index.ts";
 import { Swarm } from "../../swarm/index.ts";
 import { expandInputs } from "../files.ts";
 import { createLogger } from "../log.ts";
+import { outputStems, writeOutputs } from "../outputs.ts";
 import { ProgressBar } from "../progress.ts";
 import { exitOnSignal, onShutdown, runCleanups } from "../signals.ts";
 import { UsageError } from "../usage.ts";
@@ -40,6 +40,7 @@ export async function processCommand(argv: string[]): Promise<number> {
     options: {
       agents: { type: "string", short: "a", default: String(availableParallelism()) },
       out: { type: "string", short: "o", default: "docswarm-out" },
+      format: { type: "string", short: "f", default: "json" },
       json: { type: "boolean", default: false },
       priority: { type: "string", short: "p", default: "normal" },
       pipeline: { type: "string" },
@@ -68,19 +69,24 @@ export async function processCommand(argv: string[]): Promise<number> {
         : `FAIL  ${line.file}  ${line.error?.code}: ${line.error?.message}`;
     bar.log(text);
   };
-  for (const i of inputs) {
-    if ("missing" in i) {
-      emit({
-        file: i.file,
-        docId: null,
-        status: "failed",
-        pageCount: 0,
-        error: { code: "FILE_NOT_FOUND", message: `no such file or folder: ${i.file}`, retryable: false },
-      });
-    }
+  for (const m of inputs.missing) {
+    emit({
+      file: m.file,
+      docId: null,
+      status: "failed",
+      pageCount: 0,
+      error: { code: "FILE_NOT_FOUND", message: m.reason, retryable: false },
+    });
   }
-  const files = inputs.filter((i) => !("missing" in i)).map((i) => i.file);
-  await mkdir(opts.out, { recursive: true });
+  for (const dir of inputs.empty) process.stderr.write(`docswarm: no PDF files found in ${dir}\n`);
+  if (inputs.files.length === 0) {
+    // Nothing to start a swarm for.
+    bar.stop();
+    if (inputs.empty.length === 0) process.stderr.write("docswarm: no PDF files to process\n");
+    return 2;
+  }
+  const files = inputs.files.map((i) => i.file);
+  const stems = outputStems(inputs.files, opts.out);
 
   const natsUrl = natsUrlFromEnv();
   const swarm = await Swarm.initialize({
@@ -112,9 +118,8 @@ export async function processCommand(argv: string[]): Promise<number> {
     const files = pending.get(final.docId);
     if (!files) return;
     pending.delete(final.docId);
-    const out = join(opts.out, `${final.docId}.json`);
-    await writeFile(out, `${JSON.stringify(final, null, 2)}\n`);
     for (const file of files) {
+      const [out] = await writeOutputs(final, stems.get(file)!, opts.format);
       bar.docsDone++;
       emit({
         file,
@@ -122,7 +127,7 @@ export async function processCommand(argv: string[]): Promise<number> {
         status: final.status,
         pageCount: final.pageCount,
         ...(final.error && { error: final.error }),
-        out,
+        ...(out && { out }),
       });
     }
     pagesByDoc.set(final.docId, { done: final.pageCount, total: final.pageCount });
