@@ -1,5 +1,7 @@
-// Reading what earlier tasks produced: one result by direct get, or all of a document's results in
-// one batched read, and assembling the input of chunk and document stages from them.
+// Assembling what a task reads from earlier tasks (jobs/results.ts reads the results stream): its
+// dependencies' outputs, and the inputs of chunk and document stages.
+
+import { readRunResults, readTaskResult, resultOutput } from "../jobs/index.ts";
 import {
   type ChunkStageInput,
   type DocumentStageInput,
@@ -8,47 +10,22 @@ import {
   Job,
   type PageText,
   type Task,
-  TaskResult,
+  type TaskResult,
   validate,
 } from "../schemas/index.ts";
-import { readSubject, STREAMS, subjects } from "../streams/index.ts";
 import { StageError } from "./errors.ts";
 import type { AgentServices } from "./services.ts";
 
-const decoder = new TextDecoder();
+function missing(key: string, docId: string): StageError {
+  return new StageError("RESULT_MISSING", `result of ${key} of ${docId} is missing`, { retryable: true });
+}
 
 /** A result's output, fetched from the object store when it was too large for the message. */
-export async function resultOutput(s: AgentServices, r: TaskResult): Promise<unknown> {
-  if (!r.outputObject) return r.output;
-  const data = await s.documents.bytes(r.outputObject).catch(() => undefined);
-  if (!data) throw new StageError("RESULT_MISSING", `output of ${r.taskId} is missing`, { retryable: true });
-  return JSON.parse(decoder.decode(data));
-}
-
-/** The latest ok result of each task of this run of a document, by task key. */
-export async function readRunResults(
-  s: AgentServices,
-  docId: string,
-  runId: string,
-): Promise<Map<string, TaskResult>> {
-  const out = new Map<string, TaskResult>();
-  for (const m of await readSubject(s.jsm, STREAMS.results, subjects.results(docId))) {
-    const r = decodeJson(TaskResult, m.data);
-    if (r.ok && r.value.runId === runId && r.value.status === "ok")
-      out.set(`${r.value.stage}.${r.value.index}`, r.value);
-  }
+async function outputOf(s: AgentServices, r: TaskResult): Promise<unknown> {
+  const out = await resultOutput(r, (ref) => s.documents.bytes(ref).catch(() => null));
+  if (out === undefined && r.outputObject)
+    throw new StageError("RESULT_MISSING", `output of ${r.taskId} is missing`, { retryable: true });
   return out;
-}
-
-async function readOne(s: AgentServices, docId: string, key: string, taskId: string): Promise<TaskResult> {
-  const m = await s.jsm.streams
-    .getMessage(STREAMS.results, { last_by_subj: subjects.result(docId, key) })
-    .catch(() => null);
-  const r = m ? decodeJson(TaskResult, m.data) : undefined;
-  if (!r?.ok || r.value.taskId !== taskId || r.value.status !== "ok") {
-    throw new StageError("RESULT_MISSING", `result of ${key} of ${docId} is missing`, { retryable: true });
-  }
-  return r.value;
 }
 
 export async function readJob(s: AgentServices, docId: string): Promise<Job> {
@@ -66,21 +43,15 @@ function pagesOf(output: unknown, key: string): PageText[] {
 
 /** Outputs of a task's dependencies, in the order it lists them. */
 export async function depOutputs(s: AgentServices, task: Task): Promise<unknown[]> {
-  if (task.deps.length > 32) {
-    const all = await readRunResults(s, task.docId, task.runId);
-    return Promise.all(
-      task.deps.map((d) => {
-        const r = all.get(d.key);
-        if (!r)
-          throw new StageError("RESULT_MISSING", `result of ${d.key} of ${task.docId} is missing`, {
-            retryable: true,
-          });
-        return resultOutput(s, r);
-      }),
-    );
-  }
-  const results = await Promise.all(task.deps.map((d) => readOne(s, task.docId, d.key, d.taskId)));
-  return Promise.all(results.map((r) => resultOutput(s, r)));
+  const all = task.deps.length > 32 ? await readRunResults(s.jsm, task.docId, task.runId) : undefined;
+  const results = await Promise.all(
+    task.deps.map(async (d) => {
+      const r = all ? all.get(d.key) : await readTaskResult(s.jsm, task.docId, d.key, d.taskId);
+      if (!r) throw missing(d.key, task.docId);
+      return r;
+    }),
+  );
+  return Promise.all(results.map((r) => outputOf(s, r)));
 }
 
 export async function chunkInput(s: AgentServices, task: Task): Promise<ChunkStageInput> {
@@ -97,22 +68,24 @@ export async function chunkInput(s: AgentServices, task: Task): Promise<ChunkSta
   return { docId: task.docId, range, pages, previous };
 }
 
-/** All pages in order, and every user stage's output: per-chunk stages as arrays in chunk order. */
+/**
+ * All pages in order, and every user stage's output (per-chunk stages as arrays in chunk order),
+ * with the job they were read for.
+ */
 export async function documentInput(
   s: AgentServices,
   docId: string,
   runId: string,
-): Promise<DocumentStageInput & { chunks: number }> {
-  const [job, results] = await Promise.all([readJob(s, docId), readRunResults(s, docId, runId)]);
+): Promise<{ job: Job; input: DocumentStageInput }> {
+  const [job, results] = await Promise.all([readJob(s, docId), readRunResults(s.jsm, docId, runId)]);
   const pages: PageText[] = [];
   const stages: Record<string, unknown> = {};
   const scopes = new Map(Object.values(job.tasks).map((t) => [t.stage, t.inputMode]));
   for (const [key, t] of Object.entries(job.tasks)) {
     if (t.stage === "merge" || t.state !== "done") continue;
     const r = results.get(key);
-    if (!r)
-      throw new StageError("RESULT_MISSING", `result of ${key} of ${docId} is missing`, { retryable: true });
-    const output = await resultOutput(s, r);
+    if (!r) throw missing(key, docId);
+    const output = await outputOf(s, r);
     if (t.stage === "extract") pages.push(...pagesOf(output, key));
     else if (scopes.get(t.stage) === "chunk") {
       if (!Array.isArray(stages[t.stage]))
@@ -121,5 +94,5 @@ export async function documentInput(
     } else stages[t.stage] = output;
   }
   pages.sort((a, b) => a.page - b.page);
-  return { docId, pageCount: job.pageCount, meta: job.meta, pages, stages, chunks: job.chunks.length };
+  return { job, input: { docId, pageCount: job.pageCount, meta: job.meta, pages, stages } };
 }

@@ -1,6 +1,7 @@
 // What a stage handler can use: the agent's connection, the swarm's state, its PDF engine and caches.
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
+import { JobStore } from "../jobs/index.ts";
 import type { ProcessingConfig, TopologyConfig } from "../schemas/index.ts";
 import {
   countServing,
@@ -27,6 +28,8 @@ export type AgentServices = {
   maxPayloadBytes: number;
   engine: PdfEngine;
   documents: DocumentCache;
+  /** Job records (split writes a new run's). */
+  jobs: JobStore;
   /** Live agents serving a stage, from the registry (cached for a moment). */
   liveAgents(stage: string): Promise<number>;
   /** Structured log line, forwarded to the host's logger. */
@@ -34,13 +37,14 @@ export type AgentServices = {
 };
 
 export function createServices(
-  init: Omit<AgentServices, "documents" | "liveAgents" | "publisher">,
+  init: Omit<AgentServices, "documents" | "jobs" | "liveAgents" | "publisher">,
   shared?: SharedBytes,
 ): AgentServices {
   let registry: { at: number; agents: Promise<Awaited<ReturnType<typeof listAgents>>> } | undefined;
   return {
     ...init,
     publisher: publisherFor(init.nc),
+    jobs: new JobStore(init.state.jobs, { maxCached: 64 }),
     documents: new DocumentCache(
       init.engine,
       (bucket, name) => readObject(init.js, bucket, name),

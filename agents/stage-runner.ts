@@ -19,10 +19,8 @@ async function assembleInput(task: Task, s: AgentServices): Promise<unknown> {
       return depOutputs(s, task);
     case "chunk":
       return chunkInput(s, task);
-    case "document": {
-      const { chunks: _chunks, ...input } = await documentInput(s, task.docId, task.runId);
-      return input;
-    }
+    case "document":
+      return (await documentInput(s, task.docId, task.runId)).input;
   }
 }
 

@@ -36,11 +36,21 @@ export class BarePool {
     return sab;
   }
 
-  /** Extracts every page of `docs`; resolves with the wall time from first task to last result. */
-  async run(docs: CorpusDoc[], processing: ProcessingConfig): Promise<BareRun> {
+  /**
+   * Extracts every page of `docs`; resolves with the wall time from first task to last result.
+   * `wholeFiles`: one task per document (what a script with a process pool does), else the page
+   * ranges docswarm's planner would cut.
+   */
+  async run(
+    docs: CorpusDoc[],
+    processing: ProcessingConfig,
+    options: { wholeFiles?: boolean } = {},
+  ): Promise<BareRun> {
     const tasks: BareTask[] = [];
     for (const doc of docs) {
-      const chunks = planChunks(doc.pages, { agents: this.threads, ...processing });
+      const chunks = options.wholeFiles
+        ? [{ index: 0, firstPage: 1, lastPage: doc.pages }]
+        : planChunks(doc.pages, { agents: this.threads, ...processing });
       for (const c of chunks) {
         tasks.push({
           id: tasks.length,

@@ -4,8 +4,9 @@
 import { jetstream } from "@nats-io/jetstream";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import { DocswarmClient } from "../client/index.ts";
+import { decodeFinal } from "../jobs/index.ts";
 import type { FinalResult, Priority } from "../schemas/index.ts";
-import { decodeFinal, subjects } from "../streams/index.ts";
+import { subjects } from "../streams/index.ts";
 import type { CorpusDoc } from "./corpus.ts";
 
 export type Arrival = { final: FinalResult; at: number };

@@ -80,6 +80,11 @@ export function summary(figures: Figure[]): Record<string, number> {
     mbPerAgent: v("mbPerAgent"),
     recoveryMsMax: v("recoveryMsMax"),
     cpuUtilisation: v("cpuUtilisation"),
+    smallDocEfficiency: by.get("smallDocPagesPerSec")?.ratio ?? Number.NaN,
+    longDocEfficiency: by.get("longDocPagesPerSec")?.ratio ?? Number.NaN,
+    mixedEfficiency: by.get("mixedDocPagesPerSec")?.ratio ?? Number.NaN,
+    cpuMsPerDoc: v("cpuMsPerDoc"),
+    bareCpuMsPerDoc: v("bareCpuMsPerDoc"),
   };
   for (const f of figures) if (!(f.key in out)) out[f.key] = f.value;
   return out;

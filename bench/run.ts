@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { type BenchContext, coreCount, type Figure } from "./context.ts";
 import { load } from "./cpu.ts";
+import { documentFigures } from "./figures/documents.ts";
 import { memoryFigures } from "./figures/memory.ts";
 import { overheadFigures } from "./figures/overhead.ts";
 import { pagesFigures } from "./figures/pages.ts";
@@ -21,7 +22,7 @@ import { Cleanups, startNats, stopOnSignals } from "./lifecycle.ts";
 import { PROFILES, type Profile } from "./profile.ts";
 import { codeVersion, environment, markdownTable, scalingSvg, summary } from "./report.ts";
 
-const FIGURES = ["pages", "overhead", "scaling", "memory", "recovery", "priority"] as const;
+const FIGURES = ["pages", "documents", "overhead", "scaling", "memory", "recovery", "priority"] as const;
 type FigureName = (typeof FIGURES)[number];
 
 const { values } = parseArgs({
@@ -102,6 +103,7 @@ try {
     return r;
   };
   await run("pages", pagesFigures);
+  await run("documents", documentFigures);
   await run("overhead", overheadFigures);
   const scaling = await run("scaling", scalingFigures);
   await run("memory", memoryFigures);

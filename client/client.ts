@@ -6,6 +6,14 @@ import { readFile } from "node:fs/promises";
 import { DeliverPolicy, type JetStreamClient, jetstream } from "@nats-io/jetstream";
 import { Objm } from "@nats-io/obj";
 import { headers, type NatsConnection } from "@nats-io/transport-node";
+import {
+  checkGraph,
+  decodeFinal,
+  decodeJobResult,
+  doneKind,
+  readFinal,
+  readJobResult,
+} from "../jobs/index.ts";
 import { annotateSpan, SpanKind, withSpan, withTraceHeaders } from "../observability/index.ts";
 import {
   type FinalResult,
@@ -18,18 +26,12 @@ import {
   validate,
 } from "../schemas/index.ts";
 import {
-  checkGraph,
   connectNats,
-  decodeFinal,
-  decodeJobResult,
   defaultDocId,
-  doneKind,
   drainConnection,
   isStreamFull,
   jsonBytes,
   OBJECT_STORES,
-  readFinal,
-  readJobResult,
   STREAMS,
   subjects,
 } from "../streams/index.ts";

@@ -15,6 +15,7 @@ import {
   jetstreamManager,
 } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
+import { dependentsOf, endDocument, isComplete, JobStore, publishTasks, releasedBy } from "../jobs/index.ts";
 import {
   extractTraceContext,
   observeTaskResult,
@@ -41,26 +42,19 @@ import {
 import {
   COORDINATOR_CONSUMER,
   connectNats,
-  dependentsOf,
   drainConnection,
-  isComplete,
   JOBS_CONSUMER,
-  jsonBytes,
   openState,
-  publishFinal,
-  publishJobResult,
-  releasedBy,
+  publisherFor,
   STREAMS,
   type SwarmState,
   subjects,
-  taskEnvelope,
 } from "../streams/index.ts";
 import { Autoscaler } from "./autoscaler.ts";
 import { Capabilities } from "./capabilities.ts";
 import { acceptJobSpec } from "./dag-jobs.ts";
 import { LeaderDuties } from "./duties.ts";
 import { publishEvent } from "./events.ts";
-import { JobStore } from "./job-store.ts";
 import { LeaderElection, NotLeaderError } from "./leader.ts";
 import { sinkOutputs } from "./outputs.ts";
 
@@ -131,7 +125,7 @@ export class Coordinator {
       js,
       jsm,
       state,
-      jobs: new JobStore(state.jobs, 10_000, fence),
+      jobs: new JobStore(state.jobs, { maxCached: 10_000, fence }),
       capabilities: new Capabilities(nc, jsm),
       maxPayloadBytes: nc.info?.max_payload ?? 1024 * 1024,
       log,
@@ -139,17 +133,8 @@ export class Coordinator {
       publishTasks: async (job, keys) => {
         if (keys.length === 0) return;
         fence();
-        await Promise.all(
-          keys.map((key) => {
-            const task = taskEnvelope(job, key);
-            // Released tasks continue the trace of the result that released them (the gather span).
-            const headers = withTraceHeaders();
-            return js.publish(subjects.task(task.stage, job.priority), jsonBytes(task), {
-              msgID: task.taskId,
-              ...(headers && { headers }),
-            });
-          }),
-        );
+        // Released tasks continue the trace of the result that released them (the gather span).
+        await publishTasks(publisherFor(nc), job, keys, withTraceHeaders);
       },
     };
   }
@@ -380,7 +365,7 @@ export class Coordinator {
         kind: "job",
         jobId: job.docId,
         status: "done",
-        outputs: await sinkOutputs(ctx, job),
+        outputs: await sinkOutputs(ctx.jsm, ctx.state.results, job),
         timings: {
           submittedAt: job.submittedAt,
           finishedAt,
@@ -388,7 +373,7 @@ export class Coordinator {
         },
       };
       ctx.fence();
-      await publishJobResult(ctx.js, result, job.runId, ctx.maxPayloadBytes);
+      await endDocument(ctx.js, { kind: "job", result, runId: job.runId }, ctx.maxPayloadBytes);
     }
     publishEvent(ctx.nc, {
       type: "doc.done",
@@ -457,20 +442,17 @@ export class Coordinator {
     const timings = { submittedAt, finishedAt: now, totalMs: Math.max(0, now - submittedAt) };
     // The final result first: if we crash after it, the redelivered result finds it there.
     ctx.fence();
-    const { outcome } =
+    const { outcome } = await endDocument(
+      ctx.js,
       job?.kind === "dag"
-        ? await publishJobResult(
-            ctx.js,
-            { v: 1, kind: "job", jobId: r.docId, status: "failed", outputs: {}, timings, error },
-            r.runId,
-            ctx.maxPayloadBytes,
-          )
-        : await publishFinal(
-            ctx.js,
-            this.#failedDocument(r, job, error, timings),
-            r.runId,
-            ctx.maxPayloadBytes,
-          );
+        ? {
+            kind: "job",
+            result: { v: 1, kind: "job", jobId: r.docId, status: "failed", outputs: {}, timings, error },
+            runId: r.runId,
+          }
+        : { kind: "document", final: this.#failedDocument(r, job, error, timings), runId: r.runId },
+      ctx.maxPayloadBytes,
+    );
     if (outcome === "published") {
       publishEvent(ctx.nc, {
         type: "doc.failed",

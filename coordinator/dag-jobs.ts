@@ -2,6 +2,7 @@
 // dependencies, no cycles), record the job (create: a repeated submission changes nothing), and
 // release the tasks without dependencies. A rejected job still gets its one final (failed) result.
 import type { JsMsg } from "@nats-io/jetstream";
+import { checkGraph, endDocument } from "../jobs/index.ts";
 import {
   decodeJson,
   type ErrorInfo,
@@ -10,7 +11,7 @@ import {
   JobSpec,
   type JobTask,
 } from "../schemas/index.ts";
-import { checkGraph, jsonBytes, publishJobResult } from "../streams/index.ts";
+import { jsonBytes } from "../streams/index.ts";
 import type { CoordinatorContext } from "./coordinator.ts";
 import { publishEvent } from "./events.ts";
 
@@ -34,7 +35,7 @@ async function reject(
     timings: { submittedAt, finishedAt: now, totalMs: Math.max(0, now - submittedAt) },
     error,
   };
-  await publishJobResult(ctx.js, result, runId, ctx.maxPayloadBytes);
+  await endDocument(ctx.js, { kind: "job", result, runId }, ctx.maxPayloadBytes);
   publishEvent(ctx.nc, {
     type: "doc.failed",
     at: now,

@@ -7,9 +7,10 @@ import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { jetstream } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
+import { readFinal } from "../jobs/index.ts";
 import { createPrometheusProvider, type LogFn, registerSwarmGauges } from "../observability/index.ts";
 import { DocId, decodeJson, Job, validate } from "../schemas/index.ts";
-import { BUCKETS, connectNats, drainConnection, readFinal } from "../streams/index.ts";
+import { BUCKETS, connectNats, drainConnection } from "../streams/index.ts";
 import { DashboardState, describedEvent } from "./state.ts";
 
 export type DashboardOptions = {

@@ -10,28 +10,6 @@ export {
 export { defaultDocId } from "./doc-id.ts";
 export { eventKey, publishEvent } from "./events.ts";
 export {
-  decodeFinal,
-  decodeJobResult,
-  doneKind,
-  FinalResultInvalidError,
-  publishFinal,
-  publishJobResult,
-  purgeFinal,
-  readFinal,
-  readJobResult,
-} from "./final-result.ts";
-export {
-  checkGraph,
-  dependentsOf,
-  isComplete,
-  pipelineTasks,
-  releasedBy,
-  sinkTasks,
-  taskEnvelope,
-  taskInput,
-  taskKey,
-} from "./job-graph.ts";
-export {
   BUCKETS,
   BUILTIN_STAGES,
   COORDINATOR_CONSUMER,

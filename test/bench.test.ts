@@ -19,6 +19,11 @@ const REQUIRED = [
   "mbPerAgent",
   "recoveryMsMax",
   "cpuUtilisation",
+  "smallDocEfficiency",
+  "longDocEfficiency",
+  "mixedEfficiency",
+  "cpuMsPerDoc",
+  "bareCpuMsPerDoc",
 ];
 
 test("npm run bench -- --smoke --json runs every figure and ends with the summary object", async (t) => {

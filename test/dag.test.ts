@@ -4,8 +4,9 @@
 import { jetstream } from "@nats-io/jetstream";
 import test from "ava";
 import { ClientError } from "../client/index.ts";
+import { checkGraph, releasedBy } from "../jobs/index.ts";
 import { decodeJson, Job, type JobSpecInput } from "../schemas/index.ts";
-import { checkGraph, jsonBytes, releasedBy, subjects } from "../streams/index.ts";
+import { jsonBytes, subjects } from "../streams/index.ts";
 import { stagePath, startSwarm } from "./helpers/server.ts";
 import { waitFor } from "./helpers/wait.ts";
 

@@ -8,7 +8,7 @@ import test, { type ExecutionContext } from "ava";
 import { AgentHost } from "../agents/index.ts";
 import { DocswarmClient } from "../client/index.ts";
 import { Coordinator } from "../coordinator/index.ts";
-import { JobStore } from "../coordinator/job-store.ts";
+import { JobStore } from "../jobs/index.ts";
 import { decodeJson, HEADERS, Job, SwarmEvent, TaskResult } from "../schemas/index.ts";
 import { BUCKETS, STREAMS, subjects } from "../streams/index.ts";
 import { makeDoc } from "./helpers/rel-docs.ts";

@@ -1,9 +1,9 @@
 // merge: gathers a document's chunk results in page order, with the outputs of any user stages of
 // its pipeline, into its one final result.
+import { endDocument } from "../../jobs/index.ts";
 import { type FinalResult, MergeInput, MergeOutput } from "../../schemas/index.ts";
-import { publishFinal } from "../../streams/index.ts";
 import { StageError } from "../errors.ts";
-import { documentInput, readJob } from "../inputs.ts";
+import { documentInput } from "../inputs.ts";
 import { defineStage } from "../stage.ts";
 
 export const mergeStage = defineStage({
@@ -14,12 +14,12 @@ export const mergeStage = defineStage({
     const s = ctx.services;
     const { docId, runId } = ctx.task;
     const startedAt = Date.now();
-    const job = await readJob(s, docId);
+    const { job, input: doc } = await documentInput(s, docId, runId);
     if (job.runId !== runId) {
       // The document was resubmitted for reprocessing meanwhile: the newer run writes the result.
       throw new StageError("DEPENDENCY_FAILED", `run ${runId} of ${docId} was superseded by ${job.runId}`);
     }
-    const { pages, stages } = await documentInput(s, docId, runId);
+    const { pages, stages } = doc;
     if (pages.length !== input.pageCount || pages.some((p, i) => p.page !== i + 1)) {
       throw new StageError("RESULT_MISSING", `chunks of ${docId} do not cover pages 1..${input.pageCount}`, {
         retryable: true,
@@ -44,7 +44,7 @@ export const mergeStage = defineStage({
       chunks: input.chunks,
       ...(Object.keys(stages).length > 0 && { stages }),
     };
-    const { inline } = await publishFinal(s.js, final, runId, s.maxPayloadBytes);
+    const { inline } = await endDocument(s.js, { kind: "document", final, runId }, s.maxPayloadBytes);
     return { pageCount: input.pageCount, inline };
   },
 });

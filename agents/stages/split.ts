@@ -4,6 +4,7 @@
 // A redelivered submission republishes the same tasks (the stream drops the duplicates); a second
 // submission of a document that already has a job changes nothing unless it asks to reprocess.
 
+import { pipelineTasks, publishTasks, purgeFinal, releasedTasks } from "../../jobs/index.ts";
 import { withTraceHeaders } from "../../observability/trace-headers.ts";
 import { annotateSpan } from "../../observability/tracing.ts";
 import {
@@ -12,7 +13,7 @@ import {
   decodeJson,
   type ErrorInfo,
   HEADERS,
-  Job,
+  type Job,
   Pipeline,
   PRIORITIES,
   type Priority,
@@ -22,17 +23,7 @@ import {
   SubmitHeaders,
   validate,
 } from "../../schemas/index.ts";
-import {
-  defaultDocId,
-  isWrongLastSequence,
-  jsonBytes,
-  OBJECT_STORES,
-  pipelineTasks,
-  purgeFinal,
-  subjects,
-  taskEnvelope,
-  taskId,
-} from "../../streams/index.ts";
+import { defaultDocId, OBJECT_STORES, subjects, taskId } from "../../streams/index.ts";
 import { planChunks } from "../chunking.ts";
 import type { TaskDelivery } from "../delivery.ts";
 import { StageError, toErrorInfo } from "../errors.ts";
@@ -63,20 +54,12 @@ function subjectPriority(subject: string): Priority | undefined {
 
 type Submission = { docId: string; runId: string; source: string | null; submittedAt: number };
 
-/** Publishes the tasks the job starts with (extract per chunk, or merge for an empty document). */
-async function publishTasks(s: AgentServices, job: Job): Promise<void> {
-  const released = Object.entries(job.tasks).filter(([, t]) => t.state === "released");
-  await Promise.all(
-    released.map(([key, t]) => {
-      const task = taskEnvelope(job, key);
-      // Each task carries the split span's trace context to the agent that runs it.
-      const headers = withTraceHeaders();
-      return s.publisher.publish(subjects.task(t.stage, job.priority), jsonBytes(task), {
-        msgID: task.taskId,
-        ...(headers && { headers }),
-      });
-    }),
-  );
+/**
+ * Publishes the tasks the job starts with (extract per chunk, or merge for an empty document), each
+ * carrying the split span's trace context to the agent that runs it.
+ */
+function publishFirstTasks(s: AgentServices, job: Job): Promise<void> {
+  return publishTasks(s.publisher, job, releasedTasks(job), withTraceHeaders);
 }
 
 /** The pipeline a submission asks for: inline ("split,extract,x,merge"), by name, or the default. */
@@ -134,40 +117,6 @@ async function publishSplitFailed(
   await publishResult(s, identity, delivery, startedAt, { status: "failed", error, output });
 }
 
-async function readJob(s: AgentServices, docId: string): Promise<{ job: Job; revision: number } | undefined> {
-  const e = await s.state.jobs.get(docId);
-  if (e?.operation !== "PUT" || e.value.length === 0) return undefined;
-  const j = decodeJson(Job, e.value);
-  return j.ok ? { job: j.value, revision: e.revision } : undefined;
-}
-
-/**
- * Writes the new run's job: create for a new document; for reprocessing, compare-and-set over the
- * current job, read again and retried when the coordinator wrote it meanwhile (it may be finishing
- * the previous run). False when another submission's run owns the job.
- */
-async function recordJob(
-  s: AgentServices,
-  job: Job,
-  revision: number | undefined,
-  reprocess: boolean,
-): Promise<boolean> {
-  for (let attempt = 0; attempt < 8; attempt++) {
-    try {
-      if (revision === undefined) await s.state.jobs.create(job.docId, jsonBytes(job));
-      else await s.state.jobs.update(job.docId, jsonBytes(job), revision);
-      return true;
-    } catch (err) {
-      if (!isWrongLastSequence(err)) throw err;
-    }
-    const current = await readJob(s, job.docId);
-    if (current?.job.runId === job.runId) return true; // an earlier delivery of ours wrote it
-    if (!reprocess) return false;
-    revision = current?.revision;
-  }
-  throw new StageError("INTERNAL", `job ${job.docId}: too many conflicting updates`, { retryable: true });
-}
-
 export const splitHandler: TaskHandler = {
   name: "split",
   concurrency: 1,
@@ -194,13 +143,13 @@ export const splitHandler: TaskHandler = {
       const priority = subjectPriority(d.subject) ?? h.priority ?? "normal";
       const reprocess = h.reprocess === "true";
 
-      const existing = await readJob(s, docId);
+      const existing = await s.jobs.load(docId, true);
       if (existing && existing.job.runId === sub.runId) {
         // A redelivery of the submission that created this run (reprocessing or not): make sure its
         // tasks and split result exist; their ids are the same, so the streams drop repeats. The
         // result goes out even when the document has finished meanwhile (its holder died between
         // publishing the tasks and the result): every delivery that completes leaves its result.
-        if (existing.job.status === "running") await publishTasks(s, existing.job);
+        if (existing.job.status === "running") await publishFirstTasks(s, existing.job);
         await publishSplitOk(s, existing.job, delivered, startedAt);
         d.ack();
         return;
@@ -281,13 +230,15 @@ export const splitHandler: TaskHandler = {
         submittedAt: sub.submittedAt,
         updatedAt: now,
       };
-      if (!(await recordJob(s, job, existing?.revision, reprocess))) {
+      const stored = (await s.jobs.record(job, reprocess)).job;
+      if (stored.runId !== job.runId) {
         // Another submission of this document won the race; it owns the job.
         d.ack();
         return;
       }
-      await publishTasks(s, job);
-      await publishSplitOk(s, job, delivered, startedAt);
+      // What is stored: an earlier delivery of this submission may have recorded its own plan.
+      if (stored.status === "running") await publishFirstTasks(s, stored);
+      await publishSplitOk(s, stored, delivered, startedAt);
       d.ack();
     } catch (err) {
       const error = toErrorInfo(err);

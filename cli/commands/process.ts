@@ -6,6 +6,7 @@ import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { jetstream } from "@nats-io/jetstream";
 import { ClientError } from "../../client/index.ts";
+import { readFinal } from "../../jobs/index.ts";
 import {
   decodeJson,
   type ErrorInfo,
@@ -14,7 +15,7 @@ import {
   SwarmEvent,
   validate,
 } from "../../schemas/index.ts";
-import { natsUrlFromEnv, readFinal, subjects } from "../../streams/index.ts";
+import { natsUrlFromEnv, subjects } from "../../streams/index.ts";
 import { Swarm } from "../../swarm/index.ts";
 import { expandInputs } from "../files.ts";
 import { createLogger } from "../log.ts";

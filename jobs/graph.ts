@@ -1,4 +1,4 @@
-// The job model both agents and the coordinator follow: building a document's task graph from its
+// A job's graph, which agents and the coordinator both follow: building a document's task graph from its
 // pipeline, checking a submitted DAG, and deciding which tasks a completion releases.
 import type {
   ExtractInput,
@@ -11,7 +11,7 @@ import type {
   TaskKey,
   TaskSpec,
 } from "../schemas/index.ts";
-import { taskId } from "./names.ts";
+import { taskId } from "../streams/index.ts";
 
 export function taskKey(stage: string, index: number): TaskKey {
   return `${stage}.${index}`;

@@ -1,10 +1,16 @@
-// Writing and reading the one final result of a document on docswarm.done.<docId>.
+// The final-result protocol: the one stored final result of a document (or DAG job) on
+// docswarm.done.<id>, written at most once (jobs/end.ts is its only writer) and read back here.
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { Objm } from "@nats-io/obj";
 import { decodeJson, FinalResult, JobResult, ObjectRef } from "../schemas/index.ts";
-import { OBJECT_STORES, STREAMS, subjects } from "./names.ts";
-import { readObject } from "./objects.ts";
-import { isWrongLastSequence, jsonBytes } from "./wire.ts";
+import {
+  isWrongLastSequence,
+  jsonBytes,
+  OBJECT_STORES,
+  readObject,
+  STREAMS,
+  subjects,
+} from "../streams/index.ts";
 
 // Room for headers and protocol framing below the server's max payload.
 const HEADROOM_BYTES = 16 * 1024;
@@ -12,31 +18,12 @@ const HEADROOM_BYTES = 16 * 1024;
 export type PublishFinalOutcome = { outcome: "published" | "exists"; inline: boolean };
 
 /**
- * Publishes the final result at most once per document: the expected last subject sequence 0 makes
+ * Publishes a final result at most once per document: the expected last subject sequence 0 makes
  * the stream refuse a second one (a crashed merge run again, a coordinator failing a document that
  * merge just finished). Results above the server's max payload go to the results object store and
  * the message carries a reference.
  */
-export async function publishFinal(
-  js: JetStreamClient,
-  final: FinalResult,
-  runId: string,
-  maxPayloadBytes: number,
-): Promise<PublishFinalOutcome> {
-  return publishDone(js, final.docId, final, runId, maxPayloadBytes);
-}
-
-/** The same at-most-once publish for a DAG job's result. */
-export async function publishJobResult(
-  js: JetStreamClient,
-  result: JobResult,
-  runId: string,
-  maxPayloadBytes: number,
-): Promise<PublishFinalOutcome> {
-  return publishDone(js, result.jobId, result, runId, maxPayloadBytes);
-}
-
-async function publishDone(
+export async function publishDone(
   js: JetStreamClient,
   id: string,
   final: FinalResult | JobResult,

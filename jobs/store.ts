@@ -1,12 +1,24 @@
-// The coordinator's view of jobs: a cache over the jobs bucket with compare-and-set updates. The
-// coordinator is the only writer after split creates a job (or a reprocess replaces it), so the
-// cached revision is almost always current; on a conflict, or when a change turns out to be a no-op
-// on the cached copy, it re-reads and applies the change again.
+// The job store: a cache over the jobs bucket with the one compare-and-set update loop every writer
+// of a job uses (split recording a new run, the coordinator counting results). The coordinator is
+// the only writer after a run is recorded, so its cached revision is almost always current; on a
+// conflict, or when a change turns out to be a no-op on the cached copy, it re-reads and applies the
+// change again.
 import type { KV } from "@nats-io/kv";
 import { decodeJson, Job } from "../schemas/index.ts";
-import { jsonBytes } from "../streams/index.ts";
+import { isWrongLastSequence, jsonBytes } from "../streams/index.ts";
 
 export type Versioned = { job: Job; revision: number };
+
+export class JobConflictError extends Error {
+  readonly code = "INTERNAL";
+  readonly retryable = true;
+  constructor(docId: string) {
+    super(`job ${docId}: too many conflicting updates`);
+    this.name = "JobConflictError";
+  }
+}
+
+const ATTEMPTS = 8;
 
 export class JobStore {
   readonly #kv: KV;
@@ -15,10 +27,10 @@ export class JobStore {
   readonly #fence: () => void;
 
   /** `fence` runs before every write and throws when this writer may no longer write (deposed). */
-  constructor(kv: KV, maxCached = 10_000, fence: () => void = () => {}) {
+  constructor(kv: KV, options: { maxCached?: number; fence?: () => void } = {}) {
     this.#kv = kv;
-    this.#maxCached = maxCached;
-    this.#fence = fence;
+    this.#maxCached = options.maxCached ?? 10_000;
+    this.#fence = options.fence ?? (() => {});
   }
 
   /**
@@ -48,12 +60,39 @@ export class JobStore {
   }
 
   /**
+   * Records a new run's job: created when the document has none; otherwise, with `replace` (a
+   * reprocess), written over the stored job of another run. Returns what is stored afterwards: this
+   * run's job (created now, or by an earlier delivery of the same submission, whose plan then
+   * stands), or another run's job that keeps the document (without `replace`).
+   */
+  async record(job: Job, replace: boolean): Promise<Versioned> {
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      this.#fence();
+      try {
+        const revision = await this.#kv.create(job.docId, jsonBytes(job));
+        const v = { job, revision };
+        this.#remember(job.docId, v);
+        return v;
+      } catch (err) {
+        if (!isWrongLastSequence(err)) throw err;
+      }
+      const v = await this.update(job.docId, (cur) =>
+        cur.runId !== job.runId && replace ? structuredClone(job) : undefined,
+      );
+      if (v) return v;
+      // Gone between create and read (finished and removed): create again.
+    }
+    throw new JobConflictError(job.docId);
+  }
+
+  /**
    * Applies `change` (which returns the new job, or undefined for "nothing to do") with CAS.
-   * Returns the stored result, or undefined when the job is gone or the change was a no-op.
+   * Returns the stored result (the unchanged job when there was nothing to do), or undefined when
+   * the document has no job.
    */
   async update(docId: string, change: (job: Job) => Job | undefined): Promise<Versioned | undefined> {
     let fresh = false;
-    for (let attempt = 0; attempt < 8; attempt++) {
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const cur = await this.load(docId, fresh);
       if (!cur) return undefined;
       const next = change(structuredClone(cur.job));
@@ -72,11 +111,12 @@ export class JobStore {
         const v = { job: next, revision };
         this.#remember(docId, v);
         return v;
-      } catch {
+      } catch (err) {
         // Someone else wrote first (or the cache was stale): read again and retry.
+        if (!isWrongLastSequence(err)) throw err;
       }
     }
-    throw new Error(`job ${docId}: too many conflicting updates`);
+    throw new JobConflictError(docId);
   }
 
   forget(docId: string): void {

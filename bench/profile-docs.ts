@@ -1,0 +1,74 @@
+// Where a document's CPU goes: runs one corpus through docswarm only (embedded nats-server, a
+// coordinator and an agent host in this process, as `docswarm process` does) and prints CPU ms per
+// document by thread group and for nats-server. Run it under `node --cpu-prof --cpu-prof-dir=DIR`
+// for one profile per thread, then `node bench/profile-summary.ts DIR`.
+//   node bench/profile-docs.ts [--corpus small|long|mixed] [--docs N] [--agents N] [--bare]
+import { availableParallelism } from "node:os";
+import { parseArgs } from "node:util";
+import { AgentHost } from "../agents/index.ts";
+import { Coordinator } from "../coordinator/index.ts";
+import { ProcessingConfig } from "../schemas/index.ts";
+import { BarePool } from "./bare-pool.ts";
+import { CpuWindow, load } from "./cpu.ts";
+import { longDocs, mixed, smallDocs } from "./doc-corpus.ts";
+import { Cleanups, startNats } from "./lifecycle.ts";
+import { DocswarmClient, FinalWatcher, runDocs } from "./pipeline-run.ts";
+
+const { values } = parseArgs({
+  options: {
+    corpus: { type: "string", default: "small" },
+    docs: { type: "string", default: "500" },
+    agents: { type: "string", default: String(availableParallelism()) },
+    bare: { type: "boolean", default: false },
+  },
+});
+const n = Number(values.docs);
+const agents = Number(values.agents);
+const corpus =
+  values.corpus === "long"
+    ? await longDocs(Math.max(1, Math.round(n / 100)), 240, 31)
+    : values.corpus === "mixed"
+      ? mixed(await smallDocs(Math.round(n * 0.9), 2), await longDocs(Math.round(n * 0.1), 240, 32))
+      : await smallDocs(n, 1);
+const pages = corpus.reduce((s, d) => s + d.pages, 0);
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const cleanups = new Cleanups();
+try {
+  const nats = await startNats(cleanups);
+  const report = (what: string, w: ReturnType<CpuWindow["end"]>, ms: number) => {
+    const per = Object.entries(w.groupsMs)
+      .filter(([, v]) => v > 0)
+      .map(([k, v]) => `${k} ${(v / corpus.length).toFixed(2)}`)
+      .join(", ");
+    const server = ((w.serverCores || 0) * w.wallMs) / corpus.length;
+    const total = (w.processCores * w.wallMs) / corpus.length + server;
+    log(
+      `${what}: ${corpus.length} docs, ${pages} pages in ${ms.toFixed(0)} ms (${((pages / ms) * 1000).toFixed(0)} pages/s, ` +
+        `${((corpus.length / ms) * 1000).toFixed(1)} docs/s); CPU ms/doc ${total.toFixed(2)}: ${per}, nats-server ${server.toFixed(2)}; load ${load()}`,
+    );
+  };
+  if (values.bare) {
+    const bare = new BarePool(agents);
+    cleanups.push(() => bare.close());
+    await bare.run(corpus.slice(0, 20), ProcessingConfig.parse({}), { wholeFiles: true });
+    const w = new CpuWindow(nats.serverPid);
+    const b = await bare.run(corpus, ProcessingConfig.parse({}), { wholeFiles: true });
+    report("bare", w.end(), b.ms);
+  } else {
+    const coordinator = await Coordinator.start({ servers: nats.url });
+    cleanups.push(() => coordinator.close());
+    const host = await AgentHost.start({ servers: nats.url, agents });
+    cleanups.push(() => host.close());
+    const client = new DocswarmClient(nats.nc);
+    const watcher = await FinalWatcher.start(nats.nc);
+    cleanups.push(() => watcher.close());
+    await runDocs(client, watcher, await smallDocs(20, 9), { tag: "w" });
+    const w = new CpuWindow(nats.serverPid);
+    const r = await runDocs(client, watcher, corpus, { tag: "p" });
+    const cpu = w.end();
+    if (r.failed > 0 || r.wrongPages > 0) throw new Error(`${r.failed} failed, ${r.wrongPages} pages wrong`);
+    report("docswarm", cpu, r.ms);
+  }
+} finally {
+  await cleanups.run();
+}

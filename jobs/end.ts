@@ -1,0 +1,21 @@
+// Where a document ends: the one function that writes a document's (or DAG job's) final result.
+// Merge, the coordinator failing a document and DAG jobs finishing all end here, so the at-most-once
+// protocol (jobs/final.ts) has a single writer to reason about.
+import type { JetStreamClient } from "@nats-io/jetstream";
+import type { FinalResult, JobResult } from "../schemas/index.ts";
+import { type PublishFinalOutcome, publishDone } from "./final.ts";
+
+export type Ending =
+  | { kind: "document"; final: FinalResult; runId: string }
+  | { kind: "job"; result: JobResult; runId: string };
+
+/** Writes the final result of `ending` unless the document already has one ("exists"). */
+export function endDocument(
+  js: JetStreamClient,
+  ending: Ending,
+  maxPayloadBytes: number,
+): Promise<PublishFinalOutcome> {
+  return ending.kind === "document"
+    ? publishDone(js, ending.final.docId, ending.final, ending.runId, maxPayloadBytes)
+    : publishDone(js, ending.result.jobId, ending.result, ending.runId, maxPayloadBytes);
+}
