@@ -38,6 +38,9 @@ type Req = {
 
 const encoder = new TextEncoder();
 
+/** Pause before asking a consumer again that had no leader to answer (503). */
+const NO_LEADER_PAUSE_MS = 250;
+
 export class Puller {
   readonly #nc: NatsConnection;
   readonly #sources: TaskSource[];
@@ -52,6 +55,7 @@ export class Puller {
   readonly #requests = new Map<string, Req>();
   readonly #watched = new Set<number>();
   readonly #emptyUntil: number[];
+  readonly #noLeaderUntil: number[];
   readonly #byConsumer = new Map<string, number>();
   readonly #ready: Record<Priority, TaskDelivery[]> = { high: [], normal: [], low: [] };
   #inflight = 0;
@@ -68,6 +72,7 @@ export class Puller {
     this.#weights = options.weights ?? DEFAULT_WEIGHTS;
     this.#onReceive = options.onReceive;
     this.#emptyUntil = sources.map(() => 0);
+    this.#noLeaderUntil = sources.map(() => 0);
     sources.forEach((s, i) => {
       this.#byConsumer.set(`${s.stream}/${s.consumer}`, i);
     });
@@ -159,10 +164,16 @@ export class Puller {
       if (got > 0) continue;
       free = this.#free();
       if (free <= 0) continue;
+      let retryAt = Number.POSITIVE_INFINITY;
+      const pollAt = Date.now();
       for (let i = 0; i < this.#sources.length; i++) {
-        if (!this.#watched.has(i)) void this.#request(i, 1, true);
+        if (this.#watched.has(i)) continue;
+        if (this.#noLeaderUntil[i]! > pollAt) retryAt = Math.min(retryAt, this.#noLeaderUntil[i]!);
+        else void this.#request(i, 1, true);
       }
+      const retry = Number.isFinite(retryAt) ? setTimeout(() => this.#wake(), retryAt - pollAt) : undefined;
       await this.#wait();
+      clearTimeout(retry);
     }
   }
 
@@ -228,9 +239,14 @@ export class Puller {
       // Status messages come on the request's own reply subject.
       const id = msg.subject.slice(this.#inbox.length + 1);
       if (code === 100) return; // idle heartbeat
-      // 404 no messages, 408 request expired, 409 limits (max ack pending, max waiting, ...).
+      // 404 no messages, 408 request expired, 409 limits (max ack pending, max waiting, ...), 503 no
+      // consumer leader (a cluster electing one): look again a little later, not in a tight loop.
       const req = this.#requests.get(id);
       if (req && (code === 404 || code === 408)) this.#emptyUntil[req.source] = Date.now() + this.#emptyTtlMs;
+      if (req && code === 503) {
+        this.#emptyUntil[req.source] = Date.now() + NO_LEADER_PAUSE_MS;
+        this.#noLeaderUntil[req.source] = Date.now() + NO_LEADER_PAUSE_MS;
+      }
       this.#finish(id);
       return;
     }

@@ -30,8 +30,10 @@ import {
   defaultDocId,
   drainConnection,
   isStreamFull,
+  isTransient,
   jsonBytes,
   OBJECT_STORES,
+  retryJetStream,
   STREAMS,
   subjects,
 } from "../streams/index.ts";
@@ -105,8 +107,11 @@ export class DocswarmClient {
     const viaObjectStore = bytes.length > maxPayload - HEADROOM_BYTES;
     let body = bytes;
     if (viaObjectStore) {
-      const store = await new Objm(this.#js).open(OBJECT_STORES.docs);
-      await store.putBlob({ name: docId }, bytes);
+      // Putting the same name again replaces the object: safe to retry through an election.
+      await retryJetStream(async () => {
+        const store = await new Objm(this.#js).open(OBJECT_STORES.docs);
+        await store.putBlob({ name: docId }, bytes);
+      });
       h.set(HEADERS.object, docId);
       body = new Uint8Array();
     }
@@ -115,7 +120,10 @@ export class DocswarmClient {
     const deadline = Date.now() + (options.fullRetryMs ?? 60_000);
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.#js.publish(subjects.submitAt(priority), body, { headers: h, msgID });
+        // The message id makes a repeat after a timeout harmless (the stream keeps one).
+        await retryJetStream(() =>
+          this.#js.publish(subjects.submitAt(priority), body, { headers: h, msgID }),
+        );
         return { docId, priority, bytes: bytes.length, viaObjectStore };
       } catch (err) {
         if (!isStreamFull(err)) throw err;
@@ -140,15 +148,15 @@ export class DocswarmClient {
     if (!parsed.ok) throw new ClientError("SCHEMA_INVALID", parsed.message);
     const graph = checkGraph(parsed.value.tasks);
     if (!graph.ok) throw new ClientError("DAG_INVALID", graph.message);
-    await this.#js.publish(subjects.jobSubmit, jsonBytes(parsed.value), {
-      msgID: `job.${parsed.value.jobId}`,
-    });
+    await retryJetStream(() =>
+      this.#js.publish(subjects.jobSubmit, jsonBytes(parsed.value), { msgID: `job.${parsed.value.jobId}` }),
+    );
     return { jobId: parsed.value.jobId };
   }
 
   /** The result of a DAG job, waiting for it if necessary. */
   async jobResult(jobId: string, options: { timeoutMs?: number } = {}): Promise<JobResult> {
-    const existing = await readJobResult(this.#js, jobId);
+    const existing = await retryJetStream(() => readJobResult(this.#js, jobId));
     if (existing) return existing;
     const m = await this.#waitDone(jobId, options.timeoutMs);
     return decodeJobResult(this.#js, m);
@@ -156,14 +164,28 @@ export class DocswarmClient {
 
   async #waitDone(id: string, timeoutMs = 10 * 60_000): Promise<Uint8Array> {
     const deadline = Date.now() + timeoutMs;
-    const consumer = await this.#js.consumers.get(STREAMS.done, {
-      filter_subjects: [subjects.done(id)],
-      deliver_policy: DeliverPolicy.LastPerSubject,
-    });
+    const open = () =>
+      retryJetStream(
+        () =>
+          this.#js.consumers.get(STREAMS.done, {
+            filter_subjects: [subjects.done(id)],
+            deliver_policy: DeliverPolicy.LastPerSubject,
+          }),
+        { budgetMs: Math.max(1000, deadline - Date.now()) },
+      );
+    let consumer = await open();
     try {
       while (Date.now() < deadline) {
-        const m = await consumer.next({ expires: Math.max(1000, Math.min(5000, deadline - Date.now())) });
-        if (m) return m.data;
+        try {
+          const m = await consumer.next({ expires: Math.max(1000, Math.min(5000, deadline - Date.now())) });
+          if (m) return m.data;
+        } catch (err) {
+          // The done stream is electing a leader: ask again on a fresh consumer.
+          if (!isTransient(err)) throw err;
+          await consumer.delete().catch(() => {});
+          await new Promise((r) => setTimeout(r, 250));
+          consumer = await open();
+        }
       }
     } finally {
       // An ordered consumer lingers on the server for minutes unless deleted; one per call adds up.
@@ -174,7 +196,7 @@ export class DocswarmClient {
 
   /** The final result of a document, waiting for it if necessary. */
   async result(docId: string, options: { timeoutMs?: number } = {}): Promise<FinalResult> {
-    const existing = await readFinal(this.#js, docId);
+    const existing = await retryJetStream(() => readFinal(this.#js, docId));
     if (existing) return existing;
     return decodeFinal(this.#js, await this.#waitDone(docId, options.timeoutMs));
   }
@@ -183,10 +205,12 @@ export class DocswarmClient {
   async *results(
     options: { from?: "now" | "start"; signal?: AbortSignal } = {},
   ): AsyncGenerator<FinalResult> {
-    const consumer = await this.#js.consumers.get(STREAMS.done, {
-      filter_subjects: [subjects.doneAll],
-      deliver_policy: options.from === "start" ? DeliverPolicy.All : DeliverPolicy.New,
-    });
+    const consumer = await retryJetStream(() =>
+      this.#js.consumers.get(STREAMS.done, {
+        filter_subjects: [subjects.doneAll],
+        deliver_policy: options.from === "start" ? DeliverPolicy.All : DeliverPolicy.New,
+      }),
+    );
     const messages = await consumer.consume({ max_messages: 256 });
     const stop = () => void messages.close();
     options.signal?.addEventListener("abort", stop, { once: true });

@@ -46,6 +46,7 @@ import {
   JOBS_CONSUMER,
   openState,
   publisherFor,
+  retryJetStream,
   STREAMS,
   type SwarmState,
   subjects,
@@ -148,7 +149,13 @@ export class Coordinator {
     const nc = await connectNats({ servers: options.servers, name: "docswarm-coordinator" });
     try {
       const js = jetstream(nc);
-      const c = new Coordinator(nc, await jetstreamManager(nc), await openState(js), options);
+      // A cluster may be electing leaders as we start: wait that out instead of dying.
+      const c = new Coordinator(
+        nc,
+        await retryJetStream(() => jetstreamManager(nc)),
+        await retryJetStream(() => openState(js)),
+        options,
+      );
       // Swarm-wide gauges are read at scrape time from NATS, on any coordinator.
       c.#unregisterGauges = registerSwarmGauges(() => readGaugeSnapshot(c.#ctx.jsm));
       await c.#election.start();
@@ -231,7 +238,9 @@ export class Coordinator {
     const consumer = await this.#ctx.js.consumers.get(stream, durable);
     // Small batches: what a crashed leader had pulled waits out the ack wait before its successor
     // gets it, and handling a batch must stay well inside that ack wait.
-    const messages = await consumer.consume({ max_messages: 64 });
+    // Pull requests expire after 5 s: one lost with its consumer's leader (a cluster node died) is
+    // noticed after two missed heartbeats, 5 s, instead of the client's default 30 s.
+    const messages = await consumer.consume({ max_messages: 64, expires: 5000 });
     this.#consumers.push(messages);
     this.#loops.push(
       (async () => {

@@ -215,7 +215,7 @@ export class AdvisoryListener {
 
   static async start(js: JetStreamClient, dl: DeadLetterer, log: Log): Promise<AdvisoryListener> {
     const consumer = await js.consumers.get(STREAMS.advisories, DEAD_LETTER_CONSUMER);
-    return new AdvisoryListener(await consumer.consume({ max_messages: 16 }), dl, log);
+    return new AdvisoryListener(await consumer.consume({ max_messages: 16, expires: 5000 }), dl, log);
   }
 
   static async #handle(m: JsMsg, dl: DeadLetterer, log: Log): Promise<void> {

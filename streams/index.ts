@@ -36,6 +36,15 @@ export {
 } from "./publisher.ts";
 export { readLastPerSubject, readSubject } from "./read.ts";
 export { countServing, listAgents } from "./registry.ts";
+export {
+  DEFAULT_RETRY_BUDGET_MS,
+  isTransient,
+  type RetryOptions,
+  retryJetStream,
+  TRANSIENT_API_CODES,
+  type TransientKind,
+  transientKind,
+} from "./retry.ts";
 export { openState, type SwarmState } from "./state.ts";
 export { ensureStage, ensureTopology, stageConsumerConfig, type Topology } from "./topology.ts";
 export { isStreamFull, isWrongLastSequence, jsonBytes, kvPutWithTtl, publishJson } from "./wire.ts";
