@@ -4,6 +4,7 @@ import { startTracing } from "../observability/index.ts";
 import { resultsCommand, submitCommand } from "./commands/client.ts";
 import { dashboardCommand } from "./commands/dashboard.ts";
 import { dlqCommand } from "./commands/dlq.ts";
+import { initCommand } from "./commands/init.ts";
 import { pipelineCommand } from "./commands/pipeline.ts";
 import { processCommand } from "./commands/process.ts";
 import { agentCommand, coordinatorCommand, upCommand } from "./commands/serve.ts";
@@ -16,6 +17,8 @@ import { UsageError } from "./usage.ts";
 const HELP = `docswarm: process PDFs with a swarm of agents on NATS JetStream
 
 Usage:
+  docswarm init [--replicas N] [--done-max-age 7d] [--done-max-bytes 2GiB] [--<limit> VALUE]... [--dry-run] [--json]
+                                                create or migrate the topology (streams, buckets, consumers)
   docswarm process <files|folders...> [--agents N] [--out DIR] [--format json|txt|json,txt] [--json]
                    [--priority high|normal|low] [--stage ./my-stage.ts]... [--pipeline split,extract,my-stage,merge]
   docswarm up [--agents N] [--port P] [--dashboard-port N] [--no-dashboard] [--metrics-port N]
@@ -41,6 +44,7 @@ OTEL_SDK_DISABLED=true turns it off. Off unless an endpoint is set.
 `;
 
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
+  init: initCommand,
   process: processCommand,
   up: upCommand,
   agent: agentCommand,

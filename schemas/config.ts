@@ -58,6 +58,21 @@ export const TopologyConfig = z
       .int()
       .positive()
       .default(7 * DAY),
+    /**
+     * A final result (its whole JSON, inline or in the object store) above this is not stored: the
+     * document fails with RESULT_TOO_LARGE instead, so one huge result cannot evict many others.
+     */
+    doneMaxResultBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(64 * MiB),
+    /** Final results too large for one message (object store docswarm-results). */
+    resultObjectsMaxBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(4096 * MiB),
     eventsMaxBytes: z
       .number()
       .int()
@@ -80,11 +95,51 @@ export const TopologyConfig = z
       .positive()
       .default(4096 * MiB),
     docsMaxAgeMs: z.number().int().positive().default(DAY),
+    /** Backstop for jobs in flight: a job record older than this expires. */
     jobsMaxAgeMs: z
       .number()
       .int()
       .positive()
       .default(7 * DAY),
+    /** The jobs bucket holds jobs in flight, plus finished ones for jobsFinishedTtlMs. */
+    jobsMaxBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(1024 * MiB),
+    /** How long a finished job stays in the jobs bucket (its final result stays in the done stream). */
+    jobsFinishedTtlMs: z
+      .number()
+      .int()
+      .min(1000)
+      .default(5 * 60_000),
+    agentsMaxBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(64 * MiB),
+    leasesMaxBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(64 * MiB),
+    scaleMaxBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(4 * MiB),
+    pipelinesMaxBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(4 * MiB),
+    advisoriesMaxBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(64 * MiB),
+    /** Share of a limit at which status warns and the leader emits storage.high. */
+    storageWarnRatio: z.number().gt(0).lte(1).default(0.8),
     memoryStorage: z.boolean().default(false),
   })
   .meta({ id: "TopologyConfig" });

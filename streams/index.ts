@@ -46,5 +46,35 @@ export {
   transientKind,
 } from "./retry.ts";
 export { openState, type SwarmState } from "./state.ts";
-export { ensureStage, ensureTopology, stageConsumerConfig, type Topology } from "./topology.ts";
+export {
+  type ApplyOptions,
+  applyTopology,
+  ensureStage,
+  ensureTopology,
+  initTopology,
+  type ResourceChange,
+  type Topology,
+  type TopologyReport,
+} from "./topology.ts";
+export type { FieldDiff } from "./topology-diff.ts";
+export {
+  type CheckOptions,
+  checkTopology,
+  describeChanges,
+  formatBytes,
+  formatDiff,
+  formatDuration,
+  logCheck,
+  type TopologyLog,
+} from "./topology-report.ts";
+export {
+  type ConsumerSpec,
+  consumerSpecs,
+  META,
+  type ResourceKind,
+  type ResourceSpec,
+  resourceSpecs,
+  stageConsumerSpecs,
+  TOPOLOGY_VERSION,
+} from "./topology-spec.ts";
 export { isStreamFull, isWrongLastSequence, jsonBytes, kvPutWithTtl, publishJson } from "./wire.ts";

@@ -1,257 +1,385 @@
-// Creates or updates every stream, consumer, KV bucket and object store docswarm uses. Idempotent:
-// call it from every process at start; a second call with the same config changes nothing.
+// Bringing the server's topology in line with docswarm's spec (streams/topology-spec.ts), in one of
+// two modes. "init" is the operator's (`docswarm init`, an embedded server): create what is missing,
+// migrate what an older docswarm wrote, set what the operator asked for, and leave every other
+// setting as the server has it. "check" is every other role's: create what is missing (if allowed)
+// with the settings in force, report differences, change nothing that exists.
 import {
-  AckPolicy,
   type ConsumerConfig,
-  DeliverPolicy,
-  DiscardPolicy,
-  JetStreamApiError,
   type JetStreamManager,
   jetstreamManager,
-  RetentionPolicy,
-  StorageType,
   type StreamConfig,
 } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { Objm } from "@nats-io/obj";
-import { type NatsConnection, nanos } from "@nats-io/transport-node";
+import { type NatsConnection, PermissionViolationError } from "@nats-io/transport-node";
 import {
-  PRIORITIES,
   type TopologyConfig,
   type TopologyOptions,
   TopologyConfig as TopologySchema,
 } from "../schemas/index.ts";
+import { BUILTIN_STAGES, STREAMS } from "./names.ts";
+import { retryJetStream } from "./retry.ts";
 import {
-  BUCKETS,
-  BUILTIN_STAGES,
-  COORDINATOR_CONSUMER,
-  JOBS_CONSUMER,
-  OBJECT_STORES,
-  STREAMS,
-  subjects,
-  taskSources,
-} from "./names.ts";
-import { advisoriesStreamConfig, deadLetterConsumerConfig } from "./reliability-topology.ts";
+  askedFields,
+  askedKeys,
+  diffConsumer,
+  diffStream,
+  type FieldDiff,
+  type ServerView,
+  settingsInForce,
+  unbounded,
+} from "./topology-diff.ts";
+import {
+  CONSUMER_SETTING_KEYS,
+  type ConsumerSpec,
+  consumerSpecs,
+  META,
+  type ResourceKind,
+  type ResourceSpec,
+  resourceSpecs,
+  SETTING_KEYS,
+  stageConsumerSpecs,
+  TOPOLOGY_VERSION,
+} from "./topology-spec.ts";
 
 const MiB = 1024 * 1024;
 
-type NamedStreamConfig = Partial<StreamConfig> & { name: string };
+export type ResourceChange = {
+  /** A stream, bucket or object store name, or `<stream>/<consumer>`. */
+  target: string;
+  kind: ResourceKind | "consumer";
+  action: "create" | "update" | "none";
+  /** Fields this run changes (or, for a dry run, would change). */
+  changes: FieldDiff[];
+  /** Fields that differ from the spec and stay as they are (the operator's settings, or a role's check). */
+  differs: FieldDiff[];
+  /** Applying failed (the server refused: not allowed, or not changeable in place). */
+  error?: string;
+};
 
-function streamConfigs(c: TopologyConfig, maxPayloadBytes: number): NamedStreamConfig[] {
-  const storage = c.memoryStorage ? StorageType.Memory : StorageType.File;
-  const common = { num_replicas: c.replicas, storage, duplicate_window: nanos(c.dedupWindowMs) };
-  return [
-    {
-      ...common,
-      name: STREAMS.submit,
-      // Only known priorities: a publish to docswarm.submit.<other> is refused at once.
-      subjects: [subjects.submit, ...PRIORITIES.map((p) => subjects.submitAt(p)), subjects.jobSubmit],
-      retention: RetentionPolicy.Workqueue,
-      discard: DiscardPolicy.New,
-      max_msgs: c.submitMaxMsgs,
-      max_bytes: c.submitMaxBytes,
-      max_msg_size: maxPayloadBytes,
-    },
-    {
-      ...common,
-      name: STREAMS.tasks,
-      subjects: PRIORITIES.map((p) => subjects.task("*", p)),
-      retention: RetentionPolicy.Workqueue,
-      discard: DiscardPolicy.New,
-      max_msgs: c.tasksMaxMsgs,
-      max_bytes: c.tasksMaxBytes,
-    },
-    {
-      // Limits retention: the coordinator and merge read results; the coordinator purges a
-      // document's results once it has its final result. Discard-new so a full stream pushes back
-      // on agents (they retry) instead of silently dropping a chunk.
-      ...common,
-      name: STREAMS.results,
-      subjects: [subjects.resultsAll],
-      retention: RetentionPolicy.Limits,
-      discard: DiscardPolicy.New,
-      max_bytes: c.resultsMaxBytes,
-      max_age: nanos(c.resultsMaxAgeMs),
-      allow_direct: true,
-    },
-    {
-      // One stored final result per document: writers publish to docswarm.final.<docId> with
-      // expected-last-subject-sequence 0; the stream stores it as docswarm.done.<docId> and
-      // republishes only stored messages there, so a core subscriber sees exactly what was kept.
-      ...common,
-      name: STREAMS.done,
-      subjects: [subjects.final("*")],
-      subject_transform: { src: subjects.final("*"), dest: subjects.done("{{wildcard(1)}}") },
-      republish: { src: subjects.doneAll, dest: subjects.doneAll },
-      retention: RetentionPolicy.Limits,
-      discard: DiscardPolicy.Old,
-      max_msgs_per_subject: 1,
-      max_bytes: c.doneMaxBytes,
-      max_age: nanos(c.doneMaxAgeMs),
-      allow_direct: true,
-    },
-    {
-      ...common,
-      name: STREAMS.events,
-      subjects: [subjects.eventsAll],
-      retention: RetentionPolicy.Limits,
-      discard: DiscardPolicy.Old,
-      max_bytes: c.eventsMaxBytes,
-      max_age: nanos(c.eventsMaxAgeMs),
-      // Status and the dashboard read the recent past with direct gets by start time.
-      allow_direct: true,
-    },
-    {
-      ...common,
-      name: STREAMS.dlq,
-      subjects: [subjects.dlq("*")],
-      retention: RetentionPolicy.Limits,
-      discard: DiscardPolicy.Old,
-      max_bytes: c.dlqMaxBytes,
-      max_age: nanos(c.dlqMaxAgeMs),
-      allow_direct: true,
-    },
-    advisoriesStreamConfig(c),
-  ];
-}
+export type TopologyReport = {
+  mode: "init" | "check";
+  dryRun: boolean;
+  /** The layout version this docswarm writes. */
+  version: number;
+  /** The version found on the server: null when there was no topology, 1 for an unmarked one. */
+  found: number | null;
+  changes: ResourceChange[];
+  /** Resources that are still missing (a role that may not create them). */
+  missing: string[];
+  /** The settings in force. */
+  config: TopologyConfig;
+  maxPayloadBytes: number;
+};
 
-/** The durable pull consumer of one stage at one priority, shared by every agent serving it. */
-// Consumers take their stream's replica count (0 = inherit), so a process that creates a stage's
-// consumers on first use (a coordinator, an agent host) cannot shrink them on a cluster, whatever
-// replica count it was started with.
-const CONSUMER_REPLICAS = 0;
-
-export function stageConsumerConfig(
-  c: TopologyConfig,
-  stage: string,
-): Array<{ stream: string; config: Partial<ConsumerConfig> }> {
-  return taskSources(stage).map((s) => ({
-    stream: s.stream,
-    config: {
-      durable_name: s.consumer,
-      description: `docswarm stage ${s.stage}, ${s.priority} priority`,
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
-      ack_wait: nanos(c.ackWaitMs),
-      max_deliver: c.maxDeliver,
-      backoff: c.backoffMs.slice(0, Math.max(0, c.maxDeliver - 1)).map((ms) => nanos(ms)),
-      max_ack_pending: c.maxAckPending,
-      max_waiting: 4096,
-      filter_subjects: s.filters,
-      num_replicas: CONSUMER_REPLICAS,
-      mem_storage: c.memoryStorage,
-    },
-  }));
-}
-
-function coordinatorConsumerConfig(c: TopologyConfig): Partial<ConsumerConfig> {
-  return {
-    durable_name: COORDINATOR_CONSUMER,
-    description: "docswarm coordinator: progress from task results",
-    ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
-    ack_wait: nanos(c.coordinatorAckWaitMs),
-    max_ack_pending: 20_000,
-    max_waiting: 512,
-    num_replicas: CONSUMER_REPLICAS,
-    filter_subject: subjects.resultsAll,
-  };
-}
-
-function jobsConsumerConfig(c: TopologyConfig): Partial<ConsumerConfig> {
-  return {
-    durable_name: JOBS_CONSUMER,
-    description: "docswarm coordinator: DAG job submissions",
-    ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
-    ack_wait: nanos(30_000),
-    max_deliver: c.maxDeliver,
-    max_ack_pending: 1000,
-    num_replicas: CONSUMER_REPLICAS,
-    filter_subject: subjects.jobSubmit,
-  };
-}
-
-async function upsertStream(jsm: JetStreamManager, config: NamedStreamConfig): Promise<void> {
-  const name = config.name;
-  try {
-    await jsm.streams.info(name);
-  } catch (err) {
-    if (err instanceof JetStreamApiError && err.code === 10059) {
-      await jsm.streams.add(config);
-      return;
-    }
-    throw err;
-  }
-  await jsm.streams.update(name, config);
-}
-
-async function upsertConsumer(
-  jsm: JetStreamManager,
-  stream: string,
-  config: Partial<ConsumerConfig>,
-): Promise<void> {
-  try {
-    await jsm.consumers.add(stream, config);
-  } catch (err) {
-    // 10148: a consumer with this name exists with another config; bring it up to date.
-    if (err instanceof JetStreamApiError && err.code === 10148) {
-      await jsm.consumers.update(stream, config.durable_name!, config);
-      return;
-    }
-    throw err;
-  }
-}
-
+/** What ensureTopology returned before it had a report; kept for callers that only need these. */
 export type Topology = { config: TopologyConfig; maxPayloadBytes: number };
 
-/** Creates what a new stage needs (its consumers); safe to call many times. */
+export type ApplyOptions = {
+  mode: "init" | "check";
+  /** Plan only: read the server, change nothing. */
+  dryRun?: boolean;
+  /** In check mode, whether missing resources may be created (default true). */
+  create?: boolean;
+};
+
+function isMissing(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return code === 10059 || code === 10014;
+}
+
+/** 10058 stream / 10148 consumer exists with another config: someone created it meanwhile. */
+function isCreatedMeanwhile(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return code === 10058 || code === 10148;
+}
+
+function isDenied(err: unknown): boolean {
+  return err instanceof PermissionViolationError || (err as Error)?.cause instanceof PermissionViolationError;
+}
+
+async function readView(
+  jsm: JetStreamManager,
+  specs: ResourceSpec[],
+): Promise<ServerView & { consumers: Map<string, ConsumerConfig> }> {
+  const streams = new Map<string, StreamConfig>();
+  const replicas = new Map<string, number>();
+  await Promise.all(
+    specs.map(async (s) => {
+      const info = await retryJetStream(() => jsm.streams.info(s.stream)).catch((err) => {
+        if (isMissing(err)) return undefined;
+        throw err;
+      });
+      if (info) {
+        streams.set(s.stream, info.config);
+        replicas.set(s.stream, info.config.num_replicas);
+      }
+    }),
+  );
+  const consumers = new Map<string, ConsumerConfig>();
+  for (const stream of [STREAMS.submit, STREAMS.tasks, STREAMS.results, STREAMS.advisories]) {
+    if (!streams.has(stream)) continue;
+    const list = await retryJetStream(async () => {
+      const out: ConsumerConfig[] = [];
+      for await (const ci of jsm.consumers.list(stream)) out.push(ci.config);
+      return out;
+    });
+    for (const c of list) if (c.durable_name) consumers.set(`${stream}/${c.durable_name}`, c);
+  }
+  return { streams, stageConsumer: consumers.get(`${STREAMS.submit}/split-normal`), consumers };
+}
+
+/** Stages beyond the built-in ones that have consumers on the task stream (someone added them). */
+function stagesIn(consumers: Map<string, ConsumerConfig>): string[] {
+  const out = new Set<string>();
+  for (const key of consumers.keys()) {
+    const m = /^DOCSWARM_TASKS\/([a-z][a-z0-9-]*)-(high|normal|low)$/.exec(key);
+    if (m && !(BUILTIN_STAGES as readonly string[]).includes(m[1]!)) out.add(m[1]!);
+  }
+  return [...out];
+}
+
+function foundVersion(view: ServerView): number | null {
+  if (view.streams.size === 0) return null;
+  let v = 0;
+  for (const s of view.streams.values()) v = Math.max(v, Number(s.metadata?.[META.version] ?? 1) || 1);
+  return v;
+}
+
+function withMetadata(spec: ResourceSpec, config: TopologyConfig): ResourceSpec {
+  const metadata: Record<string, string> = { [META.version]: String(TOPOLOGY_VERSION) };
+  if (spec.stream === STREAMS.submit) metadata[META.settings] = JSON.stringify(config);
+  return { ...spec, config: { ...spec.config, metadata } };
+}
+
+/** Which differences init applies: structural ones, asked settings, limits missing, replicas raised. */
+function initApplies(d: FieldDiff): boolean {
+  if (d.kind === "structural" || d.asked) return true;
+  if (d.field === "num_replicas") return (d.to as number) > (d.from as number);
+  return unbounded(d.field, d.from);
+}
+
+function planStream(
+  spec: ResourceSpec,
+  existing: StreamConfig | undefined,
+  mode: ApplyOptions["mode"],
+  asked: ReadonlySet<string>,
+): ResourceChange {
+  const base = { target: spec.name, kind: spec.kind };
+  if (!existing) return { ...base, action: "create", changes: [], differs: [] };
+  const fields = askedFields(SETTING_KEYS[spec.stream] ?? {}, asked);
+  const diffs = diffStream(existing, spec.config, fields);
+  // Metadata of an older layout is only rewritten by init.
+  const changes = mode === "init" ? diffs.filter(initApplies) : [];
+  const differs = diffs.filter(
+    (d) => !changes.includes(d) && !(mode === "check" && d.field.startsWith("metadata.")),
+  );
+  return { ...base, action: changes.length > 0 ? "update" : "none", changes, differs };
+}
+
+function planConsumer(
+  spec: ConsumerSpec,
+  existing: ConsumerConfig | undefined,
+  streamReplicas: number,
+  mode: ApplyOptions["mode"],
+  asked: ReadonlySet<string>,
+): ResourceChange {
+  const base = { target: `${spec.stream}/${spec.config.durable_name}`, kind: "consumer" as const };
+  if (!existing) return { ...base, action: "create", changes: [], differs: [] };
+  const fields = askedFields(CONSUMER_SETTING_KEYS, asked);
+  fields.delete("num_replicas");
+  const diffs = diffConsumer(existing, spec.config, streamReplicas, fields);
+  const changes = mode === "init" ? diffs.filter((d) => d.kind === "structural" || d.asked) : [];
+  return {
+    ...base,
+    action: changes.length > 0 ? "update" : "none",
+    changes,
+    differs: diffs.filter((d) => !changes.includes(d)),
+  };
+}
+
+function withoutServerKeys(metadata: Record<string, string> | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(metadata ?? {}).filter(([k]) => !k.startsWith("_nats")));
+}
+
+async function createResource(nc: NatsConnection, jsm: JetStreamManager, spec: ResourceSpec): Promise<void> {
+  const metadata = spec.config.metadata;
+  if (spec.kind === "stream") {
+    await retryJetStream(() => jsm.streams.add(spec.config));
+    return;
+  }
+  // A copy each: the clients delete fields from the options object they are given.
+  if (spec.kind === "kv")
+    await retryJetStream(() => new Kvm(nc).create(spec.name, { ...spec.library, metadata }));
+  else await retryJetStream(() => new Objm(nc).create(spec.name, { ...spec.library, metadata }));
+  // Fields the client libraries do not set (metadata on older ones, per-key TTL flags).
+  const info = await retryJetStream(() => jsm.streams.info(spec.stream));
+  const left = diffStream(info.config, spec.config, new Set()).filter((d) => !d.field.startsWith("_"));
+  if (left.length > 0) await updateStream(jsm, info.config, spec.config, left);
+}
+
+async function updateStream(
+  jsm: JetStreamManager,
+  existing: StreamConfig,
+  desired: Partial<StreamConfig>,
+  changes: FieldDiff[],
+): Promise<void> {
+  const patch: Record<string, unknown> = {};
+  for (const c of changes) if (!c.field.startsWith("metadata.")) patch[c.field] = c.to;
+  const metadata = { ...withoutServerKeys(existing.metadata), ...(desired.metadata ?? {}) };
+  await retryJetStream(() => jsm.streams.update(existing.name, { ...existing, ...patch, metadata }));
+}
+
+async function applyConsumer(
+  jsm: JetStreamManager,
+  spec: ConsumerSpec,
+  change: ResourceChange,
+): Promise<void> {
+  if (change.action === "create") {
+    await retryJetStream(() => jsm.consumers.add(spec.stream, spec.config));
+    return;
+  }
+  const patch: Record<string, unknown> = {};
+  for (const c of change.changes) patch[c.field] = spec.config[c.field as keyof ConsumerConfig];
+  await retryJetStream(() => jsm.consumers.update(spec.stream, spec.config.durable_name, patch));
+}
+
+/** Reads the server, plans, and (unless a dry run) applies; see the module header for the modes. */
+export async function applyTopology(
+  nc: NatsConnection,
+  options: TopologyOptions,
+  apply: ApplyOptions,
+): Promise<TopologyReport> {
+  const maxPayloadBytes = nc.info?.max_payload ?? MiB;
+  const jsm = await retryJetStream(() => jetstreamManager(nc));
+  // Names and kinds do not depend on settings: read the server with the defaults' specs first.
+  const names = resourceSpecs(TopologySchema.parse({}), maxPayloadBytes);
+  const view = await readView(jsm, names);
+  const found = foundVersion(view);
+  // A cluster without any topology yet gets three replicas unless asked otherwise.
+  const opts: TopologyOptions =
+    found === null && options.replicas === undefined && nc.info?.cluster
+      ? { ...options, replicas: 3 }
+      : options;
+  const asked = askedKeys(opts);
+  const discovered = stagesIn(view.consumers);
+  const { config } = settingsInForce(
+    view,
+    names,
+    { ...opts, extraStages: [...(opts.extraStages ?? []), ...discovered] },
+    apply.mode === "init" ? "asked" : "server",
+  );
+  const specs = resourceSpecs(config, maxPayloadBytes).map((s) => withMetadata(s, config));
+  const changes: ResourceChange[] = [];
+  const missing: string[] = [];
+  const mayCreate = apply.mode === "init" || apply.create !== false;
+
+  for (const spec of specs) {
+    const existing = view.streams.get(spec.stream);
+    const change = planStream(spec, existing, apply.mode, asked);
+    changes.push(change);
+    if (change.action === "create" && !mayCreate) {
+      change.action = "none";
+      missing.push(spec.name);
+    }
+    if (apply.dryRun || change.action === "none") continue;
+    try {
+      if (change.action === "create") await createResource(nc, jsm, spec);
+      else await updateStream(jsm, existing!, spec.config, change.changes);
+    } catch (err) {
+      if (change.action === "create" && isCreatedMeanwhile(err)) continue;
+      change.error = isDenied(err) ? `not allowed: ${(err as Error).message}` : (err as Error).message;
+      if (change.action === "create") missing.push(spec.name);
+    }
+  }
+  const planned = new Map(
+    specs.filter((s) => !missing.includes(s.name)).map((s) => [s.stream, s.config as StreamConfig]),
+  );
+  for (const spec of consumerSpecs(config)) {
+    const stream = view.streams.get(spec.stream) ?? planned.get(spec.stream);
+    if (!stream) continue;
+    const change = planConsumer(
+      spec,
+      view.consumers.get(`${spec.stream}/${spec.config.durable_name}`),
+      stream.num_replicas,
+      apply.mode,
+      asked,
+    );
+    changes.push(change);
+    if (change.action === "create" && !mayCreate) {
+      change.action = "none";
+      missing.push(change.target);
+    }
+    if (apply.dryRun || change.action === "none") continue;
+    await applyConsumer(jsm, spec, change).catch((err: Error) => {
+      if (change.action === "create" && isCreatedMeanwhile(err)) return;
+      change.error = isDenied(err) ? `not allowed: ${err.message}` : err.message;
+      if (change.action === "create") missing.push(change.target);
+    });
+  }
+  return {
+    mode: apply.mode,
+    dryRun: apply.dryRun === true,
+    version: TOPOLOGY_VERSION,
+    found,
+    changes,
+    missing,
+    config,
+    maxPayloadBytes,
+  };
+}
+
+/** The operator's set-up: create or migrate everything; what `options` names is set as given. */
+export async function initTopology(
+  nc: NatsConnection,
+  options: TopologyOptions = {},
+  { dryRun = false }: { dryRun?: boolean } = {},
+): Promise<TopologyReport> {
+  return applyTopology(nc, options, { mode: "init", dryRun });
+}
+
+/**
+ * The operator's set-up as a library call (tests, embedded servers): initTopology, throwing when
+ * any part could not be applied.
+ */
+export async function ensureTopology(
+  nc: NatsConnection,
+  options: TopologyOptions = {},
+): Promise<TopologyReport> {
+  const report = await initTopology(nc, options);
+  const failed = report.changes.filter((c) => c.error);
+  if (failed.length > 0)
+    throw new Error(`topology: ${failed.map((c) => `${c.target}: ${c.error}`).join("; ")}`);
+  return report;
+}
+
+/**
+ * A stage's consumers, created when missing with the settings in force (what the operator set,
+ * read from the server); existing ones are never changed. Safe to call many times.
+ */
 export async function ensureStage(
   nc: NatsConnection,
   stage: string,
   options: TopologyOptions = {},
 ): Promise<void> {
-  const config = TopologySchema.parse(options);
-  const jsm = await jetstreamManager(nc);
-  for (const { stream, config: cc } of stageConsumerConfig(config, stage))
-    await upsertConsumer(jsm, stream, cc);
-}
-
-export async function ensureTopology(nc: NatsConnection, options: TopologyOptions = {}): Promise<Topology> {
-  const config = TopologySchema.parse(options);
-  const maxPayloadBytes = nc.info?.max_payload ?? MiB;
-  const jsm = await jetstreamManager(nc);
-  for (const sc of streamConfigs(config, maxPayloadBytes)) await upsertStream(jsm, sc);
-  const stages = [...new Set([...BUILTIN_STAGES, ...config.extraStages])];
-  for (const stage of stages) {
-    for (const { stream, config: cc } of stageConsumerConfig(config, stage))
-      await upsertConsumer(jsm, stream, cc);
-  }
-  await upsertConsumer(jsm, STREAMS.results, coordinatorConsumerConfig(config));
-  await upsertConsumer(jsm, STREAMS.submit, jobsConsumerConfig(config));
-  await upsertConsumer(jsm, STREAMS.advisories, deadLetterConsumerConfig(config));
-
-  const kvm = new Kvm(nc);
-  const storage = config.memoryStorage ? StorageType.Memory : StorageType.File;
-  const kvCommon = { replicas: config.replicas, storage, history: 1 };
-  // Registrations and leases carry their own TTL per key (nats-server 2.11+); the marker TTL makes
-  // a lapse visible to watchers as a delete event instead of a silent disappearance.
-  await kvm.create(BUCKETS.agents, { ...kvCommon, max_bytes: 64 * MiB, markerTTL: 60_000 });
-  await kvm.create(BUCKETS.leases, { ...kvCommon, max_bytes: 64 * MiB, markerTTL: 60_000 });
-  await kvm.create(BUCKETS.jobs, { ...kvCommon, max_bytes: 1024 * MiB, ttl: config.jobsMaxAgeMs });
-  await kvm.create(BUCKETS.scale, { ...kvCommon, max_bytes: 4 * MiB });
-  await kvm.create(BUCKETS.pipelines, { ...kvCommon, max_bytes: 4 * MiB });
-
-  const objm = new Objm(nc);
-  const objCommon = {
-    replicas: config.replicas,
-    storage,
-    max_bytes: config.docsMaxBytes,
-    ttl: nanos(config.docsMaxAgeMs),
+  const jsm = await retryJetStream(() => jetstreamManager(nc));
+  const submit = await retryJetStream(() => jsm.streams.info(STREAMS.submit)).catch(() => undefined);
+  const split = await retryJetStream(() => jsm.consumers.info(STREAMS.submit, "split-normal")).catch(
+    () => undefined,
+  );
+  const view: ServerView = {
+    streams: new Map(submit ? [[STREAMS.submit, submit.config]] : []),
+    stageConsumer: split?.config,
   };
-  // A copy each: the client deletes `ttl` and `replicas` from the options object it is given.
-  await objm.create(OBJECT_STORES.docs, { ...objCommon });
-  // Large final results live here: keep them as long as the done stream keeps their messages.
-  await objm.create(OBJECT_STORES.results, { ...objCommon, ttl: nanos(config.doneMaxAgeMs) });
-  return { config, maxPayloadBytes };
+  const { config } = settingsInForce(view, [], options, "server");
+  for (const spec of stageConsumerSpecs(config, stage)) {
+    const exists = await retryJetStream(() => jsm.consumers.info(spec.stream, spec.config.durable_name)).then(
+      () => true,
+      (err) => {
+        if (isMissing(err)) return false;
+        throw err;
+      },
+    );
+    if (!exists) await retryJetStream(() => jsm.consumers.add(spec.stream, spec.config));
+  }
 }

@@ -13,7 +13,7 @@ import type {
   ProcessingConfig,
   TopologyOptions,
 } from "../schemas/index.ts";
-import { connectNats, drainConnection, ensureTopology } from "../streams/index.ts";
+import { checkTopology, connectNats, drainConnection, ensureTopology } from "../streams/index.ts";
 import { readCoordinatorStatus, readStatus, type SwarmStatus } from "./status.ts";
 
 export type SwarmOptions = {
@@ -60,7 +60,8 @@ export class Swarm {
     this.#options = init.options;
   }
 
-  static async initialize(options: SwarmOptions = {}): Promise<Swarm> {
+  static async initialize(given: SwarmOptions = {}): Promise<Swarm> {
+    let options = given;
     const server = options.natsUrl ? undefined : await EmbeddedNatsServer.start(options.embedded);
     const url = options.natsUrl ?? server!.url;
     const cleanup: Array<() => Promise<void>> = [];
@@ -68,7 +69,12 @@ export class Swarm {
       if (server) cleanup.push(() => server.close());
       const nc = await connectNats({ servers: url, name: "docswarm-swarm" });
       cleanup.push(() => drainConnection(nc));
-      await ensureTopology(nc, options.topology);
+      // Our own embedded server: we are its operator. A shared one belongs to its operator: check
+      // it, create only what is missing, and use the settings in force there.
+      const report = server
+        ? await ensureTopology(nc, options.topology)
+        : await checkTopology(nc, options.topology ?? {}, { create: true, log: options.onLog ?? (() => {}) });
+      options = { ...options, topology: report.config };
       const coordinator =
         options.coordinator === false
           ? undefined

@@ -11,11 +11,10 @@ import test from "ava";
 import { AgentHost } from "../agents/index.ts";
 import { DocswarmClient } from "../client/index.ts";
 import { Coordinator } from "../coordinator/index.ts";
-import { EmbeddedNatsServer } from "../infra/index.ts";
 import { connectNats, ensureTopology, STREAMS, subjects } from "../streams/index.ts";
 import { assertDone } from "./helpers/assert.ts";
+import { startCluster } from "./helpers/cluster.ts";
 import { knownDoc } from "./helpers/pdfs.ts";
-import { unusedPorts } from "./helpers/ports.ts";
 import { waitFor } from "./helpers/rel-server.ts";
 
 type Group = { stream: string; consumer?: string };
@@ -45,25 +44,7 @@ async function moveLeader(nc: NatsConnection, jsm: JetStreamManager, preferred: 
 
 test("a three-node cluster loses no document and fails no call when the node leading every stream dies", async (t) => {
   t.timeout(180_000);
-  const [c0, c1, c2, r0, r1, r2] = await unusedPorts(6);
-  const routes = [r0!, r1!, r2!];
-  const nodes = await Promise.all(
-    [c0!, c1!, c2!].map((port, i) =>
-      EmbeddedNatsServer.start({
-        port,
-        serverName: `n${i}`,
-        extraConfig: [
-          "cluster {",
-          "  name: docswarm-test",
-          `  listen: "127.0.0.1:${routes[i]}"`,
-          `  routes: [${routes.map((r) => `"nats-route://127.0.0.1:${r}"`).join(", ")}]`,
-          "}",
-        ].join("\n"),
-      }),
-    ),
-  );
-  t.teardown(() => Promise.all(nodes.map((n) => n.close())).then(() => {}));
-  const urls = nodes.map((n) => n.url);
+  const { nodes, urls } = await startCluster(t);
 
   const nc = await connectNats({ servers: urls, name: "cluster-test" });
   t.teardown(() => nc.close());

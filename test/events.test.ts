@@ -68,14 +68,15 @@ test("agent, scaling and failure events are published and `docswarm watch` shows
     lastHeartbeatAt: ghost.heartbeatAt,
     tasks: [],
   });
-  const scale = seen.filter((e) => e.type === "scale.changed");
-  t.true(
-    scale.some(
+  // scale.changed follows agent.lost (the leader publishes it next): wait for it, not just look.
+  const scale = () => seen.filter((e) => e.type === "scale.changed");
+  await waitFor("scale.changed after the loss", () =>
+    scale().some(
       (e) => e.stage === "extract" && e.reason === "agent.lost" && e.previous === 1 && e.agents === 0,
     ),
   );
   t.true(
-    scale.some(
+    scale().some(
       (e) => e.stage === "split" && e.reason === "agent.drained" && e.previous === 2 && e.agents === 1,
     ),
   );

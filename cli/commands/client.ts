@@ -4,6 +4,8 @@ import { z } from "zod";
 import { DocswarmClient } from "../../client/index.ts";
 import { DocId, Priority, validate } from "../../schemas/index.ts";
 import { natsUrlFromEnv } from "../../streams/index.ts";
+import { createLogger } from "../log.ts";
+import { roleTopology } from "../role-topology.ts";
 import { exitOnSignal, onShutdown, runCleanups } from "../signals.ts";
 import { UsageError } from "../usage.ts";
 
@@ -37,6 +39,8 @@ export async function submitCommand(argv: string[]): Promise<number> {
   exitOnSignal();
   const client = await DocswarmClient.connect(requireUrl("submit"));
   onShutdown(() => client.close());
+  // Submitting before anything runs: wait for the topology (saying so) rather than fail.
+  if (!(await roleTopology(client.nc, {}, false, createLogger("warn", { role: "submit" })))) return 130;
   let failed = 0;
   for (const file of positionals) {
     const sub = await client.submit(file, {
@@ -78,6 +82,7 @@ export async function resultsCommand(argv: string[]): Promise<number> {
   exitOnSignal();
   const client = await DocswarmClient.connect(requireUrl("results"));
   onShutdown(() => client.close());
+  if (!(await roleTopology(client.nc, {}, false, createLogger("warn", { role: "results" })))) return 130;
   const r = await client.result(docId.value, { timeoutMs: timeout.value * 1000 });
   process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
   await runCleanups();

@@ -6,6 +6,7 @@ import { validate } from "../../schemas/index.ts";
 import { drainConnection, natsUrlFromEnv } from "../../streams/index.ts";
 import { firstConnection } from "../first-connection.ts";
 import { createLogger } from "../log.ts";
+import { roleTopology } from "../role-topology.ts";
 import { onShutdown, untilSignal } from "../signals.ts";
 import { UsageError } from "../usage.ts";
 
@@ -33,6 +34,8 @@ export async function dashboardCommand(argv: string[]): Promise<number> {
   const nc = await firstConnection(url, "docswarm-dashboard", log);
   if (!nc) return 130;
   onShutdown(() => drainConnection(nc));
+  // A dashboard only reads: it waits for the topology (saying so) instead of creating it.
+  if (!(await roleTopology(nc, {}, false, log))) return 130;
   const dashboard = await Dashboard.start({
     nc,
     port: args.value.port,

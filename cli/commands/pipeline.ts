@@ -3,7 +3,8 @@
 import { jetstream } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { decodeJson, formatPipeline, Pipeline, parsePipeline } from "../../schemas/index.ts";
-import { BUCKETS, connectNats, ensureTopology, jsonBytes, natsUrlFromEnv } from "../../streams/index.ts";
+import { BUCKETS, checkTopology, connectNats, jsonBytes, natsUrlFromEnv } from "../../streams/index.ts";
+import { createLogger } from "../log.ts";
 import { UsageError } from "../usage.ts";
 
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
@@ -19,7 +20,8 @@ export async function pipelineCommand(argv: string[]): Promise<number> {
     throw new UsageError("a pipeline name is 1-64 of A-Z a-z 0-9 _ -");
   const nc = await connectNats({ servers: url, name: "docswarm-cli" });
   try {
-    await ensureTopology(nc);
+    // Creates the pipelines bucket if nothing else has yet; never changes what exists.
+    await checkTopology(nc, {}, { create: true, log: createLogger("warn", { role: "pipeline" }) });
     const kv = await new Kvm(jetstream(nc)).open(BUCKETS.pipelines);
     if (action === "set") {
       const p = parsePipeline(spec ?? "");

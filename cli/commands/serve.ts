@@ -10,12 +10,13 @@ import { AgentHost } from "../../agents/index.ts";
 import { Coordinator } from "../../coordinator/index.ts";
 import { Dashboard } from "../../dashboard/index.ts";
 import { startMetricsServer } from "../../observability/index.ts";
-import { validate } from "../../schemas/index.ts";
-import { connectNats, ensureTopology, natsUrlFromEnv } from "../../streams/index.ts";
+import { type TopologyConfig, validate } from "../../schemas/index.ts";
+import { connectNats, natsUrlFromEnv } from "../../streams/index.ts";
 import { Swarm } from "../../swarm/index.ts";
 import { firstConnection } from "../first-connection.ts";
-import { createLogger } from "../log.ts";
+import { createLogger, type LogFn } from "../log.ts";
 import { guardRoleProcess } from "../role-guards.ts";
+import { roleTopology } from "../role-topology.ts";
 import { onShutdown, untilSignal } from "../signals.ts";
 import { UsageError } from "../usage.ts";
 import { printDashboard } from "./dashboard.ts";
@@ -24,7 +25,7 @@ const AgentArgs = z.object({
   agents: z.coerce.number().int().min(1).max(512),
   stages: z.string().min(1),
   slots: z.coerce.number().int().min(1).max(10_000),
-  replicas: z.coerce.number().int().min(1).max(5),
+  replicas: z.coerce.number().int().min(1).max(5).optional(),
   "heap-mb": z.coerce.number().int().min(64).max(65_536),
 });
 
@@ -59,6 +60,22 @@ async function serveMetrics(values: Record<string, unknown>, role: string): Prom
   });
   onShutdown(() => server.close());
   process.stdout.write(`docswarm ${role}: metrics at ${server.url}\n`);
+}
+
+/** A role's start: wait for NATS, then check the topology (creating what is missing). */
+async function roleSetup(
+  url: string,
+  role: string,
+  replicas: number | undefined,
+  log: LogFn,
+): Promise<TopologyConfig | undefined> {
+  const nc = await firstConnection(url, `docswarm-${role}-setup`, log);
+  if (!nc) return undefined;
+  try {
+    return await roleTopology(nc, replicas === undefined ? {} : { replicas }, true, log);
+  } finally {
+    await nc.close();
+  }
 }
 
 function requireUrl(command: string): string {
@@ -123,7 +140,8 @@ export async function agentCommand(argv: string[]): Promise<number> {
       stages: { type: "string", default: "split,extract,merge" },
       stage: { type: "string", multiple: true, default: [] },
       slots: { type: "string", default: "1" },
-      replicas: { type: "string", default: "1" },
+      // Replicas for what this role creates because it is missing; existing streams keep theirs.
+      replicas: { type: "string" },
       "heap-mb": { type: "string", default: "2048" },
       autoscale: { type: "boolean", default: false },
       min: { type: "string", default: "1" },
@@ -140,10 +158,8 @@ export async function agentCommand(argv: string[]): Promise<number> {
   const log = createLogger("info", { role: "agent" });
   await serveMetrics(values, "agent");
   guardRoleProcess(log);
-  const topology = { replicas: args.value.replicas };
-  const nc = await firstConnection(url, "docswarm-agent-setup", log);
-  if (!nc) return 130;
-  await ensureTopology(nc, topology).finally(() => nc.close());
+  const topology = await roleSetup(url, "agent", args.value.replicas, log);
+  if (!topology) return 130;
   const host = await AgentHost.start({
     servers: url,
     agents: args.value.agents,
@@ -173,7 +189,7 @@ export async function coordinatorCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      replicas: { type: "string", default: "1" },
+      replicas: { type: "string" },
       autoscale: { type: "boolean", default: false },
       min: { type: "string", default: "1" },
       max: { type: "string", default: "16" },
@@ -185,15 +201,13 @@ export async function coordinatorCommand(argv: string[]): Promise<number> {
   if (!bounds.ok) throw new UsageError(bounds.message);
   const perAgent = validate(z.coerce.number().positive(), values["tasks-per-agent"]);
   if (!perAgent.ok) throw new UsageError(`--tasks-per-agent: ${perAgent.message}`);
-  const replicas = validate(z.coerce.number().int().min(1).max(5), values.replicas);
+  const replicas = validate(z.coerce.number().int().min(1).max(5).optional(), values.replicas);
   if (!replicas.ok) throw new UsageError(`--replicas: ${replicas.message}`);
   const url = requireUrl("coordinator");
   const log = createLogger("info", { role: "coordinator" });
   await serveMetrics(values, "coordinator");
   guardRoleProcess(log);
-  const nc = await firstConnection(url, "docswarm-coordinator-setup", log);
-  if (!nc) return 130;
-  await ensureTopology(nc, { replicas: replicas.value }).finally(() => nc.close());
+  if (!(await roleSetup(url, "coordinator", replicas.value, log))) return 130;
   const coordinator = await Coordinator.start({
     servers: url,
     onLog: log,

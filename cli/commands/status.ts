@@ -5,7 +5,7 @@ import { parseArgs } from "node:util";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { readSwarmStatus } from "../../observability/index.ts";
 import type { SwarmStatus } from "../../schemas/index.ts";
-import { connectNats, natsUrlFromEnv } from "../../streams/index.ts";
+import { applyTopology, connectNats, natsUrlFromEnv } from "../../streams/index.ts";
 import { UsageError } from "../usage.ts";
 
 export async function statusCommand(argv: string[]): Promise<number> {
@@ -14,6 +14,15 @@ export async function statusCommand(argv: string[]): Promise<number> {
   if (!url) throw new UsageError("docswarm status needs NATS_URL (start one with 'docswarm up')");
   const nc = await connectNats({ servers: url, name: "docswarm-status" });
   try {
+    const topology = await applyTopology(nc, {}, { mode: "check", create: false });
+    if (topology.found === null) {
+      process.stdout.write(
+        values.json
+          ? `${JSON.stringify({ v: 1, topology: "missing", url })}\n`
+          : `docswarm status  ${url}\n\nno docswarm topology on this server yet: run \`docswarm init\` (or start a coordinator or agents, which create it)\n`,
+      );
+      return 1;
+    }
     const status = await readSwarmStatus(await jetstreamManager(nc));
     process.stdout.write(values.json ? `${JSON.stringify(status)}\n` : renderStatus(status, url));
     return 0;

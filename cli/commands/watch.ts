@@ -6,6 +6,8 @@ import { z } from "zod";
 import { formatEventLine } from "../../observability/index.ts";
 import { decodeJson, SwarmEvent, validate } from "../../schemas/index.ts";
 import { connectNats, natsUrlFromEnv, STREAMS, subjects } from "../../streams/index.ts";
+import { createLogger } from "../log.ts";
+import { roleTopology } from "../role-topology.ts";
 import { onShutdown, untilSignal } from "../signals.ts";
 import { UsageError } from "../usage.ts";
 
@@ -42,6 +44,8 @@ export async function watchCommand(argv: string[]): Promise<number> {
 
   const nc = await connectNats({ servers: url, name: "docswarm-watch" });
   onShutdown(() => nc.close());
+  // Watching before anything runs: wait for the topology, saying so on stderr.
+  if (!(await roleTopology(nc, {}, false, createLogger("warn", { role: "watch" })))) return 130;
   const consumer = await jetstream(nc).consumers.get(STREAMS.events, {
     filter_subjects: [filter],
     ...(sinceMs === undefined

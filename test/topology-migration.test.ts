@@ -1,0 +1,141 @@
+// `docswarm init` brings a topology an older docswarm wrote up to date without losing a message:
+// the layout docswarm 84b426f created (test/fixtures/topology-v1.json, captured from its
+// ensureTopology()) is rebuilt on a fresh server and filled (submissions waiting, a final result,
+// an event, a job, a stored document), then migrated. Every stream keeps its messages and every
+// consumer its position; the waiting submissions are processed afterwards.
+import { readFileSync } from "node:fs";
+import { jetstream, jetstreamManager, type StreamConfig } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
+import { Objm } from "@nats-io/obj";
+import { headers } from "@nats-io/transport-node";
+import test from "ava";
+import { DocswarmClient } from "../client/index.ts";
+import { FinalResult, HEADERS } from "../schemas/index.ts";
+import {
+  applyTopology,
+  BUCKETS,
+  jsonBytes,
+  OBJECT_STORES,
+  STREAMS,
+  subjects,
+  TOPOLOGY_VERSION,
+} from "../streams/index.ts";
+import { Swarm } from "../swarm/index.ts";
+import { runCliWithEnv } from "./helpers/cli-env.ts";
+import { makeDoc } from "./helpers/rel-docs.ts";
+import { connectFor, startServer } from "./helpers/rel-server.ts";
+
+type Fixture = {
+  streams: Array<{ config: StreamConfig; consumers: Array<Record<string, unknown>> }>;
+};
+const V1: Fixture = JSON.parse(
+  readFileSync(new URL("./fixtures/topology-v1.json", import.meta.url), "utf8"),
+) as Fixture;
+
+test("docswarm init migrates the v1 layout in place: nothing lost, waiting work processed after", async (t) => {
+  t.timeout(120_000);
+  const server = await startServer(t);
+  const nc = await connectFor(t, server.url);
+  const jsm = await jetstreamManager(nc);
+  for (const s of V1.streams) {
+    const { metadata: _server, ...config } = s.config;
+    await jsm.streams.add(config);
+    for (const c of s.consumers) await jsm.consumers.add(config.name, c);
+  }
+
+  // What a running v1 swarm leaves: submissions waiting, a final result, an event, a job, bytes.
+  const js = jetstream(nc);
+  const waiting = await Promise.all([1, 2, 3].map((i) => makeDoc(`migrate-${i}`, i)));
+  for (const d of waiting) {
+    const h = headers();
+    h.set(HEADERS.docId, d.docId);
+    await js.publish(subjects.submit, d.bytes, { headers: h });
+  }
+  const old: FinalResult = FinalResult.parse({
+    v: 1,
+    docId: "processed-before",
+    status: "done",
+    source: "old.pdf",
+    pageCount: 1,
+    pages: [{ page: 1, text: "kept across the migration", chars: 25, words: 4 }],
+    meta: null,
+    timings: { submittedAt: 1, finishedAt: 2, totalMs: 1, stageMs: {} },
+    chunks: 1,
+  });
+  await js.publish(subjects.final(old.docId), jsonBytes(old), { expect: { lastSubjectSequence: 0 } });
+  await js.publish(subjects.event("doc.done", old.docId), jsonBytes({ type: "doc.done", at: 2 }));
+  await (await new Kvm(nc).open(BUCKETS.jobs)).put("in-flight-job", jsonBytes({ v: 1, note: "a job" }));
+  await (await new Objm(nc).open(OBJECT_STORES.docs)).putBlob(
+    { name: "kept.bytes" },
+    new Uint8Array(300_000),
+  );
+
+  const state = async () => {
+    const out: Record<string, { messages: number; first: number; last: number; bytes: number }> = {};
+    for await (const si of jsm.streams.list())
+      out[si.config.name] = {
+        messages: si.state.messages,
+        first: si.state.first_seq,
+        last: si.state.last_seq,
+        bytes: si.state.bytes,
+      };
+    const consumers: Record<string, { delivered: number; ackFloor: number; pending: number }> = {};
+    for (const s of V1.streams)
+      for await (const ci of jsm.consumers.list(s.config.name))
+        consumers[`${s.config.name}/${ci.name}`] = {
+          delivered: ci.delivered.stream_seq,
+          ackFloor: ci.ack_floor.stream_seq,
+          pending: ci.num_pending,
+        };
+    return { streams: out, consumers };
+  };
+  const configs = async () => {
+    const out: Record<string, StreamConfig> = {};
+    for await (const si of jsm.streams.list()) out[si.config.name] = si.config;
+    return out;
+  };
+  const before = await state();
+  const v1Configs = await configs();
+  t.is(before.streams[STREAMS.submit]!.messages, 3);
+  t.is(before.consumers[`${STREAMS.submit}/split-normal`]!.pending, 3);
+
+  // A role checking the v1 layout says it is older, and changes nothing.
+  const said: string[] = [];
+  const check = await applyTopology(nc, {}, { mode: "check", create: false });
+  t.is(check.found, 1);
+  t.deepEqual(check.missing, []);
+  t.deepEqual(await configs(), v1Configs);
+  said.push(...check.changes.flatMap((c) => c.differs.map((d) => `${c.target} ${d.field}`)));
+  t.true(said.includes("docswarm-jobs allow_msg_ttl"), said.join(", "));
+
+  const env = { NATS_URL: server.url };
+  const dry = await runCliWithEnv(["init", "--dry-run"], env);
+  t.is(dry.code, 0, dry.stderr);
+  t.regex(dry.stdout, /found 1\).*DRY RUN/);
+  t.regex(dry.stdout, /update\s+docswarm-jobs\s+allow_msg_ttl false -> true/);
+  t.regex(dry.stdout, /update\s+DOCSWARM_DONE\s+max_msg_size unlimited -> 1 MiB/);
+  t.deepEqual(await configs(), v1Configs, "a dry run changes nothing");
+
+  const init = await runCliWithEnv(["init"], env);
+  t.is(init.code, 0, `${init.stdout}\n${init.stderr}`);
+  t.regex(init.stdout, /change\(s\) applied/);
+  const v2 = await configs();
+  for (const [name, c] of Object.entries(v2))
+    t.is(c.metadata?.["docswarm.version"], String(TOPOLOGY_VERSION), name);
+  t.true(v2[`KV_${BUCKETS.jobs}`]!.allow_msg_ttl);
+  t.is(v2[STREAMS.done]!.max_msg_size, 1024 * 1024);
+  t.deepEqual(await state(), before, "every stream kept its messages, every consumer its position");
+  const again = await runCliWithEnv(["init"], env);
+  t.regex(again.stdout, /Nothing to change/);
+
+  // The migrated topology runs: the waiting submissions are processed, the old result is there.
+  const swarm = await Swarm.initialize({ natsUrl: server.url, agents: 1 });
+  t.teardown(() => swarm.shutdown());
+  const client = new DocswarmClient(nc);
+  for (const d of waiting) {
+    const r = await client.result(d.docId, { timeoutMs: 60_000 });
+    t.is(r.status, "done", r.error?.message);
+    t.is(r.pageCount, d.pages.length);
+  }
+  t.deepEqual(await client.result(old.docId), old);
+});
