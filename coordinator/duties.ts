@@ -7,6 +7,7 @@ import type { CoordinatorConfig, CoordinatorStatus } from "../schemas/index.ts";
 import { jsonBytes, type SwarmState, subjects } from "../streams/index.ts";
 import { AgentWatch } from "./agent-watch.ts";
 import { AdvisoryListener, DeadLetterer } from "./dead-letters.ts";
+import { StorageWatch } from "./storage-watch.ts";
 import { UnknownStageSweeper } from "./unknown-stages.ts";
 
 type Log = (
@@ -33,6 +34,7 @@ export class LeaderDuties {
   readonly deadLetters: DeadLetterer;
   readonly #advisories: AdvisoryListener;
   readonly #sweeper: UnknownStageSweeper;
+  readonly #storage: StorageWatch;
   readonly #statusSub: Subscription;
   readonly #ctx: DutiesContext;
   #closing: Promise<void> | undefined;
@@ -49,6 +51,7 @@ export class LeaderDuties {
     this.deadLetters = dl;
     this.#advisories = advisories;
     this.#sweeper = sweeper;
+    this.#storage = new StorageWatch(ctx.nc, ctx.jsm, { everyMs: ctx.config.storageCheckMs, log: ctx.log });
     this.#statusSub = ctx.nc.subscribe(subjects.coordinatorStatus, {
       callback: (err, m) => {
         if (err || !m.reply) return;
@@ -97,7 +100,12 @@ export class LeaderDuties {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#statusSub.unsubscribe();
-      await Promise.allSettled([this.#sweeper.close(), this.#advisories.close(), this.agents.close()]);
+      await Promise.allSettled([
+        this.#sweeper.close(),
+        this.#storage.close(),
+        this.#advisories.close(),
+        this.agents.close(),
+      ]);
     })();
     return this.#closing;
   }

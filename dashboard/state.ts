@@ -16,6 +16,7 @@ import {
   readDeadLetters,
   readEventsSince,
   readStages,
+  readStorage,
   readSubmitted,
   recordSwarmEvent,
   ThroughputCounter,
@@ -28,6 +29,7 @@ import {
   Job,
   type StageStatus,
   type StatusWarning,
+  type StorageStatus,
   SwarmEvent,
   type Throughput,
   validate,
@@ -63,6 +65,8 @@ export type DashboardSnapshot = {
     backlog: number;
   };
   events: DescribedEvent[];
+  /** Every stream, bucket and object store against its limits (read every few seconds). */
+  storage: StorageStatus;
   warnings: StatusWarning[];
 };
 
@@ -96,6 +100,8 @@ export class DashboardState {
   #coordinator: CoordinatorSummary = { leader: null, term: null, consuming: false, pendingResults: 0 };
   #deadLetters: { counts: Record<string, number>; recent: DeadLetter[] } = { counts: {}, recent: [] };
   #submitted = 0;
+  #storage: StorageStatus = { items: [], account: null, warnRatio: 0.8 };
+  #storageReadAt = 0;
   #poller: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
 
@@ -216,12 +222,17 @@ export class DashboardState {
   async #poll(): Promise<void> {
     const stageNames = new Set<string>(BUILTIN_STAGES);
     for (const a of this.#agents.values()) for (const s of a.stages) stageNames.add(s);
-    const [stages, coordinator, counts, submitted] = await Promise.all([
+    // Storage moves slowly and costs a stream info per resource: every 5 s is plenty.
+    const storageDue = Date.now() - this.#storageReadAt >= 5000;
+    const [stages, coordinator, counts, submitted, storage] = await Promise.all([
       readStages(this.#jsm, [...stageNames]).catch(() => this.#stages),
       readCoordinator(this.#jsm).catch(() => this.#coordinator),
       readDeadLetters(this.#jsm).catch(() => this.#deadLetters.counts),
       readSubmitted(this.#jsm).catch(() => this.#submitted),
+      storageDue ? readStorage(this.#jsm).catch(() => this.#storage) : this.#storage,
     ]);
+    if (storageDue) this.#storageReadAt = Date.now();
+    this.#storage = storage;
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
     const known = Object.values(this.#deadLetters.counts).reduce((a, b) => a + b, 0);
     const recent =
@@ -293,6 +304,7 @@ export class DashboardState {
       coordinator: this.#coordinator,
       documents: inProgress,
       throughput: lastMinuteResult,
+      storage: this.#storage,
     };
     return {
       at: now,
@@ -325,6 +337,7 @@ export class DashboardState {
         backlog: this.#stages.reduce((n, s) => n + s.backlog, 0),
       },
       events: [...this.#events].reverse().slice(0, 50).map(describedEvent),
+      storage: this.#storage,
       warnings: findWarnings(base),
     };
   }

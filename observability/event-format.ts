@@ -33,6 +33,9 @@ export function describeEvent(e: SwarmEvent): string {
     case "coordinator.elected":
     case "coordinator.deposed":
       return `${e.coordinatorId}  ${e.type.slice(12)} (term ${e.term})${e.reason ? `: ${e.reason}` : ""}`;
+    case "storage.high":
+    case "storage.ok":
+      return `${e.name}  ${e.type === "storage.high" ? "HIGH" : "back below"} ${Math.round(e.used * 100)} % of its ${e.limitedBy === "bytes" ? `${e.maxBytes} bytes` : `${e.maxMsgs} messages`} (warns at ${Math.round(e.warnRatio * 100)} %)`;
     case "task.deadlettered":
       return `${e.taskId ?? e.docId}  dead-lettered (${e.stage}, ${e.deliveries} deliveries, dlq seq ${e.dlqSeq}): ${e.error.code}`;
   }

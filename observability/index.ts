@@ -44,6 +44,7 @@ export {
   readThroughput,
   ThroughputCounter,
 } from "./status.ts";
+export { readStorage, storageWarnings, usedShare } from "./storage.ts";
 export { extractTraceContext, withTraceHeaders } from "./trace-headers.ts";
 export {
   activeTraceIds,

@@ -28,6 +28,7 @@ import {
   taskSources,
 } from "../streams/index.ts";
 import type { GaugeSnapshot } from "./metrics.ts";
+import { readStorage, storageWarnings } from "./storage.ts";
 
 export async function readStages(
   jsm: JetStreamManager,
@@ -290,6 +291,7 @@ export function findWarnings(s: Omit<SwarmStatus, "warnings">): StatusWarning[] 
       });
     }
   }
+  out.push(...storageWarnings(s.storage));
   return out;
 }
 
@@ -305,12 +307,13 @@ export async function readSwarmStatus(
   options: ReadStatusOptions = {},
 ): Promise<SwarmStatus> {
   const now = Date.now();
-  const [registrations, deadLetters, coordinator, documents, throughput] = await Promise.all([
+  const [registrations, deadLetters, coordinator, documents, throughput, storage] = await Promise.all([
     listAgents(jsm),
     readDeadLetters(jsm),
     readCoordinator(jsm),
     readDocumentsInProgress(jsm, options.documentLimit),
     readThroughput(jsm, options.throughputWindowMs),
+    readStorage(jsm),
   ]);
   const knownStages = new Set<string>([...(options.stages ?? BUILTIN_STAGES)]);
   for (const a of registrations) for (const s of a.stages) knownStages.add(s);
@@ -330,6 +333,7 @@ export async function readSwarmStatus(
     coordinator,
     documents,
     throughput,
+    storage,
   };
   return { ...partial, warnings: findWarnings(partial) };
 }

@@ -174,6 +174,8 @@ export const CoordinatorConfig = z
     unknownStageGraceMs: z.number().int().positive().default(60_000),
     /** How often the leader looks for such tasks. */
     unknownStageCheckMs: z.number().int().positive().default(10_000),
+    /** How often the leader compares every stream and bucket with its limits (storage.high). */
+    storageCheckMs: z.number().int().positive().default(5000),
   })
   .meta({ id: "CoordinatorConfig" });
 export type CoordinatorConfig = z.infer<typeof CoordinatorConfig>;

@@ -143,6 +143,29 @@ export const DeadLetterEvent = z
   })
   .meta({ id: "DeadLetterEvent" });
 
+/**
+ * A stream, bucket or object store crossed the warning share of one of its limits (storage.high),
+ * or fell back below it (storage.ok). Published by the leading coordinator, which looks every few
+ * seconds; a full done stream drops its oldest results, a full jobs bucket stops new documents.
+ */
+export const StorageEvent = z
+  .object({
+    ...base,
+    type: z.enum(["storage.high", "storage.ok"]),
+    /** The name users see (DOCSWARM_DONE, docswarm-jobs, ...). */
+    name: z.string(),
+    kind: z.enum(["stream", "kv", "objectstore"]),
+    /** Share of its tightest limit in use, 0..1. */
+    used: z.number().nonnegative(),
+    limitedBy: z.enum(["bytes", "messages"]),
+    bytes: z.number().int().nonnegative(),
+    maxBytes: z.number().int(),
+    messages: z.number().int().nonnegative(),
+    maxMsgs: z.number().int(),
+    warnRatio: z.number().positive(),
+  })
+  .meta({ id: "StorageEvent" });
+
 // Add new event kinds here; readers ignore types they do not know (decode fails, event skipped).
 export const SwarmEvent = z
   .discriminatedUnion("type", [
@@ -157,6 +180,7 @@ export const SwarmEvent = z
     TaskFailedEvent,
     LeaderEvent,
     DeadLetterEvent,
+    StorageEvent,
   ])
   .meta({ id: "SwarmEvent" });
 export type SwarmEvent = z.infer<typeof SwarmEvent>;

@@ -46,6 +46,7 @@ export {
   ScaleChangedEvent,
   ScaleEvent,
   StageWaitingEvent,
+  StorageEvent,
   SwarmEvent,
   type SwarmEventType,
   TaskFailedEvent,
@@ -68,12 +69,15 @@ export {
 export { ExtractOutput, MergeOutput, SplitFailure, SplitOutput, TaskResult } from "./result.ts";
 export { AutoscalerConfig, type AutoscalerOptions, ScaleDecision } from "./scale.ts";
 export {
+  AccountStorage,
   AgentView,
   CoordinatorSummary,
   DocumentProgress,
   STATUS_WARNINGS,
   StageStatus,
   StatusWarning,
+  StorageStatus,
+  StorageUse,
   SwarmStatus,
   Throughput,
 } from "./status.ts";

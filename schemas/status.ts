@@ -79,12 +79,65 @@ export const Throughput = z
   .meta({ id: "Throughput" });
 export type Throughput = z.infer<typeof Throughput>;
 
+/** Use against limits of one stream, bucket or object store. */
+export const StorageUse = z
+  .object({
+    name: z.string(),
+    kind: z.enum(["stream", "kv", "objectstore"]),
+    /** The JetStream stream behind it. */
+    stream: z.string(),
+    /** What it holds, and what happens at its limits (the documented reason for them). */
+    holds: z.string(),
+    atLimit: z.string(),
+    /** False when the server does not have it (no topology yet, or removed by hand). */
+    exists: z.boolean(),
+    bytes: count,
+    /** -1: no limit. */
+    maxBytes: z.number().int(),
+    messages: count,
+    maxMsgs: z.number().int(),
+    /** 0: no age limit. */
+    maxAgeMs: count,
+    maxMsgSize: z.number().int(),
+    replicas: count,
+    /** Share of the tightest limit in use. */
+    used: z.number().nonnegative(),
+    limitedBy: z.enum(["bytes", "messages", "none"]),
+  })
+  .meta({ id: "StorageUse" });
+export type StorageUse = z.infer<typeof StorageUse>;
+
+/** The JetStream account's use against its limits (-1: none set), across every stream. */
+export const AccountStorage = z
+  .object({
+    fileBytes: count,
+    memoryBytes: count,
+    maxFileBytes: z.number().int(),
+    maxMemoryBytes: z.number().int(),
+    streams: count,
+    consumers: count,
+  })
+  .meta({ id: "AccountStorage" });
+export type AccountStorage = z.infer<typeof AccountStorage>;
+
+export const StorageStatus = z
+  .object({
+    items: z.array(StorageUse),
+    account: AccountStorage.nullable(),
+    /** Share of a limit at which a warning (and a storage.high event) fires. */
+    warnRatio: z.number().positive(),
+  })
+  .meta({ id: "StorageStatus" });
+export type StorageStatus = z.infer<typeof StorageStatus>;
+
 export const STATUS_WARNINGS = [
   "STAGE_WITHOUT_AGENTS",
   "MAX_ACK_PENDING",
   "NO_COORDINATOR",
   "DEAD_LETTERS",
   "AGENT_STALE",
+  "STORAGE_HIGH",
+  "TOPOLOGY_MISSING",
 ] as const;
 
 export const StatusWarning = z
@@ -93,6 +146,8 @@ export const StatusWarning = z
     message: z.string(),
     stage: StageName.optional(),
     priority: Priority.optional(),
+    /** The stream, bucket or object store a storage warning is about. */
+    resource: z.string().optional(),
   })
   .meta({ id: "StatusWarning" });
 export type StatusWarning = z.infer<typeof StatusWarning>;
@@ -111,6 +166,8 @@ export const SwarmStatus = z
     /** Documents not finished yet (running or merging), oldest first. */
     documents: z.array(DocumentProgress),
     throughput: Throughput,
+    /** Every stream, bucket and object store against its limits. */
+    storage: StorageStatus,
     warnings: z.array(StatusWarning),
   })
   .meta({ id: "SwarmStatus" });

@@ -1,14 +1,17 @@
-// npm run soak -- --minutes N [--rate DOCS_PER_S] [--hosts H] [--agents A] [--sample-s S] [--json]
-// A steady load for N minutes against separate processes (`docswarm coordinator`, `docswarm agent`)
-// on an embedded nats-server. Samples each process's RSS and reports it over time and its slope
-// after warm-up (least squares over the samples after the first third of the run, at least two
-// minutes, at most half), so a leak shows as a number. The nats-server's RSS grows with what its
-// streams keep (final results 7 days, events 1 hour): that is data, not a leak.
+// npm run soak -- --minutes N | --documents N [--rate DOCS_PER_S] [--hosts H] [--agents A] [--sample-s S] [--json]
+// A steady load for N minutes (or until N documents have finished) against separate processes
+// (`docswarm coordinator`, `docswarm agent`) on an embedded nats-server. Samples each process's RSS
+// and the storage of every stream, bucket and object store, and reports them over time with their
+// slopes after warm-up (least squares over the samples after the first third of the run, at least
+// two minutes, at most half), so a leak shows as a number: state that grows per document shows as
+// bytes per document in a stream or bucket that is not meant to keep them (only the done stream
+// keeps a result per document, for its retention).
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { DocswarmClient } from "../client/index.ts";
 import { EmbeddedNatsServer } from "../infra/index.ts";
+import { readStorage } from "../observability/index.ts";
 import { decodeJson, SwarmEvent } from "../schemas/index.ts";
 import { connectNats, ensureTopology, listAgents, STREAMS, subjects } from "../streams/index.ts";
 import { makeCorpus } from "./lib/corpus.ts";
@@ -16,7 +19,8 @@ import { type RoleProcess, rssBytes, spawnRole, stopAll } from "./lib/roles.ts";
 
 const { values } = parseArgs({
   options: {
-    minutes: { type: "string", default: "5" },
+    minutes: { type: "string" },
+    documents: { type: "string" },
     rate: { type: "string", default: "4" },
     hosts: { type: "string", default: "1" },
     agents: { type: "string", default: "2" },
@@ -24,15 +28,19 @@ const { values } = parseArgs({
     json: { type: "boolean", default: false },
   },
 });
-const minutes = Number(values.minutes);
+const documents = values.documents === undefined ? undefined : Number(values.documents);
 const rate = Number(values.rate);
+// --documents N runs until N have finished (at most an hour); otherwise --minutes (default 5).
+const minutes = Number(values.minutes ?? (documents === undefined ? 5 : 60));
 const sampleMs = Number(values["sample-s"]) * 1000;
-if (!(minutes > 0) || !(rate > 0) || !(sampleMs > 0))
-  throw new Error("--minutes, --rate and --sample-s must be > 0");
+if (!(minutes > 0) || !(rate > 0) || !(sampleMs > 0) || (documents !== undefined && !(documents > 0)))
+  throw new Error("--minutes, --documents, --rate and --sample-s must be > 0");
 
 type Sample = {
   t: number;
   rss: Record<string, number>;
+  /** Bytes stored per stream, bucket and object store. */
+  storage: Record<string, number>;
   submitted: number;
   finished: number;
   backlog: number;
@@ -119,7 +127,9 @@ try {
       .info(STREAMS.submit, "split-normal")
       .then((c) => c.num_pending + c.num_ack_pending)
       .catch(() => -1);
-    samples.push({ t: Math.round((Date.now() - start) / 1000), rss, submitted, finished, backlog });
+    const storage: Record<string, number> = {};
+    for (const i of (await readStorage(jsm).catch(() => undefined))?.items ?? []) storage[i.name] = i.bytes;
+    samples.push({ t: Math.round((Date.now() - start) / 1000), rss, storage, submitted, finished, backlog });
     log(
       `${String(samples.at(-1)!.t).padStart(5)} s  ${Object.entries(rss)
         .map(([k, v]) => `${k} ${v} MB`)
@@ -129,8 +139,9 @@ try {
   const sampler = setInterval(() => void sample(), sampleMs);
   await sample();
   // Steady load: `rate` documents per second, each a new document id.
-  while (Date.now() < end) {
-    const due = Math.floor(((Date.now() - start) / 1000) * rate);
+  const target = documents ?? Number.POSITIVE_INFINITY;
+  while (Date.now() < end && finished < target) {
+    const due = Math.min(target, Math.floor(((Date.now() - start) / 1000) * rate));
     while (submitted < due) {
       const d = corpus[submitted % corpus.length]!;
       await client.submit(d.bytes, { docId: `soak-${submitted}` });
@@ -141,10 +152,29 @@ try {
   clearInterval(sampler);
   await sample();
 
-  const warmupS = Math.min(Math.max(120, (minutes * 60) / 3), (minutes * 60) / 2);
+  const runS = samples.at(-1)?.t ?? 0;
+  const warmupS = Math.min(Math.max(120, runS / 3), runS / 2);
   const warm = samples.filter((s) => s.t >= warmupS);
+  const stores = Object.keys(samples[0]?.storage ?? {});
+  const storageReport = Object.fromEntries(
+    stores.map((name) => {
+      const at = (s: Sample | undefined) => s?.storage[name] ?? 0;
+      return [
+        name,
+        {
+          firstBytes: at(samples[0]),
+          lastBytes: at(samples.at(-1)),
+          maxBytes: Math.max(...samples.map(at)),
+          // Growth while documents flow: per minute, and per finished document.
+          slopeKbPerMin: Math.round(slope(warm.map((s) => [s.t / 60, at(s) / 1024])) * 10) / 10,
+          bytesPerDocument: Math.round(slope(warm.map((s) => [s.finished, at(s)]))),
+        },
+      ];
+    }),
+  );
   const report = {
-    minutes,
+    minutes: Math.round((runS / 60) * 10) / 10,
+    documents: documents ?? null,
     rateDocsPerS: rate,
     submitted,
     finished,
@@ -166,17 +196,25 @@ try {
         },
       ]),
     ),
+    storage: storageReport,
   };
   if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);
   else {
     process.stdout.write(
       [
         "",
-        `docswarm soak: ${minutes} min at ${rate} documents/s; ${submitted} submitted, ${finished} finished`,
+        `docswarm soak: ${report.minutes} min at ${rate} documents/s; ${submitted} submitted, ${finished} finished`,
         `RSS (and the agents' JavaScript heaps) after warm-up (from ${warm[0]?.t ?? 0} s), MB: first / last / max, and least-squares slope`,
         ...series.map((name) => {
           const r = report.rssMb[name]!;
           return `  ${name.padEnd(14)} ${r.afterWarmup} / ${r.last} / ${r.max}   slope ${report.slopeMbPerMin[name]} MB/min`;
+        }),
+        "",
+        "Storage per stream, bucket and object store: first / last / max, and after warm-up its slope per minute and per finished document",
+        ...stores.map((name) => {
+          const r = storageReport[name]!;
+          const kb = (n: number) => `${Math.round(n / 102.4) / 10} KB`;
+          return `  ${name.padEnd(22)} ${kb(r.firstBytes)} / ${kb(r.lastBytes)} / ${kb(r.maxBytes)}   ${r.slopeKbPerMin} KB/min, ${r.bytesPerDocument} bytes/document`;
         }),
         "",
       ].join("\n"),

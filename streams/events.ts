@@ -8,6 +8,7 @@ import { jsonBytes } from "./wire.ts";
 /** The last subject token(s): what the event is about. */
 export function eventKey(event: SwarmEvent): string {
   if (event.type === "stage.waiting") return `${event.stage}.${event.docId}`;
+  if (event.type === "storage.high" || event.type === "storage.ok") return event.name;
   if ("docId" in event) return event.docId;
   if ("agentId" in event) return event.agentId;
   if ("stage" in event) return event.stage;

@@ -5,7 +5,13 @@ import { parseArgs } from "node:util";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { readSwarmStatus } from "../../observability/index.ts";
 import type { SwarmStatus } from "../../schemas/index.ts";
-import { applyTopology, connectNats, natsUrlFromEnv } from "../../streams/index.ts";
+import {
+  applyTopology,
+  connectNats,
+  formatBytes,
+  formatDuration,
+  natsUrlFromEnv,
+} from "../../streams/index.ts";
 import { UsageError } from "../usage.ts";
 
 export async function statusCommand(argv: string[]): Promise<number> {
@@ -127,6 +133,34 @@ export function renderStatus(s: SwarmStatus, url: string): string {
         .map(([st, n]) => `${st} ${n}`)
         .join(", ") || "none"
     }`,
+  );
+  const st = s.storage;
+  out.push(
+    "",
+    `Storage (warns at ${Math.round(st.warnRatio * 100)} % of a limit)${
+      st.account
+        ? `  account: ${formatBytes(st.account.fileBytes)} on disk${st.account.maxFileBytes > 0 ? ` of ${formatBytes(st.account.maxFileBytes)}` : ""}, ${formatBytes(st.account.memoryBytes)} in memory`
+        : ""
+    }`,
+    table(
+      [
+        ["stream / bucket", "kind", "stored", "limit", "used", "kept for", "replicas"],
+        ...st.items.map((i) =>
+          i.exists
+            ? [
+                i.name,
+                i.kind,
+                i.limitedBy === "messages" ? `${i.messages} msgs` : formatBytes(i.bytes),
+                i.limitedBy === "messages" ? `${i.maxMsgs} msgs` : formatBytes(i.maxBytes),
+                `${Math.round(i.used * 100)} %${i.used >= st.warnRatio ? " HIGH" : ""}`,
+                i.maxAgeMs > 0 ? formatDuration(i.maxAgeMs) : "-",
+                String(i.replicas),
+              ]
+            : [i.name, i.kind, "MISSING", "-", "-", "-", "-"],
+        ),
+      ],
+      new Set([2, 3, 4, 5, 6]),
+    ),
   );
   out.push("", s.warnings.length ? "Warnings" : "Warnings: none");
   for (const w of s.warnings) out.push(`  ! ${w.message}`);

@@ -39,7 +39,9 @@ const fmt = {
     return `${(ms / 3_600_000).toFixed(1)} h`;
   },
   bytes(n) {
-    return n >= 1 << 30 ? `${(n / (1 << 30)).toFixed(1)} GB` : `${Math.round(n / (1 << 20))} MB`;
+    if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(1)} GB`;
+    if (n >= 1 << 20) return `${Math.round(n / (1 << 20))} MB`;
+    return `${Math.round(n / 1024)} KB`;
   },
   time(t) {
     return new Date(t).toLocaleTimeString();
@@ -202,6 +204,37 @@ function render(s) {
     ),
     4,
     "dead-letter stream is empty",
+  );
+
+  const warnAt = s.storage.warnRatio;
+  document.getElementById("storage-note").textContent = s.storage.account
+    ? `account: ${fmt.bytes(s.storage.account.fileBytes)} on disk${s.storage.account.maxFileBytes > 0 ? ` of ${fmt.bytes(s.storage.account.maxFileBytes)}` : ""}; warns at ${Math.round(warnAt * 100)} %`
+    : "";
+  replaceRows(
+    "storage",
+    s.storage.items.map((i) => {
+      const pct = Math.min(100, Math.round(i.used * 100));
+      const limit =
+        i.limitedBy === "messages" ? `${i.maxMsgs} msgs` : i.maxBytes > 0 ? fmt.bytes(i.maxBytes) : "none";
+      return el(
+        "tr",
+        { "data-name": i.name, class: i.used >= warnAt ? "high" : undefined },
+        el("td", { title: i.holds }, i.name),
+        el("td", {}, i.kind),
+        el("td", {}, el("div", { class: "bar" }, fill(pct)), el("span", { class: "muted" }, ` ${pct} %`)),
+        el(
+          "td",
+          { class: "num" },
+          i.exists ? (i.limitedBy === "messages" ? `${i.messages} msgs` : fmt.bytes(i.bytes)) : "missing",
+        ),
+        el("td", { class: "num" }, limit),
+        el("td", { class: "num" }, i.maxAgeMs > 0 ? fmt.age(i.maxAgeMs) : "–"),
+        el("td", { class: "num" }, i.replicas),
+        el("td", { class: "ellipsis", title: i.atLimit }, i.atLimit),
+      );
+    }),
+    8,
+    "no topology yet",
   );
 
   if (!state.eventsSeeded) {
