@@ -2,8 +2,10 @@
 // reason; `docswarm status` (text and JSON) shows each one's use against its limit; at 80 % of a
 // limit status warns and the leading coordinator publishes storage.high once, and storage.ok once
 // it is back below.
+import { readFileSync } from "node:fs";
 import { jetstream } from "@nats-io/jetstream";
 import test from "ava";
+import { INIT_FLAGS } from "../cli/commands/init.ts";
 import { Coordinator } from "../coordinator/index.ts";
 import { decodeJson, FinalResult, SwarmEvent, SwarmStatus, TopologyConfig } from "../schemas/index.ts";
 import { ensureTopology, jsonBytes, resourceSpecs, STREAMS, subjects } from "../streams/index.ts";
@@ -34,6 +36,14 @@ test("every stream, bucket and object store has a limit and a reason", (t) => {
     t.true((c.max_bytes ?? -1) > 0, `${s.name}: max_bytes`);
     t.true(s.holds.length > 10 && s.atLimit.length > 10, `${s.name}: documented`);
   }
+});
+
+test("the README documents every docswarm init flag and every stream, bucket and object store", (t) => {
+  const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+  for (const f of INIT_FLAGS) t.true(readme.includes(`--${f.flag}`), `--${f.flag}`);
+  const limits = readme.slice(readme.indexOf("### Limits"));
+  for (const s of resourceSpecs(TopologyConfig.parse({}), 1024 * 1024))
+    t.true(limits.includes(`\`${s.name}\``), s.name);
 });
 
 test("status shows use against limits; 80 % of the done stream warns and fires storage.high, then storage.ok", async (t) => {
