@@ -2,7 +2,7 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { connectNatsWhenUp } from "../streams/index.ts";
 import type { LogFn } from "./log.ts";
-import { onShutdown } from "./signals.ts";
+import { shutdownSignal } from "./signals.ts";
 
 /**
  * A role's first connection. Roles may start before NATS (a host booting, a cluster restarting), so
@@ -13,14 +13,13 @@ export async function firstConnection(
   name: string,
   log: LogFn,
 ): Promise<NatsConnection | undefined> {
-  const abort = new AbortController();
-  onShutdown(async () => abort.abort());
+  const signal = shutdownSignal();
   let saidAt = 0;
   try {
     return await connectNatsWhenUp(
       { servers: url, name },
       {
-        signal: abort.signal,
+        signal,
         onWait: (attempt, err) => {
           if (Date.now() - saidAt < 10_000) return;
           saidAt = Date.now();
@@ -29,7 +28,7 @@ export async function firstConnection(
       },
     );
   } catch (err) {
-    if (abort.signal.aborted) return undefined;
+    if (signal.aborted) return undefined;
     throw err;
   }
 }

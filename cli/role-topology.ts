@@ -5,7 +5,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import type { TopologyConfig, TopologyOptions } from "../schemas/index.ts";
 import { checkTopology } from "../streams/index.ts";
 import type { LogFn } from "./log.ts";
-import { onShutdown } from "./signals.ts";
+import { shutdownSignal } from "./signals.ts";
 
 export async function roleTopology(
   nc: NatsConnection,
@@ -13,12 +13,11 @@ export async function roleTopology(
   create: boolean,
   log: LogFn,
 ): Promise<TopologyConfig | undefined> {
-  const abort = new AbortController();
-  onShutdown(async () => abort.abort());
+  const signal = shutdownSignal();
   try {
-    return (await checkTopology(nc, options, { create, log, signal: abort.signal })).config;
+    return (await checkTopology(nc, options, { create, log, signal })).config;
   } catch (err) {
-    if (abort.signal.aborted) return undefined;
+    if (signal.aborted) return undefined;
     throw err;
   }
 }

@@ -37,6 +37,13 @@ export function installSignalHandlers(): Promise<NodeJS.Signals> {
   return signalled;
 }
 
+/** An AbortSignal that fires at Ctrl-C / SIGTERM (for waits that should end then). */
+export function shutdownSignal(): AbortSignal {
+  const abort = new AbortController();
+  onShutdown(async () => abort.abort());
+  return abort.signal;
+}
+
 /** For long-running commands: resolves when a signal arrived and every cleanup has run. */
 export async function untilSignal(): Promise<NodeJS.Signals> {
   const signal = await installSignalHandlers();

@@ -52,6 +52,16 @@ function same(field: string, a: unknown, b: unknown): boolean {
   return JSON.stringify(normal(field, a)) === JSON.stringify(normal(field, b));
 }
 
+function fieldDiff(field: string, from: unknown, to: unknown, asked: ReadonlySet<string>): FieldDiff {
+  return {
+    field,
+    from,
+    to,
+    kind: SETTING_FIELDS.has(field) ? "setting" : "structural",
+    asked: asked.has(field),
+  };
+}
+
 /** Fields of `desired` that differ on `existing` (metadata compared only on docswarm's own keys). */
 export function diffStream(
   existing: StreamConfig,
@@ -64,13 +74,7 @@ export function diffStream(
     const from = (existing as unknown as Record<string, unknown>)[field];
     // Republish's headers_only defaults to false on the server.
     if (same(field, from, to)) continue;
-    out.push({
-      field,
-      from,
-      to,
-      kind: SETTING_FIELDS.has(field) ? "setting" : "structural",
-      asked: asked.has(field),
-    });
+    out.push(fieldDiff(field, from, to, asked));
   }
   for (const [key, to] of Object.entries(desired.metadata ?? {})) {
     const from = existing.metadata?.[key];
@@ -96,13 +100,7 @@ export function diffConsumer(
     if (field === "num_replicas" && to === 0 && from === streamReplicas) from = 0;
     if (field === "max_deliver" && from === -1) from = undefined;
     if (same(field, from, to)) continue;
-    out.push({
-      field,
-      from,
-      to,
-      kind: SETTING_FIELDS.has(field) ? "setting" : "structural",
-      asked: asked.has(field),
-    });
+    out.push(fieldDiff(field, from, to, asked));
   }
   if (!same("filters", filters(existing), filters(desired)))
     out.push({

@@ -34,4 +34,14 @@ test("chaos: thread crash, host kill -9 and leader kill -9 lose and duplicate no
   t.true(report.faults.leader >= 1, "the leader was killed");
   t.true(report.recovery.samples >= 1, "killed work ran again");
   t.true(report.failover.samples >= 1, "a standby took over");
+  // Double execution, bounded by its cause: a task runs again only after the agent running it died.
+  const d = report.doubleExecutions;
+  t.log(`double executions: ${d.total} (${d.afterKills} after kills, ${d.unexplained} unexplained)`);
+  t.is(d.total, report.duplicateCompletions);
+  t.is(d.unexplained, 0, d.examples.join("; "));
+  t.true(d.afterKills <= d.killedRuns, `${d.afterKills} re-runs for ${d.killedRuns} runs a kill cut short`);
+  // One final per document was stored; every refused attempt was a merge run again after a kill.
+  t.log(`final publishes attempted ${report.finals.attempted}, refused ${report.finals.refused}`);
+  t.true(report.finals.attempted >= report.docs);
+  t.is(report.finals.unexplained, 0);
 });

@@ -26,7 +26,16 @@ async function swarm(t: ExecutionContext) {
       republished.set(m.subject, (republished.get(m.subject) ?? 0) + 1);
     },
   });
-  return { nc, url, client: new DocswarmClient(nc), republished };
+  // Every final publish attempted (a core subscriber sees those the done stream refuses too): the
+  // done stream keeps one per document by construction, so what shows nothing ran twice is this.
+  const attempted = new Map<string, number>();
+  nc.subscribe(subjects.final("*"), {
+    callback: (_e, m) => {
+      const id = m.subject.slice(subjects.final("").length);
+      attempted.set(id, (attempted.get(id) ?? 0) + 1);
+    },
+  });
+  return { nc, url, client: new DocswarmClient(nc), republished, attempted };
 }
 
 async function storedFinals(nc: NatsConnection, docId: string): Promise<number> {
@@ -36,7 +45,7 @@ async function storedFinals(nc: NatsConnection, docId: string): Promise<number> 
 }
 
 test("submitting the same document again returns the existing result; the stream holds one", async (t) => {
-  const { nc, client, republished } = await swarm(t);
+  const { nc, client, republished, attempted } = await swarm(t);
   const doc = await makeDoc("dup-doc", 4);
   // Two raw submissions without a message id (the stream keeps both), and two through the client.
   const js = jetstream(nc);
@@ -64,10 +73,12 @@ test("submitting the same document again returns the existing result; the stream
   t.deepEqual(again, first);
   t.is(await storedFinals(nc, doc.docId), 1);
   t.is(republished.get(subjects.done(doc.docId)), 1);
+  // Five submissions, one final attempted: the repeats joined the job instead of running again.
+  t.is(attempted.get(doc.docId), 1, "final publishes attempted");
 });
 
 test("reprocessing on request replaces the result: one stored, one per submission", async (t) => {
-  const { nc, client, republished } = await swarm(t);
+  const { nc, client, republished, attempted } = await swarm(t);
   const doc = await makeDoc("re-doc", 3);
   await client.submit(doc.bytes, { docId: doc.docId });
   const first = await client.result(doc.docId, { timeoutMs: 30_000 });
@@ -83,6 +94,7 @@ test("reprocessing on request replaces the result: one stored, one per submissio
   t.deepEqual(second.pages, first.pages);
   t.is(await storedFinals(nc, doc.docId), 1);
   await waitFor(() => republished.get(subjects.done(doc.docId)) === 2, { what: "two republished results" });
+  t.is(attempted.get(doc.docId), 2, "one final attempted per run, each stored");
 });
 
 test("duplicated chunk results are counted once", async (t) => {

@@ -3,6 +3,7 @@
 // and the swarm still processes a good document afterwards.
 import { connect as tcpConnect } from "node:net";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
 import { headers, type NatsConnection } from "@nats-io/transport-node";
 import anyTest, { type TestFn } from "ava";
 import { AgentHost } from "../agents/index.ts";
@@ -10,7 +11,16 @@ import { DocswarmClient } from "../client/index.ts";
 import { Coordinator } from "../coordinator/index.ts";
 import { EmbeddedNatsServer } from "../infra/index.ts";
 import { type ErrorCode, type FinalResult, HEADERS, type TaskInput } from "../schemas/index.ts";
-import { connectNats, defaultDocId, ensureTopology, jsonBytes, subjects } from "../streams/index.ts";
+import {
+  BUCKETS,
+  connectNats,
+  defaultDocId,
+  ensureTopology,
+  jsonBytes,
+  listAgents,
+  STREAMS,
+  subjects,
+} from "../streams/index.ts";
 import { makeDoc } from "./helpers/rel-docs.ts";
 import { cyclicPageTreePdf, deeplyNestedPdf, encryptedPdf, paddedPdf } from "./helpers/rel-hostile.ts";
 import { waitFor } from "./helpers/rel-server.ts";
@@ -158,10 +168,33 @@ test("a task whose envelope names another stage than its subject fails with UNKN
   t.is((await failedWith(t, "wrong-stage")).error?.code, "UNKNOWN_STAGE");
 });
 
-test("malformed and schema-invalid JSON on task and result subjects is dropped without harm", async (t) => {
+// Serial, so no other test's documents move the jobs bucket or the done stream meanwhile.
+test.serial("malformed and schema-invalid JSON on task and result subjects changes nothing", async (t) => {
   const { nc } = t.context;
   const js = jetstream(nc);
   const jsm = await jetstreamManager(nc);
+  const jobs = await new Kvm(nc).open(BUCKETS.jobs);
+  const snapshot = async () => {
+    const entries: Record<string, number> = {};
+    for await (const k of await jobs.keys()) entries[k] = (await jobs.get(k))?.revision ?? 0;
+    const [done, dlq, tasks] = await Promise.all(
+      [STREAMS.done, STREAMS.dlq, STREAMS.tasks].map((s) => jsm.streams.info(s)),
+    );
+    const agents = (await listAgents(jsm)).map((a) => `${a.agentId}:${a.restarts}`).sort();
+    return {
+      jobs: entries,
+      done: done!.state.last_seq,
+      dlq: dlq!.state.last_seq,
+      tasksLeft: tasks!.state.messages,
+      agents,
+    };
+  };
+  await waitFor(async () => (await snapshot()).tasksLeft === 0, { what: "earlier tasks to be done" });
+  const before = await snapshot();
+  const events: string[] = [];
+  const sub = nc.subscribe(subjects.eventsAll, { callback: (_e, m) => void events.push(m.subject) });
+  const restartsBefore = t.context.logs.filter((l) => l.msg === "agent thread exited; restarting").length;
+
   const garbage = [
     new TextEncoder().encode("{not json"),
     new Uint8Array([0xff, 0xfe, 0x00, 0x01]),
@@ -186,7 +219,26 @@ test("malformed and schema-invalid JSON on task and result subjects is dropped w
     },
     { what: "every bad message to be settled" },
   );
-  t.pass();
+  // A heartbeat later (registrations refresh every second), the swarm is as it was.
+  await new Promise((r) => setTimeout(r, 1500));
+  sub.unsubscribe();
+  const after = await snapshot();
+  t.deepEqual(after.jobs, before.jobs, "no job created or moved");
+  t.is(after.done, before.done, "no final result stored");
+  t.is(after.dlq, before.dlq, "nothing dead-lettered");
+  t.is(after.tasksLeft, 0, "every bad task left its queue");
+  t.deepEqual(after.agents, before.agents, "the same agents, none restarted");
+  t.is(
+    t.context.logs.filter((l) => l.msg === "agent thread exited; restarting").length,
+    restartsBefore,
+    "no agent thread crashed",
+  );
+  t.deepEqual(
+    events.filter((e) => e.startsWith("docswarm.events.doc.") || e.startsWith("docswarm.events.task.")),
+    [],
+    "no document or task event",
+  );
+  t.true(t.context.coordinator.isLeader, "the coordinator still leads");
 });
 
 test("a payload above the server's max payload from a raw client is refused to that client only", async (t) => {

@@ -71,6 +71,8 @@ export type Kill = {
   target: string;
   tasks: string[];
   agents: string[];
+  /** The killed agent host's id (its agents are `<hostId>-a<n>`). */
+  hostId?: string;
 };
 
 export type ChaosReport = {
@@ -101,6 +103,23 @@ export type ChaosReport = {
   failedDocs: number;
   /** Tasks that completed more than once (a redelivery raced a slow ack; results deduplicated). */
   duplicateCompletions: number;
+  /**
+   * Every extra completion, told apart by cause: after a kill of the agent (thread, or any agent of
+   * the host) that had started it before (its ack died with it), or not explained by any kill.
+   */
+  doubleExecutions: {
+    total: number;
+    afterKills: number;
+    unexplained: number;
+    /** Completed runs on agents killed after they started: each can cause one re-run at most. */
+    killedRuns: number;
+    examples: string[];
+  };
+  /**
+   * Final publishes attempted (a core subscriber sees refused ones too) beyond one per document, and
+   * how many of those documents had no merge run again after a kill to explain them.
+   */
+  finals: { attempted: number; refused: number; unexplained: number };
   /** Documents with more than one doc.done / doc.failed event (events are at least once). */
   duplicateEvents: number;
   baselineMs: number;
@@ -199,6 +218,13 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
     // Observers.
     const runs = new Map<string, Run[]>();
     const republished = new Map<string, number>();
+    const finalAttempts = new Map<string, number>();
+    nc.subscribe(subjects.final("*"), {
+      callback: (_e, m) => {
+        const docId = m.subject.slice(subjects.final("").length);
+        finalAttempts.set(docId, (finalAttempts.get(docId) ?? 0) + 1);
+      },
+    });
     const finishedEvents = new Map<string, number>();
     const elected: Array<{ at: number; coordinatorId: string; term: number }> = [];
     nc.subscribe("docswarm.result.>", {
@@ -328,6 +354,7 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
             target: `pid ${busy.host.pid}`,
             tasks: busy.held.tasks.map((t) => t.taskId),
             agents,
+            hostId: busy.held.hostId,
           });
           log(`+${at - t0} ms: kill -9 agent host ${busy.host.pid} (${busy.held.tasks.length} tasks)`);
           await busy.host.exited;
@@ -443,6 +470,47 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
     }
     let executions = 0;
     for (const list of runs.values()) executions += list.length;
+    // Double executions by cause: an extra run is explained when an earlier run of the same task was
+    // on an agent killed after it started (its result published, its ack lost with it).
+    const killedRun = (r: Run) =>
+      kills.some(
+        (k) =>
+          k.at >= r.startedAt &&
+          ((k.kind === "thread" && k.agents.includes(r.agentId)) ||
+            (k.kind === "host" && k.hostId !== undefined && r.agentId.startsWith(`${k.hostId}-`))),
+      );
+    const doubled = { total: 0, afterKills: 0, unexplained: 0, killedRuns: 0, examples: [] as string[] };
+    for (const list of runs.values()) doubled.killedRuns += list.filter(killedRun).length;
+    const rerunDocs = new Set<string>();
+    for (const [key, list] of runs) {
+      if (list.length < 2) continue;
+      const sorted = [...list].sort((a, b) => a.startedAt - b.startedAt);
+      for (let i = 1; i < sorted.length; i++) {
+        doubled.total++;
+        if (sorted.slice(0, i).some(killedRun)) {
+          doubled.afterKills++;
+          if (sorted[i]!.stage === "merge") rerunDocs.add(sorted[i]!.docId);
+        } else {
+          doubled.unexplained++;
+          if (doubled.examples.length < 5)
+            doubled.examples.push(`${key}: ${sorted.map((r) => `${r.agentId}@${r.startedAt}`).join(", ")}`);
+        }
+      }
+    }
+    for (const e of doubled.examples) problems.push(`ran twice without a kill to explain it: ${e}`);
+    // A merge killed after publishing the final but before its result leaves no run to see: a kill
+    // holding one of the document's merge tasks explains a refused final too.
+    for (const k of kills)
+      for (const id of k.tasks) if (id.includes(".merge.")) rerunDocs.add(id.split(".")[0]!);
+    let attempted = 0;
+    let unexplainedFinals = 0;
+    for (const [docId, n] of finalAttempts) {
+      attempted += n;
+      if (n > 1 && !rerunDocs.has(docId)) {
+        unexplainedFinals++;
+        problems.push(`${docId}: ${n} final publishes attempted, no merge re-run after a kill to explain it`);
+      }
+    }
     const faults = { thread: 0, host: 0, leader: 0 };
     for (const k of kills) faults[k.kind]++;
     const all = [...recoveries.thread, ...recoveries.host];
@@ -463,13 +531,22 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
       mismatched,
       failedDocs,
       duplicateCompletions: executions - runs.size,
+      doubleExecutions: doubled,
+      finals: { attempted, refused: attempted - finalAttempts.size, unexplained: unexplainedFinals },
       duplicateEvents,
       baselineMs,
       chaosMs,
       kills,
       samples: { thread: recoveries.thread, host: recoveries.host, failover: failovers },
       problems,
-      ok: lost === 0 && duplicated === 0 && mismatched === 0 && failedDocs === 0 && unrecovered === 0,
+      ok:
+        lost === 0 &&
+        duplicated === 0 &&
+        mismatched === 0 &&
+        failedDocs === 0 &&
+        unrecovered === 0 &&
+        doubled.unexplained === 0 &&
+        unexplainedFinals === 0,
     };
   } finally {
     await stopAll(processes, 3000);
