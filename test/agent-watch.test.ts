@@ -7,9 +7,10 @@ import { promisify } from "node:util";
 import test from "ava";
 import { Coordinator } from "../coordinator/index.ts";
 import { CoordinatorStatus, decodeJson, SwarmEvent } from "../schemas/index.ts";
-import { spawnRole, stopAll } from "../scripts/lib/roles.ts";
 import { subjects } from "../streams/index.ts";
-import { startTopology, waitFor } from "./helpers/rel-server.ts";
+import { spawnRole, stopAll } from "./support/roles.ts";
+import { startTopology } from "./support/server.ts";
+import { waitFor } from "./support/wait.ts";
 
 test("agents started as processes are watched: SIGKILL → agent.lost, clean stop → agent.drained", async (t) => {
   const { nc, url } = await startTopology(t);

@@ -8,10 +8,10 @@ import { DocswarmClient } from "../client/index.ts";
 import { Coordinator } from "../coordinator/index.ts";
 import { EmbeddedNatsServer } from "../infra/index.ts";
 import { connectNats, ensureTopology, STREAMS } from "../streams/index.ts";
-import { assertDone } from "./helpers/assert.ts";
-import { knownDoc } from "./helpers/pdfs.ts";
-import { unusedPorts } from "./helpers/ports.ts";
-import { waitFor } from "./helpers/rel-server.ts";
+import { assertDone } from "./support/assert.ts";
+import { knownDoc } from "./support/pdf.ts";
+import { unusedPorts } from "./support/ports.ts";
+import { waitFor } from "./support/wait.ts";
 
 test("a three-node cluster with R3 streams loses no document when the task stream's leader dies", async (t) => {
   const [c0, c1, c2, r0, r1, r2] = await unusedPorts(6);
@@ -59,20 +59,20 @@ test("a three-node cluster with R3 streams loses no document when the task strea
 
   const docs = await Promise.all(Array.from({ length: 6 }, (_, i) => knownDoc(`cluster-${i}`, 20 + i)));
   const client = new DocswarmClient(nc);
-  for (const doc of docs.slice(0, 3)) await client.submit(doc.bytes, { docId: doc.id });
-  assertDone(t, await client.result(docs[0]!.id, { timeoutMs: 60_000 }), docs[0]!);
+  for (const doc of docs.slice(0, 3)) await client.submit(doc.bytes, { docId: doc.docId });
+  assertDone(t, await client.result(docs[0]!.docId, { timeoutMs: 60_000 }), docs[0]!);
 
   // Kill the node that leads the task stream (every connection has the others to fail over to).
   const leader = (await jsm.streams.info(STREAMS.tasks)).cluster?.leader;
   const victim = nodes.find((_n, i) => `n${i}` === leader) ?? nodes[1]!;
   t.log(`task stream leader ${leader}; killing ${victim.url}`);
-  for (const doc of docs.slice(3)) await client.submit(doc.bytes, { docId: doc.id });
+  for (const doc of docs.slice(3)) await client.submit(doc.bytes, { docId: doc.docId });
   await victim.close();
 
   const killedAt = Date.now();
   for (const doc of docs) {
-    assertDone(t, await client.result(doc.id, { timeoutMs: 60_000 }), doc);
-    t.log(`${doc.id} done ${Date.now() - killedAt} ms after the kill`);
+    assertDone(t, await client.result(doc.docId, { timeoutMs: 60_000 }), doc);
+    t.log(`${doc.docId} done ${Date.now() - killedAt} ms after the kill`);
   }
   const done = await jsm.streams.info(STREAMS.done);
   t.is(done.state.messages, docs.length, "exactly one stored final result per document");

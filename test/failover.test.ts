@@ -8,8 +8,9 @@ import { DocswarmClient } from "../client/index.ts";
 import { Coordinator } from "../coordinator/index.ts";
 import { CoordinatorStatus, decodeJson, SwarmEvent } from "../schemas/index.ts";
 import { STREAMS, subjects } from "../streams/index.ts";
-import { makeCorpus } from "./helpers/rel-docs.ts";
-import { startTopology, waitFor } from "./helpers/rel-server.ts";
+import { makeCorpus } from "./support/pdf.ts";
+import { startTopology } from "./support/server.ts";
+import { waitFor } from "./support/wait.ts";
 
 const topology = { coordinatorAckWaitMs: 1000 };
 const config = { leaderTtlMs: 1500, leaderRenewMs: 300, standbyPollMs: 100 };

@@ -11,10 +11,10 @@ import { Coordinator } from "../coordinator/index.ts";
 import { EmbeddedNatsServer } from "../infra/index.ts";
 import { type ErrorCode, type FinalResult, HEADERS, type TaskInput } from "../schemas/index.ts";
 import { connectNats, defaultDocId, ensureTopology, jsonBytes, subjects } from "../streams/index.ts";
-import { makeDoc } from "./helpers/rel-docs.ts";
-import { cyclicPageTreePdf, deeplyNestedPdf, encryptedPdf, paddedPdf } from "./helpers/rel-hostile.ts";
-import { waitFor } from "./helpers/rel-server.ts";
-import { publishTask } from "./helpers/rel-tasks.ts";
+import { cyclicPageTreePdf, deeplyNestedPdf, encryptedPdf, paddedPdf } from "./support/hostile-pdfs.ts";
+import { denseDoc } from "./support/pdf.ts";
+import { publishTask } from "./support/tasks.ts";
+import { waitFor } from "./support/wait.ts";
 
 type Ctx = {
   server: EmbeddedNatsServer;
@@ -80,7 +80,7 @@ const badDocuments: Array<[string, () => Uint8Array | Promise<Uint8Array>, Error
   [
     "truncated",
     async () => {
-      const { bytes } = await makeDoc("to-truncate", 3);
+      const { bytes } = await denseDoc("to-truncate", 3);
       return bytes.slice(0, Math.floor(bytes.length * 0.6));
     },
     "PDF_TRUNCATED",
@@ -90,7 +90,7 @@ const badDocuments: Array<[string, () => Uint8Array | Promise<Uint8Array>, Error
   ["arrays nested 200,000 deep", deeplyNestedPdf, "PDF_CORRUPT"],
   [
     `more pages than the limit (${MAX_PAGES})`,
-    async () => (await makeDoc("too-long", 9)).bytes,
+    async () => (await denseDoc("too-long", 9)).bytes,
     "PDF_TOO_MANY_PAGES",
   ],
 ];
@@ -107,7 +107,7 @@ for (const [name, make, code] of badDocuments) {
 }
 
 test("invalid submission headers fail the document with HEADER_INVALID, under the body's id when the doc id is bad", async (t) => {
-  const { bytes } = await makeDoc("headers", 1);
+  const { bytes } = await denseDoc("headers", 1);
   await submitRaw(t, bytes, { [HEADERS.docId]: "not a valid id!" });
   const bySha = await failedWith(t, defaultDocId(bytes));
   t.is(bySha.error?.code, "HEADER_INVALID");
@@ -122,7 +122,7 @@ test("invalid submission headers fail the document with HEADER_INVALID, under th
 });
 
 test("a submission without any header is processed under the SHA-256 id of its bytes", async (t) => {
-  const { bytes } = await makeDoc("no-headers", 2);
+  const { bytes } = await denseDoc("no-headers", 2);
   await jetstream(t.context.nc).publish(subjects.submit, bytes);
   const r = await t.context.client.result(defaultDocId(bytes), { timeoutMs: 30_000 });
   t.is(r.status, "done");
@@ -226,7 +226,7 @@ test("a payload above the server's max payload from a raw client is refused to t
 test.after(
   "no agent thread restarted, the coordinator still leads, and a good document still completes",
   async (t) => {
-    const { bytes } = await makeDoc("after-all", 3);
+    const { bytes } = await denseDoc("after-all", 3);
     await t.context.client.submit(bytes, { docId: "after-all" });
     const r = await t.context.client.result("after-all", { timeoutMs: 30_000 });
     t.is(r.status, "done");

@@ -5,7 +5,8 @@ import { Kvm } from "@nats-io/kv";
 import test from "ava";
 import { LEADER_KEY, LeaderElection, NotLeaderError } from "../coordinator/leader.ts";
 import { BUCKETS, jsonBytes } from "../streams/index.ts";
-import { startTopology, waitFor } from "./helpers/rel-server.ts";
+import { startTopology } from "./support/server.ts";
+import { waitFor } from "./support/wait.ts";
 
 async function candidates(nc: Awaited<ReturnType<typeof startTopology>>["nc"], n: number) {
   const kv = await new Kvm(nc).open(BUCKETS.leases);

@@ -7,8 +7,9 @@ import test, { type ExecutionContext } from "ava";
 import { AgentHost } from "../agents/index.ts";
 import { type AgentRegistration, decodeJson, TaskLease } from "../schemas/index.ts";
 import { BUCKETS, ensureStage, kvPutWithTtl, STREAMS, taskLeaseKey } from "../streams/index.ts";
-import { startTopology, waitFor } from "./helpers/rel-server.ts";
-import { collectRuns, PROBE_STAGE, publishTask } from "./helpers/rel-tasks.ts";
+import { startTopology } from "./support/server.ts";
+import { collectRuns, PROBE_STAGE, publishTask } from "./support/tasks.ts";
+import { waitFor } from "./support/wait.ts";
 
 /** Pretends to be an agent that holds `taskId`: a live registration and a lease, renewed until stopped. */
 function fakeHolder(nc: NatsConnection, taskId: string) {

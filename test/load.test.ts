@@ -6,11 +6,12 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import test from "ava";
 import { AgentHost } from "../agents/index.ts";
 import { Coordinator } from "../coordinator/index.ts";
-import { queueNoopTasks } from "../scripts/lib/noop-tasks.ts";
 import { ensureStage, STREAMS, taskSources } from "../streams/index.ts";
-import { startTopology, waitFor } from "./helpers/rel-server.ts";
+import { startTopology } from "./support/server.ts";
+import { queueNoopTasks } from "./support/tasks.ts";
+import { waitFor } from "./support/wait.ts";
 
-const NOOP = new URL("../scripts/stages/noop.ts", import.meta.url).pathname;
+const NOOP = new URL("../drills/stages/noop.ts", import.meta.url).pathname;
 
 test("thousands of queued tasks complete while what agents hold stays bounded by their slots", async (t) => {
   const count = 3000;

@@ -9,8 +9,9 @@ import { DocswarmClient, listDeadLetters, requeueDeadLetter } from "../client/in
 import { Coordinator } from "../coordinator/index.ts";
 import { decodeJson, type ProcessingConfig, TaskResult } from "../schemas/index.ts";
 import { ensureStage, listAgents, subjects } from "../streams/index.ts";
-import { startTopology, waitFor } from "./helpers/rel-server.ts";
-import { collectRuns, PROBE_STAGE, publishTask } from "./helpers/rel-tasks.ts";
+import { startTopology } from "./support/server.ts";
+import { collectRuns, PROBE_STAGE, publishTask } from "./support/tasks.ts";
+import { waitFor } from "./support/wait.ts";
 
 const topology = { maxDeliver: 3, backoffMs: [300, 300] };
 

@@ -5,10 +5,10 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import test from "ava";
 import { TaskResult } from "../schemas/index.ts";
 import { ensureTopology, listAgents } from "../streams/index.ts";
-import { assertDone } from "./helpers/assert.ts";
-import { knownDoc } from "./helpers/pdfs.ts";
-import { connectTo, startServer, startSwarm } from "./helpers/server.ts";
-import { waitFor } from "./helpers/wait.ts";
+import { assertDone } from "./support/assert.ts";
+import { knownDoc } from "./support/pdf.ts";
+import { connectTo, startServer, startSwarm } from "./support/server.ts";
+import { waitFor } from "./support/wait.ts";
 
 type Snapshot = {
   streams: Record<string, { config: StreamConfig; created: string }>;
@@ -124,15 +124,15 @@ test("three agents on one host share the extract-normal consumer", async (t) => 
   const doc = await knownDoc("topo-shared", 36);
   // Results are purged once the document is done: watch them as they are published.
   const extractResults: TaskResult[] = [];
-  const sub = swarm.nc.subscribe(`docswarm.result.${doc.id}.>`, {
+  const sub = swarm.nc.subscribe(`docswarm.result.${doc.docId}.>`, {
     callback: (_err, m) => {
       const r = TaskResult.safeParse(m.json());
       if (r.success && r.data.stage === "extract") extractResults.push(r.data);
     },
   });
   await swarm.nc.flush();
-  await swarm.client.submit(doc.bytes, { docId: doc.id });
-  const r = assertDone(t, await swarm.client.result(doc.id, { timeoutMs: 60_000 }), doc);
+  await swarm.client.submit(doc.bytes, { docId: doc.docId });
+  const r = assertDone(t, await swarm.client.result(doc.docId, { timeoutMs: 60_000 }), doc);
   sub.unsubscribe();
   t.true(r.chunks >= 9, `${r.chunks} chunks`);
 
@@ -142,7 +142,7 @@ test("three agents on one host share the extract-normal consumer", async (t) => 
       const all = (await listAgents(swarm.jsm)).filter((a) => a.hostId === swarm.host.hostId);
       return all.length === 3 && all.every((a) => a.stages.includes("extract")) ? all : undefined;
     },
-    { timeoutMs: 30_000, message: "3 registered agents serving extract" },
+    { timeoutMs: 30_000, what: "3 registered agents serving extract" },
   );
   t.deepEqual(agents.map((a) => a.agentId).sort(), swarm.host.agentIds().sort());
 
@@ -176,13 +176,13 @@ test("three agents on one host share the extract-normal consumer", async (t) => 
       const ci = await swarm.jsm.consumers.info("DOCSWARM_TASKS", "extract-normal");
       return ci.num_ack_pending === 0 && ci.num_pending === 0 ? ci : undefined;
     },
-    { timeoutMs: 30_000, message: "extract-normal to have no pending or unacked tasks" },
+    { timeoutMs: 30_000, what: "extract-normal to have no pending or unacked tasks" },
   );
   t.true(info.delivered.consumer_seq >= r.chunks, `delivered ${info.delivered.consumer_seq}`);
   t.true(info.ack_floor.consumer_seq >= r.chunks, `ack floor ${info.ack_floor.consumer_seq}`);
   await waitFor(
     async () => (await swarm.jsm.consumers.info("DOCSWARM_TASKS", "extract-normal")).num_waiting >= 3,
-    { timeoutMs: 30_000, message: "pull requests from all 3 agents waiting on extract-normal" },
+    { timeoutMs: 30_000, what: "pull requests from all 3 agents waiting on extract-normal" },
   );
   t.pass();
 });
