@@ -87,7 +87,7 @@ test("a burst adds agents, the quiet after it removes them, and every task ran e
     input: { ms: 150, tag: `t${i}` },
   }));
   await swarm.client.submitJob({ v: 1, jobId: "burst", tasks });
-  await waitFor(() => swarm.host.size > 1, { timeoutMs: 30_000, what: "agents added for the burst" });
+  await waitFor(() => swarm.host.size > 1, { timeoutMs: 30_000, message: "agents added for the burst" });
   const r = await swarm.client.jobResult("burst", { timeoutMs: 120_000 });
   t.is(r.status, "done");
   t.deepEqual(
@@ -96,11 +96,11 @@ test("a burst adds agents, the quiet after it removes them, and every task ran e
       .sort(),
     tasks.map((x) => (x.input as { tag: string }).tag).sort(),
   );
-  await waitFor(() => swarm.host.size === 1, { timeoutMs: 30_000, what: "scaled back to one agent" });
+  await waitFor(() => swarm.host.size === 1, { timeoutMs: 30_000, message: "scaled back to one agent" });
   // agent.drained follows once the drained agent has finished and exited.
   await waitFor(() => events.includes("agent.drained"), {
     timeoutMs: 30_000,
-    what: "agent.drained event",
+    message: "agent.drained event",
   });
   t.true(events.includes("agent.spawned"));
   t.true(events.includes("scale.decided"));

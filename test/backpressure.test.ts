@@ -38,7 +38,7 @@ test("a full swarm pushes back: the client retries with backoff, reports SWARM_F
     fullRetryMs: 60_000,
     onFull: (attempt) => waiting.push(attempt),
   });
-  await waitFor(() => waiting.length > 0, { what: "the submission to be held back" });
+  await waitFor(() => waiting.length > 0, { message: "the submission to be held back" });
   const host = await AgentHost.start({ servers: url, agents: 1, topology });
   t.teardown(() => host.close({ abandonPulls: true }));
   await late;

@@ -24,7 +24,7 @@ test("docswarm up serves the dashboard and metrics and prints where", async (t) 
   });
   child.stderr.resume();
   const dashboardUrl = await waitFor(() => /docswarm dashboard: (http\S+)/.exec(out)?.[1], {
-    what: "the dashboard URL on stdout",
+    message: "the dashboard URL on stdout",
     timeoutMs: 60_000,
   });
   const metricsUrl = /metrics at (http\S+)/.exec(out)?.[1];
@@ -40,7 +40,7 @@ test("docswarm up serves the dashboard and metrics and prints where", async (t) 
       const s = (await (await fetch(`${dashboardUrl}api/snapshot`)).json()) as { totals: { agents: number } };
       return s.totals.agents === 1 && s;
     },
-    { what: "the agent on the dashboard" },
+    { message: "the agent on the dashboard" },
   );
   t.is(snapshot.totals.agents, 1);
   const m = await waitFor(
@@ -48,7 +48,7 @@ test("docswarm up serves the dashboard and metrics and prints where", async (t) 
       const s = await scrape(metricsUrl!);
       return s.sum("docswarm_agents_alive", { stage: "extract" }) === 1 && s;
     },
-    { what: "agents in the up process's metrics" },
+    { message: "agents in the up process's metrics" },
   );
   t.is(m.sum("docswarm_agent_threads"), 1);
 

@@ -45,7 +45,7 @@ test("a three-node cluster with R3 streams loses no document when the task strea
         () => true,
         () => false,
       ),
-    { timeoutMs: 30_000, intervalMs: 250, what: "the topology created with three replicas" },
+    { timeoutMs: 30_000, intervalMs: 250, message: "the topology created with three replicas" },
   );
   const jsm = await jetstreamManager(nc);
   t.is((await jsm.streams.info(STREAMS.tasks)).config.num_replicas, 3);

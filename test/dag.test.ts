@@ -74,7 +74,7 @@ test("a failing task fails the job with its error and marks its dependents DEPEN
       const j = e ? decodeJson(Job, e.data) : undefined;
       return j?.ok && j.value.status === "failed" ? j.value : undefined;
     },
-    { timeoutMs: 10_000, what: "job marked failed" },
+    { timeoutMs: 10_000, message: "job marked failed" },
   );
   t.is(job.tasks["square.2"]?.state, "failed");
   for (const k of ["sum.0", "sum.1"]) {

@@ -67,7 +67,7 @@ test("the dashboard shows agents, stage backlogs and document progress change du
   await page.goto(dashboard.url);
   await page.locator('[data-testid="connection"]', { hasText: "live" }).waitFor({ timeout: 15_000 });
   await waitFor(async () => (await page.locator("#agents tr[data-agent]").count()) === 1, {
-    what: "the split agent in the agents table",
+    message: "the split agent in the agents table",
   });
 
   // Work arrives; only splitting can happen.
@@ -87,7 +87,7 @@ test("the dashboard shows agents, stage backlogs and document progress change du
         n > 0 && docs.size === ids.length && [...docs.values()].every((d) => d.status === "running") && n
       );
     },
-    { what: "the extract backlog on the page" },
+    { message: "the extract backlog on the page" },
   );
   t.true(queued >= ids.length, `every document's chunks wait (${queued})`);
   await page.locator('#warnings [data-code="STAGE_WITHOUT_AGENTS"]').waitFor({ timeout: 10_000 });
@@ -116,7 +116,7 @@ test("the dashboard shows agents, stage backlogs and document progress change du
       }
       return docs.size === ids.length && [...docs.values()].every((d) => d.status === "done");
     },
-    { what: "every document done on the page", timeoutMs: 90_000, intervalMs: 30 },
+    { message: "every document done on the page", timeoutMs: 90_000, intervalMs: 30 },
   );
   t.is(await page.locator("#agents tr[data-agent]").count(), 3, "split agent plus two workers");
   t.is(
@@ -124,7 +124,7 @@ test("the dashboard shows agents, stage backlogs and document progress change du
     2,
   );
   await waitFor(async () => (await cell(page, "extract", "normal", "backlog")) === 0, {
-    what: "the backlog drained on the page",
+    message: "the backlog drained on the page",
   });
   await page
     .locator('#warnings [data-code="STAGE_WITHOUT_AGENTS"]')
@@ -135,7 +135,7 @@ test("the dashboard shows agents, stage backlogs and document progress change du
   // The done counter follows doc.done events, which can trail the job records by a moment.
   await waitFor(
     async () => /^4 \/ 0$/.test((await page.locator('[data-testid="done-count"]').textContent()) ?? ""),
-    { what: "the done counter at 4" },
+    { message: "the done counter at 4" },
   );
   t.true((await page.locator('#events li[data-type="doc.done"]').count()) >= 1, "live events in the feed");
   // Every event reads as `docswarm watch` prints it, whatever its type.

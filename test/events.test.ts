@@ -34,11 +34,11 @@ test("agent, scaling and failure events are published and `docswarm watch` shows
   t.teardown(() => host.close());
   const [first] = host.agentIds();
   await waitFor(() => seen.filter((e) => e.type === "agent.joined").length === 2, {
-    what: "two agent.joined events",
+    message: "two agent.joined events",
   });
   await host.drain(first!);
   const drained = await waitFor(() => seen.find((e) => e.type === "agent.drained"), {
-    what: "agent.drained",
+    message: "agent.drained",
   });
   t.like(drained, { agentId: first, hostId: "evhost", stages: ["split"] });
 
@@ -62,7 +62,7 @@ test("agent, scaling and failure events are published and `docswarm watch` shows
   };
   await kvPutWithTtl(jetstream(nc), BUCKETS.agents, "ghost", ghost, 1000);
   const lost = await waitFor(() => seen.find((e) => e.type === "agent.lost"), {
-    what: "agent.lost",
+    message: "agent.lost",
     timeoutMs: 30_000,
   });
   t.deepEqual(lost, {
@@ -89,7 +89,7 @@ test("agent, scaling and failure events are published and `docswarm watch` shows
   // A document that is not a PDF fails at split: a task failure and a document failure.
   const client = new DocswarmClient(nc);
   await client.submit(new TextEncoder().encode("this is not a pdf"), { docId: "not-a-pdf" });
-  const failed = await waitFor(() => seen.find((e) => e.type === "doc.failed"), { what: "doc.failed" });
+  const failed = await waitFor(() => seen.find((e) => e.type === "doc.failed"), { message: "doc.failed" });
   t.is(failed.type === "doc.failed" && failed.error?.code, "PDF_INVALID");
   const taskFailed = seen.find((e) => e.type === "task.failed");
   t.like(taskFailed, { type: "task.failed", docId: "not-a-pdf", stage: "split", delivery: 1 });

@@ -59,7 +59,7 @@ test("submitting the same document again returns the existing result; the stream
       const ci = await jsm.consumers.info(STREAMS.submit, "split-normal");
       return ci.num_pending === 0 && ci.num_ack_pending === 0;
     },
-    { what: "every submission to be handled" },
+    { message: "every submission to be handled" },
   );
   const again = await client.result(doc.docId);
   t.deepEqual(again, first);
@@ -78,12 +78,14 @@ test("reprocessing on request replaces the result: one stored, one per submissio
       const r = await client.result(doc.docId, { timeoutMs: 2000 });
       return r.timings.submittedAt !== first.timings.submittedAt ? r : undefined;
     },
-    { what: "the reprocessed result" },
+    { message: "the reprocessed result" },
   );
   t.is(second.status, "done");
   t.deepEqual(second.pages, first.pages);
   t.is(await storedFinals(nc, doc.docId), 1);
-  await waitFor(() => republished.get(subjects.done(doc.docId)) === 2, { what: "two republished results" });
+  await waitFor(() => republished.get(subjects.done(doc.docId)) === 2, {
+    message: "two republished results",
+  });
 });
 
 test("duplicated chunk results are counted once", async (t) => {

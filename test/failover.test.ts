@@ -43,17 +43,17 @@ test("a standby coordinator takes over from a crashed leader; no document is los
   const client = new DocswarmClient(nc);
   const docs = await makeCorpus(12, { seed: 7, maxPages: 6 });
   for (const d of docs.slice(0, 6)) await client.submit(d.bytes, { docId: d.docId });
-  await waitFor(() => events.some((e) => e.type === "doc.progress"), { what: "some progress" });
+  await waitFor(() => events.some((e) => e.type === "doc.progress"), { message: "some progress" });
 
   await a.close({ releaseLeadership: false });
   for (const d of docs.slice(6)) await client.submit(d.bytes, { docId: d.docId });
-  await waitFor(() => b.isLeader, { what: "the standby to take over", timeoutMs: 15_000 });
+  await waitFor(() => b.isLeader, { message: "the standby to take over", timeoutMs: 15_000 });
   const elected = await waitFor(
     () => {
       const list = events.filter((e) => e.type === "coordinator.elected");
       return list.length >= 2 ? list : undefined;
     },
-    { what: "the new leader's coordinator.elected event" },
+    { message: "the new leader's coordinator.elected event" },
   );
   t.deepEqual(
     elected.map((e) => (e.type === "coordinator.elected" ? e.coordinatorId : "")),
@@ -75,14 +75,14 @@ test("a standby coordinator takes over from a crashed leader; no document is los
     Object.values(info.state.subjects ?? {}).every((n) => n === 1),
     "one stored final per document",
   );
-  await waitFor(() => finals.size === docs.length, { what: "every republished final" });
+  await waitFor(() => finals.size === docs.length, { message: "every republished final" });
   t.true(
     [...finals.values()].every((n) => n === 1),
     "one republished final per document",
   );
   const doneEvents = () => events.filter((e) => e.type === "doc.done");
   await waitFor(() => new Set(doneEvents().map((e) => ("docId" in e ? e.docId : ""))).size === docs.length, {
-    what: "a doc.done event per document",
+    message: "a doc.done event per document",
   });
 
   // The new leader answers status requests.

@@ -59,7 +59,7 @@ test("a parser-spinning PDF is stopped by the watchdog, dead-lettered, and compl
       const r = await client.result("text-bomb", { timeoutMs: 5_000 }).catch(() => undefined);
       return r?.status === "done" ? r : undefined;
     },
-    { what: "the requeued document to complete", timeoutMs: 90_000, intervalMs: 250 },
+    { message: "the requeued document to complete", timeoutMs: 90_000, intervalMs: 250 },
   );
   t.is(done.pageCount, 1);
 });

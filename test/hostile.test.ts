@@ -184,7 +184,7 @@ test("malformed and schema-invalid JSON on task and result subjects is dropped w
       const coord = await jsm.consumers.info("DOCSWARM_RESULTS", "coordinator");
       return [...infos, coord].every((i) => i.num_pending === 0 && i.num_ack_pending === 0);
     },
-    { what: "every bad message to be settled" },
+    { message: "every bad message to be settled" },
   );
   t.pass();
 });

@@ -39,7 +39,7 @@ test("thousands of queued tasks complete while what agents hold stays bounded by
       maxHeld = Math.max(maxHeld, host.heldTasks().length);
       return ci.num_pending === 0 && ci.num_ack_pending === 0;
     },
-    { what: "the backlog to drain", timeoutMs: 90_000, intervalMs: 20 },
+    { message: "the backlog to drain", timeoutMs: 90_000, intervalMs: 20 },
   );
   const bound = agents * (slots + taskSources("noop").length);
   t.log(`max in flight ${maxInFlight}, max held by the host ${maxHeld}, bound ${bound}, backlog ${backlog0}`);

@@ -36,7 +36,7 @@ test("the process and dashboard /metrics endpoints report the run as it happens"
         s.sum("docswarm_documents_done_total") === 1 && s.sum("docswarm_documents_submitted_total") === 1 && s
       );
     },
-    { what: "the first document in the process metrics" },
+    { message: "the first document in the process metrics" },
   );
   t.is(mid.sum("docswarm_pages_extracted_total"), 12);
   t.true(mid.sum("docswarm_task_duration_seconds_count", { stage: "extract" }) >= 1);
@@ -54,7 +54,7 @@ test("the process and dashboard /metrics endpoints report the run as it happens"
         s.sum("docswarm_documents_done_total") === 2 && s.sum("docswarm_documents_submitted_total") === 2 && s
       );
     },
-    { what: "the second document in the process metrics" },
+    { message: "the second document in the process metrics" },
   );
   t.is(after.sum("docswarm_pages_extracted_total"), 19, "pages counter moved on");
   t.true(
@@ -70,7 +70,7 @@ test("the process and dashboard /metrics endpoints report the run as it happens"
         s.sum("docswarm_documents_done_total") === 2 && s.sum("docswarm_documents_submitted_total") === 2 && s
       );
     },
-    { what: "both documents in the dashboard's /metrics" },
+    { message: "both documents in the dashboard's /metrics" },
   );
   t.is(swarmWide.sum("docswarm_pages_extracted_total"), 19);
   t.is(swarmWide.sum("docswarm_agents_alive", { stage: "merge" }), 2);

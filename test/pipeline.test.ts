@@ -76,7 +76,7 @@ test("a stage no live agent serves: stage.waiting event and status say so; an ag
   await swarm.client.submit(doc.bytes, { docId: doc.docId, pipeline: "split,extract,chunk-words,merge" });
   await waitFor(() => events.includes(`chunk-words:${doc.docId}`), {
     timeoutMs: 30_000,
-    what: "stage.waiting event",
+    message: "stage.waiting event",
   });
   const status = await waitFor(
     async () => {
@@ -85,7 +85,7 @@ test("a stage no live agent serves: stage.waiting event and status say so; an ag
         ? s
         : undefined;
     },
-    { timeoutMs: 30_000, what: "status lists chunk-words as waiting" },
+    { timeoutMs: 30_000, message: "status lists chunk-words as waiting" },
   );
   t.true(status.stages.some((s) => s.stage === "chunk-words" && s.backlog > 0));
 

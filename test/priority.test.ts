@@ -20,7 +20,7 @@ function naps(prefix: string, n: number, ms = 15): JobSpecInput["tasks"] {
 async function queued(swarm: TestSwarm, consumer: string, n: number): Promise<void> {
   await waitFor(async () => (await swarm.jsm.consumers.info("DOCSWARM_TASKS", consumer)).num_pending >= n, {
     timeoutMs: 30_000,
-    what: `${n} tasks queued on ${consumer}`,
+    message: `${n} tasks queued on ${consumer}`,
   });
 }
 

@@ -18,7 +18,7 @@ test("an agent host and a coordinator started before NATS wait for it, then proc
   const coordinator = spawnRole("coordinator", url);
   t.teardown(() => stopAll([agent, coordinator], 2000));
   await waitFor(() => waiting(agent.logs) && waiting(coordinator.logs), {
-    what: "both roles saying they wait for NATS",
+    message: "both roles saying they wait for NATS",
   });
 
   const server = await startServer(t, { port, kind: "local" });
@@ -35,7 +35,7 @@ test("Ctrl-C while a role waits for NATS ends it with 130 and no error", async (
   const url = `nats://127.0.0.1:${port}`;
   const agent = spawnRole("agent", url, ["--agents", "1"]);
   t.teardown(() => stopAll([agent], 500));
-  await waitFor(() => waiting(agent.logs), { what: "the agent saying it waits for NATS" });
+  await waitFor(() => waiting(agent.logs), { message: "the agent saying it waits for NATS" });
   agent.kill("SIGINT");
   t.is(await agent.exited, 130);
   t.false(

@@ -45,7 +45,7 @@ test("docswarm up stops on SIGINT and leaves no nats-server behind", async (t) =
   const url = await Promise.race([
     waitFor(() => /NATS_URL=(\S+)/.exec(run.stdout())?.[1], {
       timeoutMs: 15_000,
-      what: "docswarm up to print its NATS_URL",
+      message: "docswarm up to print its NATS_URL",
     }),
     run.exited.then(({ code }) => {
       throw new Error(`docswarm up exited early with ${code}: ${run.stderr()}`);

@@ -47,7 +47,7 @@ test("status --json reports the backlog, agents and documents while work is queu
         s.agents.every((a) => a.status === "idle" && (a.heapUsedBytes ?? 0) > 0)
       );
     },
-    { what: "both documents split" },
+    { message: "both documents split" },
   );
   const res = await runCli(["status", "--json"], { NATS_URL: server.url });
   t.is(res.code, 0, res.stderr);
@@ -113,7 +113,7 @@ test("status --json reports the backlog, agents and documents while work is queu
         idle && v.documents.length === 0 && v.stages.every((x) => x.backlog === 0 && x.inFlight === 0) && v
       );
     },
-    { what: "the swarm idle again" },
+    { message: "the swarm idle again" },
   );
   t.deepEqual(after.warnings, []);
   t.is(after.agents.length, 3);

@@ -142,7 +142,7 @@ test("three agents on one host share the extract-normal consumer", async (t) => 
       const all = (await listAgents(swarm.jsm)).filter((a) => a.hostId === swarm.host.hostId);
       return all.length === 3 && all.every((a) => a.stages.includes("extract")) ? all : undefined;
     },
-    { timeoutMs: 30_000, what: "3 registered agents serving extract" },
+    { timeoutMs: 30_000, message: "3 registered agents serving extract" },
   );
   t.deepEqual(agents.map((a) => a.agentId).sort(), swarm.host.agentIds().sort());
 
@@ -176,13 +176,13 @@ test("three agents on one host share the extract-normal consumer", async (t) => 
       const ci = await swarm.jsm.consumers.info("DOCSWARM_TASKS", "extract-normal");
       return ci.num_ack_pending === 0 && ci.num_pending === 0 ? ci : undefined;
     },
-    { timeoutMs: 30_000, what: "extract-normal to have no pending or unacked tasks" },
+    { timeoutMs: 30_000, message: "extract-normal to have no pending or unacked tasks" },
   );
   t.true(info.delivered.consumer_seq >= r.chunks, `delivered ${info.delivered.consumer_seq}`);
   t.true(info.ack_floor.consumer_seq >= r.chunks, `ack floor ${info.ack_floor.consumer_seq}`);
   await waitFor(
     async () => (await swarm.jsm.consumers.info("DOCSWARM_TASKS", "extract-normal")).num_waiting >= 3,
-    { timeoutMs: 30_000, what: "pull requests from all 3 agents waiting on extract-normal" },
+    { timeoutMs: 30_000, message: "pull requests from all 3 agents waiting on extract-normal" },
   );
   t.pass();
 });

@@ -48,7 +48,7 @@ test("a document's trace holds submit, split, every extract chunk, gather and me
   const submit = await waitFor(
     () =>
       receiver.spans.find((s) => s.name === "docswarm.submit" && s.attributes["docswarm.doc.id"] === docId),
-    { what: "the submit span" },
+    { message: "the submit span" },
   );
   const trace = () => receiver.spans.filter((s) => s.traceId === submit.traceId);
   const extracts = await waitFor(
@@ -56,7 +56,7 @@ test("a document's trace holds submit, split, every extract chunk, gather and me
       const e = trace().filter((s) => s.name === "docswarm.extract");
       return e.length >= done.chunks && e;
     },
-    { what: "every extract chunk span" },
+    { message: "every extract chunk span" },
   );
   const names = new Set(trace().map((s) => s.name));
   for (const name of ["docswarm.split", "docswarm.extract", "docswarm.gather", "docswarm.merge"]) {
@@ -84,7 +84,7 @@ test("a document's trace holds submit, split, every extract chunk, gather and me
   // The raw client's trace was continued.
   const rawSplit = await waitFor(
     () => receiver.spans.find((s) => s.name === "docswarm.split" && s.traceId === rawTraceId),
-    { what: "the raw submission's split span" },
+    { message: "the raw submission's split span" },
   );
   t.is(rawSplit.parentSpanId, rawParent);
   t.true(receiver.spans.some((s) => s.traceId === rawTraceId && s.name === "docswarm.merge"));

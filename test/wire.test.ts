@@ -57,7 +57,7 @@ test("raw PDF bytes published with core NATS get their final result on docswarm.
   // The coordinator marks the job done when it sees merge's result, just after the final result.
   await waitFor(async () => Job.parse((await jobs.get(doc.docId))?.json()).status === "done", {
     timeoutMs: TIMEOUT_MS,
-    what: "the job to be marked done",
+    message: "the job to be marked done",
   });
 });
 
@@ -74,7 +74,7 @@ test("without a Doc-Id header the id is SHA-256 of the bytes and a late reader g
   const jsm = await jetstreamManager(nc);
   const stored = await waitFor(
     () => jsm.direct.getMessage("DOCSWARM_DONE", { last_by_subj: `docswarm.done.${expectedId}` }),
-    { timeoutMs: TIMEOUT_MS, what: `the stored result of ${expectedId}` },
+    { timeoutMs: TIMEOUT_MS, message: `the stored result of ${expectedId}` },
   );
   t.is(stored.subject, `docswarm.done.${expectedId}`);
   assertDone(t, stored.json(), doc, expectedId);
@@ -112,7 +112,7 @@ test("large documents: bytes in the docswarm-docs object store, an empty message
   // Once done, the document's bytes are no longer kept.
   await waitFor(async () => (await docs.info(objectName))?.deleted ?? true, {
     timeoutMs: TIMEOUT_MS,
-    what: "the document object to be removed after processing",
+    message: "the document object to be removed after processing",
   });
 });
 

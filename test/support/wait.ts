@@ -3,7 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 
 export type WaitOptions = {
   /** What is awaited, for the error when the deadline passes. */
-  what?: string;
+  message?: string;
   /** Give up after this long (a generous bound; nothing is measured). Default 30 s. */
   timeoutMs?: number;
   intervalMs?: number;
@@ -42,7 +42,7 @@ export async function waitFor<T>(
     if (Date.now() >= deadline) {
       const why = lastError === undefined ? "" : ` (last error: ${(lastError as Error).message})`;
       throw new WaitTimeoutError(
-        `timed out after ${timeoutMs} ms waiting for ${options.what ?? "a condition"}${why}`,
+        `timed out after ${timeoutMs} ms waiting for ${options.message ?? "a condition"}${why}`,
         lastError === undefined ? undefined : { cause: lastError },
       );
     }
