@@ -8,6 +8,15 @@ export {
   type WaitForServerOptions,
 } from "./connect.ts";
 export { defaultDocId } from "./doc-id.ts";
+export {
+  ApiCodes,
+  apiErrorCode,
+  isApiError,
+  isNoMessage,
+  isStatusError,
+  isStreamFull,
+  isWrongLastSequence,
+} from "./errors.ts";
 export { eventKey, publishEvent } from "./events.ts";
 export {
   BUCKETS,
@@ -38,4 +47,4 @@ export { readLastPerSubject, readSubject } from "./read.ts";
 export { countServing, listAgents } from "./registry.ts";
 export { openState, type SwarmState } from "./state.ts";
 export { ensureStage, ensureTopology, stageConsumerConfig, type Topology } from "./topology.ts";
-export { isStreamFull, isWrongLastSequence, jsonBytes, kvPutWithTtl, publishJson } from "./wire.ts";
+export { jsonBytes, kvPutWithTtl, publishJson } from "./wire.ts";
