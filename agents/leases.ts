@@ -16,7 +16,7 @@ import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
 import { headers, type NatsConnection } from "@nats-io/transport-node";
 import { AgentRegistration, decodeJson, TaskId, TaskLease } from "../schemas/index.ts";
-import { BUCKETS, kvPutWithTtl, taskLeaseKey } from "../streams/index.ts";
+import { BUCKETS, isNoMessage, kvPutWithTtl, taskLeaseKey } from "../streams/index.ts";
 import type { TaskDelivery } from "./delivery.ts";
 
 export type LeaseTiming = {
@@ -238,8 +238,7 @@ export class LeaseGate {
       const m = await this.#jsm.streams.getMessage(d.info.stream, { seq: d.info.streamSeq });
       return !m;
     } catch (err) {
-      const e = err as { code?: number; message?: string };
-      return e.code === 10037 || /no message found/i.test(e.message ?? "");
+      return isNoMessage(err);
     }
   }
 }

@@ -9,8 +9,8 @@ import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { PDFDocument, StandardFonts } from "pdf-lib";
 import { pdfjsEngine } from "../agents/index.ts";
-import { denseLines, rng } from "../scripts/pdf-gen.ts";
 import { Swarm } from "../swarm/index.ts";
+import { denseLines, rng } from "../test/support/pdf.ts";
 
 const { values } = parseArgs({
   options: {

@@ -1,9 +1,9 @@
-// The benchmark corpus: deterministic dense-text PDFs (scripts/pdf-gen.ts) of chosen page counts,
+// The benchmark corpus: deterministic dense-text PDFs (test/support/pdf.ts) of chosen page counts,
 // ~3,300 characters per page. The same spec always gives the same bytes, so runs are comparable;
 // generated files are kept in .cache/bench-corpus/ because pdf-lib needs ~3 ms per page.
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { densePages, makePdf } from "../scripts/pdf-gen.ts";
+import { denseDoc } from "../test/support/pdf.ts";
 
 export type CorpusSpec = {
   /** Page count of each document, in order. */
@@ -28,14 +28,6 @@ export function pageCountsFor(total: number, counts: readonly number[]): number[
   return out;
 }
 
-export async function makeDoc(name: string, pages: number, seed: number, charsPerPage: number) {
-  return makePdf({
-    pages: densePages(name, pages, seed, charsPerPage),
-    title: name,
-    author: "docswarm bench",
-  });
-}
-
 export async function loadCorpus(spec: CorpusSpec): Promise<CorpusDoc[]> {
   await mkdir(cacheDir, { recursive: true });
   const docs: CorpusDoc[] = [];
@@ -48,7 +40,11 @@ export async function loadCorpus(spec: CorpusSpec): Promise<CorpusDoc[]> {
     try {
       bytes = new Uint8Array(await readFile(file));
     } catch {
-      bytes = await makeDoc(name, pages, seed, spec.charsPerPage);
+      ({ bytes } = await denseDoc(name, pages, {
+        seed,
+        charsPerPage: spec.charsPerPage,
+        author: "docswarm bench",
+      }));
       await writeFile(`${file}.tmp`, bytes);
       await rename(`${file}.tmp`, file);
     }

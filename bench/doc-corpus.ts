@@ -7,7 +7,7 @@ import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { crc32, deflateSync } from "node:zlib";
 import { PDFDocument, type PDFImage, StandardFonts } from "pdf-lib";
-import { denseLines, rng } from "../scripts/pdf-gen.ts";
+import { denseLines, rng } from "../test/support/pdf.ts";
 import type { CorpusDoc } from "./corpus.ts";
 
 const cacheDir = fileURLToPath(new URL("../.cache/bench-corpus/", import.meta.url));

@@ -9,8 +9,8 @@ import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { EmbeddedNatsServer } from "../infra/index.ts";
 import { startTracing } from "../observability/index.ts";
-import { densePages, makePdf } from "../scripts/pdf-gen.ts";
 import { Swarm } from "../swarm/index.ts";
+import { densePages, makePdf } from "../test/support/pdf.ts";
 
 const { values } = parseArgs({
   options: {

@@ -22,6 +22,7 @@ import {
 import {
   DEAD_LETTER_CONSUMER,
   defaultDocId,
+  isNoMessage,
   jsonBytes,
   taskId as makeTaskId,
   STREAMS,
@@ -48,11 +49,6 @@ type Identity = { docId: string; runId: string; stage: string; index: number; ta
 
 // Headers of the original message that must not travel with the copy.
 const DROPPED = /^(nats-msg-id|nats-expected-|nats-ttl|nats-rollup)/i;
-
-function isNotFound(err: unknown): boolean {
-  const e = err as { code?: number | string; message?: string };
-  return e?.code === 10037 || e?.code === 404 || /no message found|not found/i.test(e?.message ?? "");
-}
 
 /** The stage a message belongs to: split for submissions, else the subject's stage token. */
 export function stageOfMessage(stream: string, subject: string): string {
@@ -102,7 +98,7 @@ export class DeadLetterer {
     try {
       sm = await this.#jsm.streams.getMessage(req.stream, { seq: req.seq });
     } catch (err) {
-      if (isNotFound(err)) return "gone";
+      if (isNoMessage(err)) return "gone";
       throw err;
     }
     if (!sm) return "gone";
@@ -143,7 +139,7 @@ export class DeadLetterer {
     if (who) await this.#publishFailure(who, req, sm, error);
     this.#fence();
     await this.#jsm.streams.deleteMessage(req.stream, req.seq, false).catch((err) => {
-      if (!isNotFound(err)) throw err;
+      if (!isNoMessage(err)) throw err;
     });
     this.count++;
     this.#log("warn", "dead-lettered", {

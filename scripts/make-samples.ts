@@ -1,6 +1,6 @@
 // Writes the sample PDFs shipped in samples/ (run once; the files are committed).
 import { mkdir, writeFile } from "node:fs/promises";
-import { densePages, makePdf } from "./pdf-gen.ts";
+import { densePages, makePdf } from "../test/support/pdf.ts";
 
 await mkdir("samples/letters", { recursive: true });
 const files: Array<[string, Uint8Array]> = [

@@ -8,6 +8,15 @@ export {
   type WaitForServerOptions,
 } from "./connect.ts";
 export { defaultDocId } from "./doc-id.ts";
+export {
+  ApiCodes,
+  apiErrorCode,
+  isApiError,
+  isNoMessage,
+  isStatusError,
+  isStreamFull,
+  isWrongLastSequence,
+} from "./errors.ts";
 export { eventKey, publishEvent } from "./events.ts";
 export {
   BUCKETS,
@@ -77,4 +86,4 @@ export {
   stageConsumerSpecs,
   TOPOLOGY_VERSION,
 } from "./topology-spec.ts";
-export { isStreamFull, isWrongLastSequence, jsonBytes, kvPutWithTtl, publishJson } from "./wire.ts";
+export { jsonBytes, kvPutWithTtl, publishJson } from "./wire.ts";

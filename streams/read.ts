@@ -1,14 +1,8 @@
 // Reading stored messages with direct gets (one batched request instead of a consumer per read).
 import type { JetStreamManager, StoredMsg } from "@nats-io/jetstream";
+import { isNoMessage } from "./errors.ts";
 
 const BATCH = 256;
-
-// Nothing matched: direct gets answer 404 "message not found" instead of an empty batch.
-function isNoMessage(err: unknown): boolean {
-  return (
-    (err as { code?: number }).code === 404 || /no message|not found|no results/i.test((err as Error).message)
-  );
-}
 
 /** Every stored message on one subject, in stream order. */
 export async function readSubject(
@@ -27,6 +21,7 @@ export async function readSubject(
         last = m;
       }
     } catch (err) {
+      // Nothing matched: direct gets answer status 404 (no message, no results), not an empty batch.
       if (!isNoMessage(err)) throw err;
     }
     if (!last || last.pending === 0) return out;

@@ -1,23 +1,12 @@
 // Encoding and publishing helpers shared by every process: JSON in, validated JSON out, idempotent
 // publishes (Nats-Msg-Id), compare-and-set publishes, and per-key TTL writes into KV buckets.
-import { JetStreamApiError, type JetStreamClient, type PubAck } from "@nats-io/jetstream";
+import type { JetStreamClient, PubAck } from "@nats-io/jetstream";
 import type { MsgHdrs } from "@nats-io/transport-node";
 
 const encoder = new TextEncoder();
 
 export function jsonBytes(value: unknown): Uint8Array {
   return encoder.encode(JSON.stringify(value));
-}
-
-/** 10071: the expected last (subject) sequence did not match: someone wrote first. */
-export function isWrongLastSequence(err: unknown): boolean {
-  return err instanceof JetStreamApiError && (err.code === 10071 || err.code === 10164);
-}
-
-/** 10077 / 10047 and friends: the stream refused the message because a limit was reached. */
-export function isStreamFull(err: unknown): boolean {
-  if (!(err instanceof JetStreamApiError)) return false;
-  return /maximum (messages|bytes)|resource limits exceeded|insufficient resources/i.test(err.message);
 }
 
 export type PublishOptions = {

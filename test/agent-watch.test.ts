@@ -7,9 +7,10 @@ import { promisify } from "node:util";
 import test from "ava";
 import { Coordinator } from "../coordinator/index.ts";
 import { CoordinatorStatus, decodeJson, SwarmEvent } from "../schemas/index.ts";
-import { spawnRole, stopAll } from "../scripts/lib/roles.ts";
 import { subjects } from "../streams/index.ts";
-import { startTopology, waitFor } from "./helpers/rel-server.ts";
+import { spawnRole, stopAll } from "./support/roles.ts";
+import { startTopology } from "./support/server.ts";
+import { waitFor } from "./support/wait.ts";
 
 test("agents started as processes are watched: SIGKILL → agent.lost, clean stop → agent.drained", async (t) => {
   const { nc, url } = await startTopology(t);
@@ -35,7 +36,7 @@ test("agents started as processes are watched: SIGKILL → agent.lost, clean sto
     return s.value;
   };
   const live = await waitFor(async () => ((await status()).agents.live.length === 3 ? status() : undefined), {
-    what: "three live agents in the coordinator's status",
+    message: "three live agents in the coordinator's status",
   });
   const doomedAgents = live.agents.live
     .filter((a) => a.agentId.includes(`-${doomed.pid}-`))
@@ -48,7 +49,7 @@ test("agents started as processes are watched: SIGKILL → agent.lost, clean sto
       const ids = events.filter((e) => e.type === "agent.lost").map((e) => ("agentId" in e ? e.agentId : ""));
       return doomedAgents.every((id) => ids.includes(id)) ? ids : undefined;
     },
-    { what: "agent.lost for both killed agents", timeoutMs: 15_000 },
+    { message: "agent.lost for both killed agents", timeoutMs: 15_000 },
   );
   t.deepEqual(lost.sort(), [...doomedAgents].sort());
   const after = await status();
@@ -64,7 +65,7 @@ test("agents started as processes are watched: SIGKILL → agent.lost, clean sto
   polite.kill("SIGTERM");
   await polite.exited;
   await waitFor(() => events.some((e) => e.type === "agent.drained"), {
-    what: "agent.drained on a clean stop",
+    message: "agent.drained on a clean stop",
   });
   t.false(events.some((e) => e.type === "agent.lost" && e.agentId.includes(`-${polite.pid}-`)));
 });

@@ -12,8 +12,8 @@ import {
   SwarmEvent,
 } from "../schemas/index.ts";
 import { subjects } from "../streams/index.ts";
-import { stagePath, startSwarm } from "./helpers/server.ts";
-import { waitFor } from "./helpers/wait.ts";
+import { stagePath, startSwarm } from "./support/server.ts";
+import { waitFor } from "./support/wait.ts";
 
 const agent = (id: string, status: AgentRegistration["status"], stages = ["nap"], hostId = "h1") =>
   ({ agentId: id, hostId, status, stages }) as AgentRegistration;

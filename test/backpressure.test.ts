@@ -5,8 +5,9 @@ import test from "ava";
 import { AgentHost } from "../agents/index.ts";
 import { ClientError, DocswarmClient } from "../client/index.ts";
 import { Coordinator } from "../coordinator/index.ts";
-import { makeCorpus } from "./helpers/rel-docs.ts";
-import { startTopology, waitFor } from "./helpers/rel-server.ts";
+import { makeCorpus } from "./support/pdf.ts";
+import { startTopology } from "./support/server.ts";
+import { waitFor } from "./support/wait.ts";
 
 test("a full swarm pushes back: the client retries with backoff, reports SWARM_FULL, and gets in once there is room", async (t) => {
   const topology = { submitMaxMsgs: 3 };
@@ -37,7 +38,7 @@ test("a full swarm pushes back: the client retries with backoff, reports SWARM_F
     fullRetryMs: 60_000,
     onFull: (attempt) => waiting.push(attempt),
   });
-  await waitFor(() => waiting.length > 0, { what: "the submission to be held back" });
+  await waitFor(() => waiting.length > 0, { message: "the submission to be held back" });
   const host = await AgentHost.start({ servers: url, agents: 1, topology });
   t.teardown(() => host.close({ abandonPulls: true }));
   await late;

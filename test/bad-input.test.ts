@@ -5,10 +5,10 @@ import { join } from "node:path";
 import test, { type ExecutionContext } from "ava";
 import { ClientError } from "../client/index.ts";
 import type { ErrorCode } from "../schemas/index.ts";
-import { assertDone, assertFailed } from "./helpers/assert.ts";
-import { runCli, tempDir } from "./helpers/cli.ts";
-import { knownDoc, uniqueId } from "./helpers/pdfs.ts";
-import { startSwarm } from "./helpers/server.ts";
+import { assertDone, assertFailed } from "./support/assert.ts";
+import { runCli, tempDir } from "./support/cli.ts";
+import { knownDoc, uniqueId } from "./support/pdf.ts";
+import { startSwarm } from "./support/server.ts";
 
 const TIMEOUT_MS = 60_000;
 const ENCRYPTED_FIXTURE = new URL("./fixtures/encrypted.pdf", import.meta.url);
@@ -26,11 +26,11 @@ async function failsWhileGoodCompletes(
   const badId = uniqueId(`bad-${name}`);
   await Promise.all([
     swarm.client.submit(bad, { docId: badId, source: `${name}.pdf` }),
-    swarm.client.submit(good.bytes, { docId: good.id }),
+    swarm.client.submit(good.bytes, { docId: good.docId }),
   ]);
   const [badResult, goodResult] = await Promise.all([
     swarm.client.result(badId, { timeoutMs: TIMEOUT_MS }),
-    swarm.client.result(good.id, { timeoutMs: TIMEOUT_MS }),
+    swarm.client.result(good.docId, { timeoutMs: TIMEOUT_MS }),
   ]);
   const r = assertFailed(t, badResult, badId, code, message);
   t.is(r.source, `${name}.pdf`, "the failure names the document");

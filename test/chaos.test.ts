@@ -3,7 +3,7 @@
 // in flight. Every document must end with exactly one final result, identical to a fault-free run.
 // (`npm run chaos` is the big version and reports the timings.)
 import test from "ava";
-import { runChaos } from "../scripts/chaos/run.ts";
+import { runChaos } from "../drills/chaos/run.ts";
 
 test("chaos: thread crash, host kill -9 and leader kill -9 lose and duplicate nothing", async (t) => {
   t.timeout(180_000);

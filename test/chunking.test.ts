@@ -6,7 +6,7 @@ import { planChunks } from "../agents/chunking.ts";
 import { contentSizes } from "../agents/pdf/content-size.ts";
 import { pdfjsEngine } from "../agents/pdf/pdfjs-engine.ts";
 import type { PageRange } from "../schemas/index.ts";
-import { densePages } from "../scripts/pdf-gen.ts";
+import { densePages } from "./support/pdf.ts";
 
 function chunkCosts(chunks: PageRange[], costs: number[]): number[] {
   return chunks.map((c) => costs.slice(c.firstPage - 1, c.lastPage).reduce((a, b) => a + b, 0));

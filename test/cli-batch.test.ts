@@ -4,8 +4,8 @@ import { mkdir, readdir, readFile, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import test from "ava";
 import { FinalResult } from "../schemas/index.ts";
-import { natsServersUnder, runCli, tempDir } from "./helpers/cli.ts";
-import { knownDoc } from "./helpers/pdfs.ts";
+import { natsServersUnder, runCli, tempDir } from "./support/cli.ts";
+import { knownDoc } from "./support/pdf.ts";
 
 type Line = { file: string; docId: string | null; status: string; error?: { code: string }; out?: string };
 
@@ -101,7 +101,7 @@ test("outputs mirror the input tree: two folders with the same file names, --for
   ]);
   t.regex(run.stdout, new RegExp(`-> ${join(out, "2025", "report.txt")}`));
   const text = await readFile(join(out, "2025", "report.txt"), "utf8");
-  t.true(text.startsWith(`Page 1 of ${docs[1]!.id}`), text.slice(0, 80));
+  t.true(text.startsWith(`Page 1 of ${docs[1]!.docId}`), text.slice(0, 80));
 });
 
 test("a folder with no PDFs: 'no PDF files found in …', exit 2, nothing started", async (t) => {

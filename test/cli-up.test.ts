@@ -3,8 +3,8 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import test from "ava";
-import { waitFor } from "./helpers/nats.ts";
-import { scrape } from "./helpers/prometheus.ts";
+import { scrape } from "./support/prometheus.ts";
+import { waitFor } from "./support/wait.ts";
 
 const CLI = fileURLToPath(new URL("../cli/docswarm.ts", import.meta.url));
 
@@ -23,13 +23,10 @@ test("docswarm up serves the dashboard and metrics and prints where", async (t) 
     out += c.toString();
   });
   child.stderr.resume();
-  const dashboardUrl = await waitFor(
-    "the dashboard URL on stdout",
-    () => /docswarm dashboard: (http\S+)/.exec(out)?.[1],
-    {
-      timeoutMs: 60_000,
-    },
-  );
+  const dashboardUrl = await waitFor(() => /docswarm dashboard: (http\S+)/.exec(out)?.[1], {
+    message: "the dashboard URL on stdout",
+    timeoutMs: 60_000,
+  });
   const metricsUrl = /metrics at (http\S+)/.exec(out)?.[1];
   t.truthy(metricsUrl, out);
   t.regex(out, /docswarm is up: NATS_URL=nats:\/\/127\.0\.0\.1:\d+/);
@@ -38,15 +35,21 @@ test("docswarm up serves the dashboard and metrics and prints where", async (t) 
   const page = await fetch(dashboardUrl);
   t.is(page.status, 200);
   t.regex(await page.text(), /<title>docswarm dashboard<\/title>/);
-  const snapshot = await waitFor("the agent on the dashboard", async () => {
-    const s = (await (await fetch(`${dashboardUrl}api/snapshot`)).json()) as { totals: { agents: number } };
-    return s.totals.agents === 1 && s;
-  });
+  const snapshot = await waitFor(
+    async () => {
+      const s = (await (await fetch(`${dashboardUrl}api/snapshot`)).json()) as { totals: { agents: number } };
+      return s.totals.agents === 1 && s;
+    },
+    { message: "the agent on the dashboard" },
+  );
   t.is(snapshot.totals.agents, 1);
-  const m = await waitFor("agents in the up process's metrics", async () => {
-    const s = await scrape(metricsUrl!);
-    return s.sum("docswarm_agents_alive", { stage: "extract" }) === 1 && s;
-  });
+  const m = await waitFor(
+    async () => {
+      const s = await scrape(metricsUrl!);
+      return s.sum("docswarm_agents_alive", { stage: "extract" }) === 1 && s;
+    },
+    { message: "agents in the up process's metrics" },
+  );
   t.is(m.sum("docswarm_agent_threads"), 1);
 
   child.kill("SIGINT");

@@ -6,9 +6,9 @@ import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import test from "ava";
 import { FinalResult } from "../schemas/index.ts";
-import { assertDone } from "./helpers/assert.ts";
-import { natsServersUnder, runCli, tempDir } from "./helpers/cli.ts";
-import { knownDoc } from "./helpers/pdfs.ts";
+import { assertDone } from "./support/assert.ts";
+import { natsServersUnder, runCli, tempDir } from "./support/cli.ts";
+import { knownDoc } from "./support/pdf.ts";
 
 type Line = {
   file: string;
@@ -37,7 +37,7 @@ test("process <dir> --json: done, PDF_INVALID and FILE_NOT_FOUND lines, result f
   await mkdir(join(input, "nested"), { recursive: true });
   const a = await knownDoc("cli-a", 3);
   const b = await knownDoc("cli-b", 18);
-  const badBytes = new TextEncoder().encode(`not a pdf ${a.id}\n`);
+  const badBytes = new TextEncoder().encode(`not a pdf ${a.docId}\n`);
   const files = {
     a: join(input, "a.pdf"),
     b: join(input, "nested", "b.pdf"),

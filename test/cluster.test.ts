@@ -12,10 +12,10 @@ import { AgentHost } from "../agents/index.ts";
 import { DocswarmClient } from "../client/index.ts";
 import { Coordinator } from "../coordinator/index.ts";
 import { connectNats, ensureTopology, STREAMS, subjects } from "../streams/index.ts";
-import { assertDone } from "./helpers/assert.ts";
-import { startCluster } from "./helpers/cluster.ts";
-import { knownDoc } from "./helpers/pdfs.ts";
-import { waitFor } from "./helpers/rel-server.ts";
+import { assertDone } from "./support/assert.ts";
+import { startCluster } from "./support/cluster.ts";
+import { knownDoc } from "./support/pdf.ts";
+import { waitFor } from "./support/wait.ts";
 
 type Group = { stream: string; consumer?: string };
 
@@ -38,7 +38,7 @@ async function moveLeader(nc: NatsConnection, jsm: JetStreamManager, preferred: 
         .catch(() => {});
       return false;
     },
-    { timeoutMs: 30_000, intervalMs: 200, what: `${g.stream} ${g.consumer ?? ""} led by ${preferred}` },
+    { timeoutMs: 30_000, intervalMs: 200, message: `${g.stream} ${g.consumer ?? ""} led by ${preferred}` },
   );
 }
 
@@ -55,7 +55,7 @@ test("a three-node cluster loses no document and fails no call when the node lea
         () => true,
         () => false,
       ),
-    { timeoutMs: 30_000, intervalMs: 250, what: "the topology created with three replicas" },
+    { timeoutMs: 30_000, intervalMs: 250, message: "the topology created with three replicas" },
   );
   const jsm = await jetstreamManager(nc);
   t.is((await jsm.streams.info(STREAMS.tasks)).config.num_replicas, 3);
@@ -86,8 +86,8 @@ test("a three-node cluster loses no document and fails no call when the node lea
 
   const docs = await Promise.all(Array.from({ length: 10 }, (_, i) => knownDoc(`cluster-${i}`, 12 + i)));
   const client = new DocswarmClient(nc);
-  for (const doc of docs.slice(0, 2)) await client.submit(doc.bytes, { docId: doc.id });
-  assertDone(t, await client.result(docs[0]!.id, { timeoutMs: 60_000 }), docs[0]!);
+  for (const doc of docs.slice(0, 2)) await client.submit(doc.bytes, { docId: doc.docId });
+  assertDone(t, await client.result(docs[0]!.docId, { timeoutMs: 60_000 }), docs[0]!);
 
   // Every stream's and consumer's leader, and the meta leader, onto the victim.
   const victimName = "n1";
@@ -106,7 +106,7 @@ test("a three-node cluster loses no document and fails no call when the node lea
     .catch(() => {});
   t.log(`${groups.length} streams and consumers led by ${victimName}; kill -9`);
 
-  for (const doc of docs.slice(2, 6)) await client.submit(doc.bytes, { docId: doc.id });
+  for (const doc of docs.slice(2, 6)) await client.submit(doc.bytes, { docId: doc.docId });
   process.kill(victim.serverPid!, "SIGKILL");
   const killedAt = Date.now();
 
@@ -115,10 +115,10 @@ test("a three-node cluster loses no document and fails no call when the node lea
   const calls: Array<Promise<unknown>> = [];
   const note = (what: string) => (err: Error) => failures.push(`${what}: ${err.name}: ${err.message}`);
   for (let i = 0; Date.now() < killedAt + 8000; i++) {
-    calls.push(client.result(docs[0]!.id, { timeoutMs: 60_000 }).catch(note(`result ${i}`)));
+    calls.push(client.result(docs[0]!.docId, { timeoutMs: 60_000 }).catch(note(`result ${i}`)));
     if (i % 10 === 0) {
       const doc = docs[6 + i / 10];
-      if (doc) calls.push(client.submit(doc.bytes, { docId: doc.id }).catch(note(`submit ${doc.id}`)));
+      if (doc) calls.push(client.submit(doc.bytes, { docId: doc.docId }).catch(note(`submit ${doc.docId}`)));
     }
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -126,17 +126,17 @@ test("a three-node cluster loses no document and fails no call when the node lea
   t.deepEqual(failures, [], "every client call made during the elections succeeded");
 
   for (const doc of docs) {
-    assertDone(t, await client.result(doc.id, { timeoutMs: 90_000 }), doc);
-    t.log(`${doc.id} done ${Date.now() - killedAt} ms after the kill`);
+    assertDone(t, await client.result(doc.docId, { timeoutMs: 90_000 }), doc);
+    t.log(`${doc.docId} done ${Date.now() - killedAt} ms after the kill`);
   }
   const done = await jsm.streams.info(STREAMS.done, { subjects_filter: subjects.doneAll });
   t.is(done.state.messages, docs.length, "one stored final result per document");
-  await waitFor(() => republished.size === docs.length, { what: "every stored final republished" });
+  await waitFor(() => republished.size === docs.length, { message: "every stored final republished" });
   // The done stream keeps one per document by construction; what shows nothing was doubled is
   // that each document's final was published once (a merge did not run twice) and republished once.
   for (const doc of docs) {
-    t.is(attempts.get(subjects.final(doc.id)), 1, `${doc.id}: final publishes`);
-    t.is(republished.get(subjects.done(doc.id)), 1, `${doc.id}: republished finals`);
+    t.is(attempts.get(subjects.final(doc.docId)), 1, `${doc.docId}: final publishes`);
+    t.is(republished.get(subjects.done(doc.docId)), 1, `${doc.docId}: republished finals`);
   }
   t.log(`errors logged by the coordinator and agents: ${logs.length}`);
   for (const l of logs.slice(0, 10)) t.log(l);

@@ -4,7 +4,7 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import test from "ava";
 import { Swarm } from "../swarm/index.ts";
-import { makeCorpus } from "./helpers/rel-docs.ts";
+import { makeCorpus } from "./support/pdf.ts";
 
 test("processing documents and waiting for each result leaves no consumers behind", async (t) => {
   const swarm = await Swarm.initialize({ agents: 2 });

@@ -7,8 +7,8 @@ import { ClientError } from "../client/index.ts";
 import { checkGraph, releasedBy } from "../jobs/index.ts";
 import { decodeJson, Job, type JobSpecInput } from "../schemas/index.ts";
 import { jsonBytes, subjects } from "../streams/index.ts";
-import { stagePath, startSwarm } from "./helpers/server.ts";
-import { waitFor } from "./helpers/wait.ts";
+import { stagePath, startSwarm } from "./support/server.ts";
+import { waitFor } from "./support/wait.ts";
 
 const stages = () => [stagePath("square"), stagePath("sum")];
 

@@ -10,9 +10,10 @@ import { DocswarmClient } from "../client/index.ts";
 import { Coordinator } from "../coordinator/index.ts";
 import { Dashboard } from "../dashboard/index.ts";
 import { connectNats, ensureTopology } from "../streams/index.ts";
-import { launchChromium } from "./helpers/browser.ts";
-import { startServer, waitFor } from "./helpers/nats.ts";
-import { testPdf } from "./helpers/pdf.ts";
+import { launchChromium } from "./support/browser.ts";
+import { denseDoc } from "./support/pdf.ts";
+import { startServer } from "./support/server.ts";
+import { waitFor } from "./support/wait.ts";
 
 const ARTIFACTS = new URL("../test-artifacts/", import.meta.url);
 
@@ -65,22 +66,29 @@ test("the dashboard shows agents, stage backlogs and document progress change du
   page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
   await page.goto(dashboard.url);
   await page.locator('[data-testid="connection"]', { hasText: "live" }).waitFor({ timeout: 15_000 });
-  await waitFor(
-    "the split agent in the agents table",
-    async () => (await page.locator("#agents tr[data-agent]").count()) === 1,
-  );
+  await waitFor(async () => (await page.locator("#agents tr[data-agent]").count()) === 1, {
+    message: "the split agent in the agents table",
+  });
 
   // Work arrives; only splitting can happen.
   const client = new DocswarmClient(nc);
   const ids = ["report-a", "report-b", "report-c", "report-d"];
   for (const [i, id] of ids.entries()) {
-    await client.submit(await testPdf(id, 40 + i * 8), { docId: id, source: `incoming/${id}.pdf` });
+    await client.submit((await denseDoc(id, 40 + i * 8, { charsPerPage: 600 })).bytes, {
+      docId: id,
+      source: `incoming/${id}.pdf`,
+    });
   }
-  const queued = await waitFor("the extract backlog on the page", async () => {
-    const n = await cell(page, "extract", "normal", "backlog");
-    const docs = await documents(page);
-    return n > 0 && docs.size === ids.length && [...docs.values()].every((d) => d.status === "running") && n;
-  });
+  const queued = await waitFor(
+    async () => {
+      const n = await cell(page, "extract", "normal", "backlog");
+      const docs = await documents(page);
+      return (
+        n > 0 && docs.size === ids.length && [...docs.values()].every((d) => d.status === "running") && n
+      );
+    },
+    { message: "the extract backlog on the page" },
+  );
   t.true(queued >= ids.length, `every document's chunks wait (${queued})`);
   await page.locator('#warnings [data-code="STAGE_WITHOUT_AGENTS"]').waitFor({ timeout: 10_000 });
   t.regex((await page.locator("#warnings").textContent()) ?? "", /stage extract has \d+ task\(s\) waiting/);
@@ -98,7 +106,6 @@ test("the dashboard shows agents, stage backlogs and document progress change du
   t.teardown(() => workers.close());
   let progressShot = false;
   await waitFor(
-    "every document done on the page",
     async () => {
       const docs = await documents(page);
       const partial = [...docs.values()].some((d) => d.status !== "done" && d.pagesDone > 0);
@@ -109,17 +116,16 @@ test("the dashboard shows agents, stage backlogs and document progress change du
       }
       return docs.size === ids.length && [...docs.values()].every((d) => d.status === "done");
     },
-    { timeoutMs: 90_000, intervalMs: 30 },
+    { message: "every document done on the page", timeoutMs: 90_000, intervalMs: 30 },
   );
   t.is(await page.locator("#agents tr[data-agent]").count(), 3, "split agent plus two workers");
   t.is(
     await page.locator("#agents tr[data-agent] td:nth-child(2)", { hasText: "extract, merge" }).count(),
     2,
   );
-  await waitFor(
-    "the backlog drained on the page",
-    async () => (await cell(page, "extract", "normal", "backlog")) === 0,
-  );
+  await waitFor(async () => (await cell(page, "extract", "normal", "backlog")) === 0, {
+    message: "the backlog drained on the page",
+  });
   await page
     .locator('#warnings [data-code="STAGE_WITHOUT_AGENTS"]')
     .waitFor({ state: "detached", timeout: 10_000 });
@@ -127,8 +133,9 @@ test("the dashboard shows agents, stage backlogs and document progress change du
   t.is(docs.get("report-a")?.pagesDone, 40);
   t.is(docs.get("report-d")?.pagesDone, 64);
   // The done counter follows doc.done events, which can trail the job records by a moment.
-  await waitFor("the done counter at 4", async () =>
-    /^4 \/ 0$/.test((await page.locator('[data-testid="done-count"]').textContent()) ?? ""),
+  await waitFor(
+    async () => /^4 \/ 0$/.test((await page.locator('[data-testid="done-count"]').textContent()) ?? ""),
+    { message: "the done counter at 4" },
   );
   t.true((await page.locator('#events li[data-type="doc.done"]').count()) >= 1, "live events in the feed");
   // Every event reads as `docswarm watch` prints it, whatever its type.

@@ -1,23 +1,23 @@
 // The whole pipeline (split → extract → merge) on real nats-servers, with documents whose text per
 // page is known.
 import test from "ava";
-import { assertDone } from "./helpers/assert.ts";
-import { knownDoc } from "./helpers/pdfs.ts";
-import { startSwarm } from "./helpers/server.ts";
+import { assertDone } from "./support/assert.ts";
+import { knownDoc } from "./support/pdf.ts";
+import { startSwarm } from "./support/server.ts";
 
 const RESULT_TIMEOUT_MS = 60_000;
 
 test("a 1-page document comes back as one page with its text and metadata", async (t) => {
   const swarm = await startSwarm(t, { agents: 2 });
   const doc = await knownDoc("e2e-one", 1);
-  const submitted = await swarm.client.submit(doc.bytes, { docId: doc.id, source: "one.pdf" });
+  const submitted = await swarm.client.submit(doc.bytes, { docId: doc.docId, source: "one.pdf" });
   t.deepEqual(submitted, {
-    docId: doc.id,
+    docId: doc.docId,
     priority: "normal",
     bytes: doc.bytes.length,
     viaObjectStore: false,
   });
-  const r = assertDone(t, await swarm.client.result(doc.id, { timeoutMs: RESULT_TIMEOUT_MS }), doc);
+  const r = assertDone(t, await swarm.client.result(doc.docId, { timeoutMs: RESULT_TIMEOUT_MS }), doc);
   t.is(r.chunks, 1);
   t.is(r.source, "one.pdf");
   t.is(r.pagesObject, undefined);
@@ -26,8 +26,8 @@ test("a 1-page document comes back as one page with its text and metadata", asyn
 test("a 45-page document is split into several chunks and merged in page order", async (t) => {
   const swarm = await startSwarm(t, { agents: 2 });
   const doc = await knownDoc("e2e-long", 45);
-  await swarm.client.submit(doc.bytes, { docId: doc.id });
-  const r = assertDone(t, await swarm.client.result(doc.id, { timeoutMs: RESULT_TIMEOUT_MS }), doc);
+  await swarm.client.submit(doc.bytes, { docId: doc.docId });
+  const r = assertDone(t, await swarm.client.result(doc.docId, { timeoutMs: RESULT_TIMEOUT_MS }), doc);
   // More pages than one chunk holds (chunkMaxPages defaults to 16).
   t.true(r.chunks >= Math.ceil(45 / 16), `${r.chunks} chunks`);
   t.true(r.chunks > 1);
@@ -37,9 +37,9 @@ test("a 45-page document is split into several chunks and merged in page order",
 test("several documents submitted at once all complete", async (t) => {
   const swarm = await startSwarm(t, { agents: 2 });
   const docs = await Promise.all([1, 3, 9, 20, 33].map((pages) => knownDoc(`e2e-many${pages}`, pages)));
-  await Promise.all(docs.map((d) => swarm.client.submit(d.bytes, { docId: d.id })));
+  await Promise.all(docs.map((d) => swarm.client.submit(d.bytes, { docId: d.docId })));
   const results = await Promise.all(
-    docs.map((d) => swarm.client.result(d.id, { timeoutMs: RESULT_TIMEOUT_MS })),
+    docs.map((d) => swarm.client.result(d.docId, { timeoutMs: RESULT_TIMEOUT_MS })),
   );
   results.forEach((r, i) => {
     assertDone(t, r, docs[i]!);
@@ -52,9 +52,9 @@ test("a document larger than the server's max payload travels through the object
   t.is(swarm.topology.maxPayloadBytes, maxPayloadBytes);
   const doc = await knownDoc("e2e-big", 30, { charsPerPage: 3300 });
   t.true(doc.bytes.length > maxPayloadBytes, `${doc.bytes.length} bytes`);
-  const submitted = await swarm.client.submit(doc.bytes, { docId: doc.id });
+  const submitted = await swarm.client.submit(doc.bytes, { docId: doc.docId });
   t.true(submitted.viaObjectStore);
-  const r = assertDone(t, await swarm.client.result(doc.id, { timeoutMs: RESULT_TIMEOUT_MS }), doc);
+  const r = assertDone(t, await swarm.client.result(doc.docId, { timeoutMs: RESULT_TIMEOUT_MS }), doc);
   t.true(r.chunks > 1);
   // The final result is larger than one message too: the message points at the complete one.
   t.is(r.pagesObject?.bucket, "docswarm-results");

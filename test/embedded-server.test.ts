@@ -2,9 +2,9 @@
 import { existsSync } from "node:fs";
 import test from "ava";
 import { EmbeddedNatsServer } from "../infra/index.ts";
-import { processExists } from "./helpers/cli.ts";
-import { acceptsConnections, findEmbeddedServer } from "./helpers/server.ts";
-import { waitFor } from "./helpers/wait.ts";
+import { processExists } from "./support/cli.ts";
+import { acceptsConnections, findEmbeddedServer } from "./support/server.ts";
+import { waitFor } from "./support/wait.ts";
 
 test("port 0 picks a free port (nats-server itself would take 0 to mean 4222)", async (t) => {
   const a = await EmbeddedNatsServer.start({ port: 0 });

@@ -8,8 +8,9 @@ import { DocswarmClient } from "../client/index.ts";
 import { Coordinator } from "../coordinator/index.ts";
 import { type AgentRegistration, decodeJson, SwarmEvent } from "../schemas/index.ts";
 import { BUCKETS, connectNats, ensureTopology, kvPutWithTtl, subjects } from "../streams/index.ts";
-import { runCliWithEnv as runCli } from "./helpers/cli-env.ts";
-import { startServer, waitFor } from "./helpers/nats.ts";
+import { runCliWithEnv as runCli } from "./support/cli.ts";
+import { startServer } from "./support/server.ts";
+import { waitFor } from "./support/wait.ts";
 
 test("agent, scaling and failure events are published and `docswarm watch` shows them", async (t) => {
   const server = await startServer(t);
@@ -32,9 +33,13 @@ test("agent, scaling and failure events are published and `docswarm watch` shows
   const host = await AgentHost.start({ servers: server.url, agents: 2, stages: ["split"], hostId: "evhost" });
   t.teardown(() => host.close());
   const [first] = host.agentIds();
-  await waitFor("two agent.joined events", () => seen.filter((e) => e.type === "agent.joined").length === 2);
+  await waitFor(() => seen.filter((e) => e.type === "agent.joined").length === 2, {
+    message: "two agent.joined events",
+  });
   await host.drain(first!);
-  const drained = await waitFor("agent.drained", () => seen.find((e) => e.type === "agent.drained"));
+  const drained = await waitFor(() => seen.find((e) => e.type === "agent.drained"), {
+    message: "agent.drained",
+  });
   t.like(drained, { agentId: first, hostId: "evhost", stages: ["split"] });
 
   // Lost: a registration whose host stops refreshing it expires (per-key TTL) without a goodbye.
@@ -56,7 +61,8 @@ test("agent, scaling and failure events are published and `docswarm watch` shows
     hostRssBytes: 1,
   };
   await kvPutWithTtl(jetstream(nc), BUCKETS.agents, "ghost", ghost, 1000);
-  const lost = await waitFor("agent.lost", () => seen.find((e) => e.type === "agent.lost"), {
+  const lost = await waitFor(() => seen.find((e) => e.type === "agent.lost"), {
+    message: "agent.lost",
     timeoutMs: 30_000,
   });
   t.deepEqual(lost, {
@@ -70,10 +76,12 @@ test("agent, scaling and failure events are published and `docswarm watch` shows
   });
   // scale.changed follows agent.lost (the leader publishes it next): wait for it, not just look.
   const scale = () => seen.filter((e) => e.type === "scale.changed");
-  await waitFor("scale.changed after the loss", () =>
-    scale().some(
-      (e) => e.stage === "extract" && e.reason === "agent.lost" && e.previous === 1 && e.agents === 0,
-    ),
+  await waitFor(
+    () =>
+      scale().some(
+        (e) => e.stage === "extract" && e.reason === "agent.lost" && e.previous === 1 && e.agents === 0,
+      ),
+    { message: "scale.changed after the loss" },
   );
   t.true(
     scale().some(
@@ -84,7 +92,7 @@ test("agent, scaling and failure events are published and `docswarm watch` shows
   // A document that is not a PDF fails at split: a task failure and a document failure.
   const client = new DocswarmClient(nc);
   await client.submit(new TextEncoder().encode("this is not a pdf"), { docId: "not-a-pdf" });
-  const failed = await waitFor("doc.failed", () => seen.find((e) => e.type === "doc.failed"));
+  const failed = await waitFor(() => seen.find((e) => e.type === "doc.failed"), { message: "doc.failed" });
   t.is(failed.type === "doc.failed" && failed.error?.code, "PDF_INVALID");
   const taskFailed = seen.find((e) => e.type === "task.failed");
   t.like(taskFailed, { type: "task.failed", docId: "not-a-pdf", stage: "split", delivery: 1 });

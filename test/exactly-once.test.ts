@@ -11,8 +11,9 @@ import { Coordinator } from "../coordinator/index.ts";
 import { JobStore } from "../jobs/index.ts";
 import { decodeJson, HEADERS, Job, SwarmEvent, TaskResult } from "../schemas/index.ts";
 import { BUCKETS, STREAMS, subjects } from "../streams/index.ts";
-import { makeDoc } from "./helpers/rel-docs.ts";
-import { startTopology, waitFor } from "./helpers/rel-server.ts";
+import { denseDoc } from "./support/pdf.ts";
+import { startTopology } from "./support/server.ts";
+import { waitFor } from "./support/wait.ts";
 
 async function swarm(t: ExecutionContext) {
   const { nc, url } = await startTopology(t);
@@ -46,7 +47,7 @@ async function storedFinals(nc: NatsConnection, docId: string): Promise<number> 
 
 test("submitting the same document again returns the existing result; the stream holds one", async (t) => {
   const { nc, client, republished, attempted } = await swarm(t);
-  const doc = await makeDoc("dup-doc", 4);
+  const doc = await denseDoc("dup-doc", 4);
   // Two raw submissions without a message id (the stream keeps both), and two through the client.
   const js = jetstream(nc);
   const h = headers();
@@ -67,7 +68,7 @@ test("submitting the same document again returns the existing result; the stream
       const ci = await jsm.consumers.info(STREAMS.submit, "split-normal");
       return ci.num_pending === 0 && ci.num_ack_pending === 0;
     },
-    { what: "every submission to be handled" },
+    { message: "every submission to be handled" },
   );
   const again = await client.result(doc.docId);
   t.deepEqual(again, first);
@@ -79,7 +80,7 @@ test("submitting the same document again returns the existing result; the stream
 
 test("reprocessing on request replaces the result: one stored, one per submission", async (t) => {
   const { nc, client, republished, attempted } = await swarm(t);
-  const doc = await makeDoc("re-doc", 3);
+  const doc = await denseDoc("re-doc", 3);
   await client.submit(doc.bytes, { docId: doc.docId });
   const first = await client.result(doc.docId, { timeoutMs: 30_000 });
   await client.submit(doc.bytes, { docId: doc.docId, reprocess: true });
@@ -88,12 +89,14 @@ test("reprocessing on request replaces the result: one stored, one per submissio
       const r = await client.result(doc.docId, { timeoutMs: 2000 });
       return r.timings.submittedAt !== first.timings.submittedAt ? r : undefined;
     },
-    { what: "the reprocessed result" },
+    { message: "the reprocessed result" },
   );
   t.is(second.status, "done");
   t.deepEqual(second.pages, first.pages);
   t.is(await storedFinals(nc, doc.docId), 1);
-  await waitFor(() => republished.get(subjects.done(doc.docId)) === 2, { what: "two republished results" });
+  await waitFor(() => republished.get(subjects.done(doc.docId)) === 2, {
+    message: "two republished results",
+  });
   t.is(attempted.get(doc.docId), 2, "one final attempted per run, each stored");
 });
 
@@ -119,7 +122,7 @@ test("duplicated chunk results are counted once", async (t) => {
       if (r.ok && r.value.stage === "extract") void js.publish(m.subject, m.data).catch(() => {});
     },
   });
-  const doc = await makeDoc("dup-results", 8);
+  const doc = await denseDoc("dup-results", 8);
   await client.submit(doc.bytes, { docId: doc.docId });
   const r = await client.result(doc.docId, { timeoutMs: 30_000 });
   t.is(r.status, "done");

@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import test from "ava";
 import { topKeywords } from "../examples/keywords/keywords-stage.ts";
 import { FinalResult } from "../schemas/index.ts";
-import { runCli, tempDir } from "./helpers/cli.ts";
+import { runCli, tempDir } from "./support/cli.ts";
 
 test("topKeywords counts words, skips stopwords, breaks ties alphabetically", (t) => {
   t.deepEqual(topKeywords("The swarm and the agents. Swarm agents swarm!", 2), [

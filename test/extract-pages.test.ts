@@ -2,7 +2,7 @@
 import test from "ava";
 import { extractPages } from "../agents/pdf/extract-pages.ts";
 import { pdfjsEngine } from "../agents/pdf/pdfjs-engine.ts";
-import { knownDoc } from "./helpers/pdfs.ts";
+import { knownDoc } from "./support/pdf.ts";
 
 test("extractPages returns the range's pages in order with statistics, and no warnings", async (t) => {
   const known = await knownDoc("xp", 5);
@@ -14,7 +14,7 @@ test("extractPages returns the range's pages in order with statistics, and no wa
     [2, 3, 4],
   );
   for (const p of out.pages) {
-    t.true(p.text.startsWith(`Page ${p.page} of ${known.id}`), p.text.slice(0, 40));
+    t.true(p.text.startsWith(`Page ${p.page} of ${known.docId}`), p.text.slice(0, 40));
     t.is(p.chars, p.text.length);
     t.true(p.words > 10);
   }

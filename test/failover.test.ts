@@ -12,10 +12,11 @@ import { AgentHost } from "../agents/index.ts";
 import { DocswarmClient } from "../client/index.ts";
 import { LEADER_KEY } from "../coordinator/leader.ts";
 import { decodeJson, LeaderLease, SwarmEvent } from "../schemas/index.ts";
-import { type RoleProcess, spawnRole, stopAll } from "../scripts/lib/roles.ts";
 import { BUCKETS, STREAMS, subjects } from "../streams/index.ts";
-import { makeDoc } from "./helpers/rel-docs.ts";
-import { startTopology, waitFor } from "./helpers/rel-server.ts";
+import { denseDoc } from "./support/pdf.ts";
+import { type RoleProcess, spawnRole, stopAll } from "./support/roles.ts";
+import { startTopology } from "./support/server.ts";
+import { waitFor } from "./support/wait.ts";
 
 type KillPoint = { name: string; matches: (subject: string) => boolean };
 
@@ -74,7 +75,9 @@ test("the leader killed with SIGKILL at chosen points: a standby takes over, not
   });
 
   // Six pages each: three chunks of two.
-  const six = await Promise.all(Array.from({ length: 12 }, (_, i) => makeDoc(`crash-${i}`, 6, 200 + i)));
+  const six = await Promise.all(
+    Array.from({ length: 12 }, (_, i) => denseDoc(`crash-${i}`, 6, { seed: 200 + i })),
+  );
   const client = new DocswarmClient(nc);
   const points: KillPoint[] = [
     { name: "after releasing a merge", matches: (s) => s.startsWith("docswarm.task.merge.") },
@@ -83,16 +86,16 @@ test("the leader killed with SIGKILL at chosen points: a standby takes over, not
   ];
   for (const [wave, point] of points.entries()) {
     const victim = await waitFor(leaderProcess, {
-      what: `a leader before wave ${wave + 1}`,
+      message: `a leader before wave ${wave + 1}`,
       timeoutMs: 30_000,
     });
     armed = { point, victim };
     const electedBefore = elected.length;
     for (const d of six.slice(wave * 4, wave * 4 + 4)) await client.submit(d.bytes, { docId: d.docId });
-    await waitFor(() => killed.length > wave, { what: `the kill ${point.name}`, timeoutMs: 60_000 });
+    await waitFor(() => killed.length > wave, { message: `the kill ${point.name}`, timeoutMs: 60_000 });
     t.is(await victim.exited, "SIGKILL", `the leader died at '${point.name}'`);
     await startCoordinator();
-    await waitFor(() => elected.length > electedBefore, { what: "a standby elected", timeoutMs: 30_000 });
+    await waitFor(() => elected.length > electedBefore, { message: "a standby elected", timeoutMs: 30_000 });
   }
 
   for (const d of six) {
@@ -106,9 +109,11 @@ test("the leader killed with SIGKILL at chosen points: a standby takes over, not
   const jsm = await jetstreamManager(nc);
   const info = await jsm.streams.info(STREAMS.done, { subjects_filter: subjects.doneAll });
   t.is(Object.keys(info.state.subjects ?? {}).length, six.length);
-  await waitFor(() => six.every((d) => stored.has(d.docId)), { what: "every stored final republished" });
+  await waitFor(() => six.every((d) => stored.has(d.docId)), { message: "every stored final republished" });
   // doc.done follows the final result (the leader announces it once it has the merge's result).
-  await waitFor(() => six.every((d) => doneEvents.has(d.docId)), { what: "a doc.done event per document" });
+  await waitFor(() => six.every((d) => doneEvents.has(d.docId)), {
+    message: "a doc.done event per document",
+  });
   for (const d of six) {
     // The causes, not the stream's guarantee: one merge ran, one final was attempted, one stored.
     t.is(merges.get(d.docId), 1, `${d.docId}: merge runs`);
@@ -124,7 +129,7 @@ test("the leader killed with SIGKILL at chosen points: a standby takes over, not
         Object.keys(results.state.subjects ?? {}).every((s) => !s.includes(`.${d.docId}.`)),
       );
     },
-    { what: "every finished document's task results purged", timeoutMs: 30_000 },
+    { message: "every finished document's task results purged", timeoutMs: 30_000 },
   );
   t.deepEqual(
     killed.map((k) => k.point),

@@ -9,10 +9,10 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import test, { type ExecutionContext } from "ava";
 import { BUCKETS, listAgents } from "../streams/index.ts";
-import { CLI, natsServersUnder, processExists, REPO_ROOT, tempDir } from "./helpers/cli.ts";
-import { knownDoc } from "./helpers/pdfs.ts";
-import { connectTo, stagePath, startServer } from "./helpers/server.ts";
-import { waitFor } from "./helpers/wait.ts";
+import { CLI, natsServersUnder, processExists, REPO_ROOT, tempDir } from "./support/cli.ts";
+import { knownDoc } from "./support/pdf.ts";
+import { connectTo, stagePath, startServer } from "./support/server.ts";
+import { waitFor } from "./support/wait.ts";
 
 type Terminal = { script: ChildProcess; screen(): string; pid: Promise<number> };
 

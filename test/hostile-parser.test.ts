@@ -8,9 +8,10 @@ import test from "ava";
 import { AgentHost } from "../agents/index.ts";
 import { DocswarmClient, listDeadLetters, requeueDeadLetter } from "../client/index.ts";
 import { Coordinator } from "../coordinator/index.ts";
-import { makeDoc } from "./helpers/rel-docs.ts";
-import { textBombPdf } from "./helpers/rel-hostile.ts";
-import { startTopology, waitFor } from "./helpers/rel-server.ts";
+import { textBombPdf } from "./support/hostile-pdfs.ts";
+import { denseDoc } from "./support/pdf.ts";
+import { startTopology } from "./support/server.ts";
+import { waitFor } from "./support/wait.ts";
 
 const topology = { maxDeliver: 2, backoffMs: [500] };
 
@@ -46,7 +47,7 @@ test("a parser-spinning PDF is stopped by the watchdog, dead-lettered, and compl
   t.is(strict.size, 1, "the host still runs its agent");
 
   // The same host still processes ordinary documents.
-  const good = await makeDoc("after-bomb", 2);
+  const good = await denseDoc("after-bomb", 2);
   await client.submit(good.bytes, { docId: good.docId });
   t.is((await client.result(good.docId, { timeoutMs: 30_000 })).status, "done");
 
@@ -65,7 +66,7 @@ test("a parser-spinning PDF is stopped by the watchdog, dead-lettered, and compl
       const r = await client.result("text-bomb", { timeoutMs: 5_000 }).catch(() => undefined);
       return r?.status === "done" ? r : undefined;
     },
-    { what: "the requeued document to complete", timeoutMs: 90_000, intervalMs: 250 },
+    { message: "the requeued document to complete", timeoutMs: 90_000, intervalMs: 250 },
   );
   t.is(done.pageCount, 1);
 });

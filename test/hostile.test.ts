@@ -21,10 +21,10 @@ import {
   STREAMS,
   subjects,
 } from "../streams/index.ts";
-import { makeDoc } from "./helpers/rel-docs.ts";
-import { cyclicPageTreePdf, deeplyNestedPdf, encryptedPdf, paddedPdf } from "./helpers/rel-hostile.ts";
-import { waitFor } from "./helpers/rel-server.ts";
-import { publishTask } from "./helpers/rel-tasks.ts";
+import { cyclicPageTreePdf, deeplyNestedPdf, encryptedPdf, paddedPdf } from "./support/hostile-pdfs.ts";
+import { denseDoc } from "./support/pdf.ts";
+import { publishTask } from "./support/tasks.ts";
+import { waitFor } from "./support/wait.ts";
 
 type Ctx = {
   server: EmbeddedNatsServer;
@@ -90,7 +90,7 @@ const badDocuments: Array<[string, () => Uint8Array | Promise<Uint8Array>, Error
   [
     "truncated",
     async () => {
-      const { bytes } = await makeDoc("to-truncate", 3);
+      const { bytes } = await denseDoc("to-truncate", 3);
       return bytes.slice(0, Math.floor(bytes.length * 0.6));
     },
     "PDF_TRUNCATED",
@@ -100,7 +100,7 @@ const badDocuments: Array<[string, () => Uint8Array | Promise<Uint8Array>, Error
   ["arrays nested 200,000 deep", deeplyNestedPdf, "PDF_CORRUPT"],
   [
     `more pages than the limit (${MAX_PAGES})`,
-    async () => (await makeDoc("too-long", 9)).bytes,
+    async () => (await denseDoc("too-long", 9)).bytes,
     "PDF_TOO_MANY_PAGES",
   ],
 ];
@@ -117,7 +117,7 @@ for (const [name, make, code] of badDocuments) {
 }
 
 test("invalid submission headers fail the document with HEADER_INVALID, under the body's id when the doc id is bad", async (t) => {
-  const { bytes } = await makeDoc("headers", 1);
+  const { bytes } = await denseDoc("headers", 1);
   await submitRaw(t, bytes, { [HEADERS.docId]: "not a valid id!" });
   const bySha = await failedWith(t, defaultDocId(bytes));
   t.is(bySha.error?.code, "HEADER_INVALID");
@@ -132,7 +132,7 @@ test("invalid submission headers fail the document with HEADER_INVALID, under th
 });
 
 test("a submission without any header is processed under the SHA-256 id of its bytes", async (t) => {
-  const { bytes } = await makeDoc("no-headers", 2);
+  const { bytes } = await denseDoc("no-headers", 2);
   await jetstream(t.context.nc).publish(subjects.submit, bytes);
   const r = await t.context.client.result(defaultDocId(bytes), { timeoutMs: 30_000 });
   t.is(r.status, "done");
@@ -189,7 +189,7 @@ test.serial("malformed and schema-invalid JSON on task and result subjects chang
       agents,
     };
   };
-  await waitFor(async () => (await snapshot()).tasksLeft === 0, { what: "earlier tasks to be done" });
+  await waitFor(async () => (await snapshot()).tasksLeft === 0, { message: "earlier tasks to be done" });
   const before = await snapshot();
   const events: string[] = [];
   const sub = nc.subscribe(subjects.eventsAll, { callback: (_e, m) => void events.push(m.subject) });
@@ -217,7 +217,7 @@ test.serial("malformed and schema-invalid JSON on task and result subjects chang
       const coord = await jsm.consumers.info("DOCSWARM_RESULTS", "coordinator");
       return [...infos, coord].every((i) => i.num_pending === 0 && i.num_ack_pending === 0);
     },
-    { what: "every bad message to be settled" },
+    { message: "every bad message to be settled" },
   );
   // A heartbeat later (registrations refresh every second), the swarm is as it was.
   await new Promise((r) => setTimeout(r, 1500));
@@ -278,7 +278,7 @@ test("a payload above the server's max payload from a raw client is refused to t
 test.after(
   "no agent thread restarted, the coordinator still leads, and a good document still completes",
   async (t) => {
-    const { bytes } = await makeDoc("after-all", 3);
+    const { bytes } = await denseDoc("after-all", 3);
     await t.context.client.submit(bytes, { docId: "after-all" });
     const r = await t.context.client.result("after-all", { timeoutMs: 30_000 });
     t.is(r.status, "done");

@@ -5,7 +5,8 @@ import { Kvm } from "@nats-io/kv";
 import test from "ava";
 import { LEADER_KEY, LeaderElection, NotLeaderError } from "../coordinator/leader.ts";
 import { BUCKETS, jsonBytes } from "../streams/index.ts";
-import { startTopology, waitFor } from "./helpers/rel-server.ts";
+import { startTopology } from "./support/server.ts";
+import { waitFor } from "./support/wait.ts";
 
 async function candidates(nc: Awaited<ReturnType<typeof startTopology>>["nc"], n: number) {
   const kv = await new Kvm(nc).open(BUCKETS.leases);
@@ -37,7 +38,7 @@ test("exactly one candidate leads; a standby takes over when the leader stops re
   t.teardown(() => Promise.all(list.map((c) => c.close())));
   await Promise.all(list.map((c) => c.start()));
   const leaders = () => list.filter((c) => c.isLeader);
-  await waitFor(() => leaders().length === 1, { what: "one leader" });
+  await waitFor(() => leaders().length === 1, { message: "one leader" });
   const first = leaders()[0]!;
   const firstTerm = first.term;
   t.true(firstTerm > 0);
@@ -49,7 +50,7 @@ test("exactly one candidate leads; a standby takes over when the leader stops re
   // The leader "crashes": it stops renewing and does not release the lease.
   await first.close({ release: false });
   t.throws(() => first.fence(), { instanceOf: NotLeaderError });
-  const second = await waitFor(() => leaders()[0], { what: "a new leader", timeoutMs: 10_000 });
+  const second = await waitFor(() => leaders()[0], { message: "a new leader", timeoutMs: 10_000 });
   t.not(second.candidateId, first.candidateId);
   t.true(second.term > firstTerm, "the term grows with every new leader");
   t.notThrows(() => second.fence());
@@ -62,16 +63,16 @@ test("a released lease is taken over at once, and a leader whose lease was overw
   const { kv, list, log } = await candidates(nc, 2);
   t.teardown(() => Promise.all(list.map((c) => c.close())));
   await Promise.all(list.map((c) => c.start()));
-  const a = await waitFor(() => list.find((c) => c.isLeader), { what: "a leader" });
+  const a = await waitFor(() => list.find((c) => c.isLeader), { message: "a leader" });
   const b = list.find((c) => c !== a)!;
   await a.close(); // graceful: deletes the lease
-  await waitFor(() => b.isLeader, { what: "the standby to lead after a release" });
+  await waitFor(() => b.isLeader, { message: "the standby to lead after a release" });
 
   // Someone else writes the lease (as if b's lease had lapsed and another coordinator won):
   // b's next renewal finds a revision it did not write and b steps down.
   const e = await kv.get(LEADER_KEY);
   await kv.update(LEADER_KEY, jsonBytes({ intruder: true }), e!.revision);
-  await waitFor(() => log.some((l) => l.startsWith(`${b.candidateId} deposed`)), { what: "b deposed" });
+  await waitFor(() => log.some((l) => l.startsWith(`${b.candidateId} deposed`)), { message: "b deposed" });
   t.false(b.isLeader);
   t.throws(() => b.fence(), { instanceOf: NotLeaderError });
 });

@@ -7,8 +7,9 @@ import test, { type ExecutionContext } from "ava";
 import { AgentHost } from "../agents/index.ts";
 import { type AgentRegistration, decodeJson, TaskLease } from "../schemas/index.ts";
 import { BUCKETS, ensureStage, kvPutWithTtl, STREAMS, taskLeaseKey } from "../streams/index.ts";
-import { startTopology, waitFor } from "./helpers/rel-server.ts";
-import { collectRuns, PROBE_STAGE, publishTask } from "./helpers/rel-tasks.ts";
+import { startTopology } from "./support/server.ts";
+import { collectRuns, PROBE_STAGE, publishTask } from "./support/tasks.ts";
+import { waitFor } from "./support/wait.ts";
 
 /** Pretends to be an agent that holds `taskId`: a live registration and a lease, renewed until stopped. */
 function fakeHolder(nc: NatsConnection, taskId: string) {
@@ -95,7 +96,7 @@ test("a redelivered task whose holder is alive waits, and is not run when the ho
   const { nc, runs, task, first, logs } = await setup(t);
   first.nak(); // the server hands the task to someone else while its holder still works
   await waitFor(() => logs.includes("redelivered task is still held by a live agent; waiting"), {
-    what: "the agent to wait for the holder",
+    message: "the agent to wait for the holder",
   });
   // The holder finishes and acks its (older) delivery: the task leaves the work queue.
   first.ack();
@@ -105,7 +106,7 @@ test("a redelivered task whose holder is alive waits, and is not run when the ho
       const ci = await jsm.consumers.info(STREAMS.tasks, "probe-normal");
       return ci.num_ack_pending === 0 && ci.num_pending === 0;
     },
-    { what: "the task to be settled" },
+    { message: "the task to be settled" },
   );
   t.deepEqual(
     runs.filter((r) => r.taskId === task.taskId),
@@ -118,12 +119,12 @@ test("a redelivered task runs once its holder stops renewing the lease", async (
   const { runs, task, first, holder, logs } = await setup(t);
   first.nak();
   await waitFor(() => logs.includes("redelivered task is still held by a live agent; waiting"), {
-    what: "the agent to wait for the holder",
+    message: "the agent to wait for the holder",
   });
   t.false(runs.some((r) => r.taskId === task.taskId));
   holder.stop(); // the holder dies: its lease goes stale
   const run = await waitFor(() => runs.find((r) => r.taskId === task.taskId && r.event === "end"), {
-    what: "the task to run",
+    message: "the task to run",
   });
   t.is(run.delivery, 2);
   t.not(run.agentId, "fake-holder");
@@ -144,18 +145,20 @@ test("an agent host leases a long task while it runs and releases the lease when
       const d = decodeJson(TaskLease, e.value);
       return d.ok ? d.value : undefined;
     },
-    { what: "the task's lease" },
+    { message: "the task's lease" },
   );
   t.is(lease.agentId, host.agentIds()[0] ?? "");
   t.is(lease.hostId, host.hostId);
   t.is(lease.stage, "probe");
-  await waitFor(() => runs.some((r) => r.taskId === task.taskId && r.event === "end"), { what: "the run" });
+  await waitFor(() => runs.some((r) => r.taskId === task.taskId && r.event === "end"), {
+    message: "the run",
+  });
   await waitFor(
     async () => {
       const e = await leases.get(taskLeaseKey(task.taskId));
       return e?.operation !== "PUT";
     },
-    { what: "the lease to be released" },
+    { message: "the lease to be released" },
   );
   t.pass();
 });

@@ -6,11 +6,12 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import test from "ava";
 import { AgentHost } from "../agents/index.ts";
 import { Coordinator } from "../coordinator/index.ts";
-import { queueNoopTasks } from "../scripts/lib/noop-tasks.ts";
 import { ensureStage, STREAMS, taskSources } from "../streams/index.ts";
-import { startTopology, waitFor } from "./helpers/rel-server.ts";
+import { startTopology } from "./support/server.ts";
+import { queueNoopTasks } from "./support/tasks.ts";
+import { waitFor } from "./support/wait.ts";
 
-const NOOP = new URL("../scripts/stages/noop.ts", import.meta.url).pathname;
+const NOOP = new URL("../drills/stages/noop.ts", import.meta.url).pathname;
 
 test("thousands of queued tasks complete while what agents hold stays bounded by their slots", async (t) => {
   const count = 3000;
@@ -38,7 +39,7 @@ test("thousands of queued tasks complete while what agents hold stays bounded by
       maxHeld = Math.max(maxHeld, host.heldTasks().length);
       return ci.num_pending === 0 && ci.num_ack_pending === 0;
     },
-    { what: "the backlog to drain", timeoutMs: 90_000, intervalMs: 20 },
+    { message: "the backlog to drain", timeoutMs: 90_000, intervalMs: 20 },
   );
   const bound = agents * (slots + taskSources("noop").length);
   t.log(`max in flight ${maxInFlight}, max held by the host ${maxHeld}, bound ${bound}, backlog ${backlog0}`);

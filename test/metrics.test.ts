@@ -4,9 +4,9 @@ import test from "ava";
 import { Dashboard } from "../dashboard/index.ts";
 import { startMetricsServer } from "../observability/index.ts";
 import { Swarm } from "../swarm/index.ts";
-import { waitFor } from "./helpers/nats.ts";
-import { testPdf } from "./helpers/pdf.ts";
-import { scrape } from "./helpers/prometheus.ts";
+import { denseDoc } from "./support/pdf.ts";
+import { scrape } from "./support/prometheus.ts";
+import { waitFor } from "./support/wait.ts";
 
 test("the process and dashboard /metrics endpoints report the run as it happens", async (t) => {
   // Registered before the swarm starts, so coordinator and agent host report through it.
@@ -24,28 +24,38 @@ test("the process and dashboard /metrics endpoints report the run as it happens"
   t.is(before.sum("docswarm_agent_threads", { status: "idle" }), 2);
   t.true(before.samples.has('docswarm_backlog{stage="extract",priority="normal"}'));
 
-  const first = await swarm.submit(await testPdf("metrics-1", 12), { docId: "metrics-1" });
-  await swarm.result(first.docId, { timeoutMs: 60_000 });
-  const mid = await waitFor("the first document in the process metrics", async () => {
-    const s = await scrape(metrics.url);
-    // Gauges are read from JetStream at scrape time and cached for a second.
-    return (
-      s.sum("docswarm_documents_done_total") === 1 && s.sum("docswarm_documents_submitted_total") === 1 && s
-    );
+  const first = await swarm.submit((await denseDoc("metrics-1", 12, { charsPerPage: 600 })).bytes, {
+    docId: "metrics-1",
   });
+  await swarm.result(first.docId, { timeoutMs: 60_000 });
+  const mid = await waitFor(
+    async () => {
+      const s = await scrape(metrics.url);
+      // Gauges are read from JetStream at scrape time and cached for a second.
+      return (
+        s.sum("docswarm_documents_done_total") === 1 && s.sum("docswarm_documents_submitted_total") === 1 && s
+      );
+    },
+    { message: "the first document in the process metrics" },
+  );
   t.is(mid.sum("docswarm_pages_extracted_total"), 12);
   t.true(mid.sum("docswarm_task_duration_seconds_count", { stage: "extract" }) >= 1);
   t.true(mid.sum("docswarm_agent_tasks_total", { stage: "extract" }) >= 1);
   t.true(mid.sum("docswarm_agent_task_duration_seconds_count", { stage: "split" }) >= 1);
 
-  const second = await swarm.submit(await testPdf("metrics-2", 7), { docId: "metrics-2" });
-  await swarm.result(second.docId, { timeoutMs: 60_000 });
-  const after = await waitFor("the second document in the process metrics", async () => {
-    const s = await scrape(metrics.url);
-    return (
-      s.sum("docswarm_documents_done_total") === 2 && s.sum("docswarm_documents_submitted_total") === 2 && s
-    );
+  const second = await swarm.submit((await denseDoc("metrics-2", 7, { charsPerPage: 600 })).bytes, {
+    docId: "metrics-2",
   });
+  await swarm.result(second.docId, { timeoutMs: 60_000 });
+  const after = await waitFor(
+    async () => {
+      const s = await scrape(metrics.url);
+      return (
+        s.sum("docswarm_documents_done_total") === 2 && s.sum("docswarm_documents_submitted_total") === 2 && s
+      );
+    },
+    { message: "the second document in the process metrics" },
+  );
   t.is(after.sum("docswarm_pages_extracted_total"), 19, "pages counter moved on");
   t.true(
     after.sum("docswarm_agent_tasks_total", { stage: "extract" }) >
@@ -54,15 +64,18 @@ test("the process and dashboard /metrics endpoints report the run as it happens"
 
   // The dashboard counts from the events subject (it was listening from the start); its backlog
   // gauge comes from a consumer-info poll every second, which may still show the last tasks.
-  const swarmWide = await waitFor("both documents in the dashboard's /metrics, nothing waiting", async () => {
-    const s = await scrape(dashboardMetrics);
-    return (
-      s.sum("docswarm_documents_done_total") === 2 &&
-      s.sum("docswarm_documents_submitted_total") === 2 &&
-      s.sum("docswarm_backlog") === 0 &&
-      s
-    );
-  });
+  const swarmWide = await waitFor(
+    async () => {
+      const s = await scrape(dashboardMetrics);
+      return (
+        s.sum("docswarm_documents_done_total") === 2 &&
+        s.sum("docswarm_documents_submitted_total") === 2 &&
+        s.sum("docswarm_backlog") === 0 &&
+        s
+      );
+    },
+    { message: "both documents in the dashboard's /metrics, nothing waiting" },
+  );
   t.is(swarmWide.sum("docswarm_pages_extracted_total"), 19);
   t.is(swarmWide.sum("docswarm_agents_alive", { stage: "merge" }), 2);
   t.is(swarmWide.sum("docswarm_backlog"), 0);

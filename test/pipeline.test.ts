@@ -6,9 +6,9 @@ import { AgentHost } from "../agents/index.ts";
 import { decodeJson, parsePipeline, SwarmEvent } from "../schemas/index.ts";
 import { jsonBytes, subjects } from "../streams/index.ts";
 import { readStatus } from "../swarm/index.ts";
-import { knownDoc } from "./helpers/pdfs.ts";
-import { stagePath, startSwarm } from "./helpers/server.ts";
-import { waitFor } from "./helpers/wait.ts";
+import { knownDoc } from "./support/pdf.ts";
+import { stagePath, startSwarm } from "./support/server.ts";
+import { waitFor } from "./support/wait.ts";
 
 const wordStages = () => ["split", "extract", "merge", stagePath("chunk-words"), stagePath("doc-words")];
 
@@ -16,10 +16,10 @@ test("a per-chunk and a per-document user stage run between extract and merge; t
   const swarm = await startSwarm(t, { agents: 2, stages: wordStages(), processing: { chunkMaxPages: 4 } });
   const doc = await knownDoc("pipe-inline", 12);
   await swarm.client.submit(doc.bytes, {
-    docId: doc.id,
+    docId: doc.docId,
     pipeline: "split,extract,chunk-words,doc-words:document,merge",
   });
-  const r = await swarm.client.result(doc.id, { timeoutMs: 60_000 });
+  const r = await swarm.client.result(doc.docId, { timeoutMs: 60_000 });
   t.is(r.status, "done", JSON.stringify(r.error));
   t.is(r.pageCount, 12);
   const perChunk = r.stages?.["chunk-words"] as Array<{ firstPage: number; words: number }>;
@@ -44,8 +44,8 @@ test("a named pipeline from the pipelines bucket; a bad pipeline fails with PIPE
   t.true(p.ok);
   if (p.ok) await kv.put("words", jsonBytes(p.value));
   const doc = await knownDoc("pipe-named", 3);
-  await swarm.client.submit(doc.bytes, { docId: doc.id, pipeline: "words" });
-  const r = await swarm.client.result(doc.id, { timeoutMs: 60_000 });
+  await swarm.client.submit(doc.bytes, { docId: doc.docId, pipeline: "words" });
+  const r = await swarm.client.result(doc.docId, { timeoutMs: 60_000 });
   t.is(r.status, "done");
   t.true(Array.isArray(r.stages?.["chunk-words"]));
 
@@ -73,8 +73,8 @@ test("a stage no live agent serves: stage.waiting event and status say so; an ag
   });
   t.teardown(() => sub.unsubscribe());
   const doc = await knownDoc("pipe-waiting", 2);
-  await swarm.client.submit(doc.bytes, { docId: doc.id, pipeline: "split,extract,chunk-words,merge" });
-  await waitFor(() => events.includes(`chunk-words:${doc.id}`), {
+  await swarm.client.submit(doc.bytes, { docId: doc.docId, pipeline: "split,extract,chunk-words,merge" });
+  await waitFor(() => events.includes(`chunk-words:${doc.docId}`), {
     timeoutMs: 30_000,
     message: "stage.waiting event",
   });
@@ -91,7 +91,7 @@ test("a stage no live agent serves: stage.waiting event and status say so; an ag
 
   const extra = await AgentHost.start({ servers: swarm.url, agents: 1, stages: [stagePath("chunk-words")] });
   t.teardown(() => extra.close({ abandonPulls: true }));
-  const r = await swarm.client.result(doc.id, { timeoutMs: 60_000 });
+  const r = await swarm.client.result(doc.docId, { timeoutMs: 60_000 });
   t.is(r.status, "done");
   t.is((r.stages?.["chunk-words"] as unknown[] | undefined)?.length, r.chunks);
 });

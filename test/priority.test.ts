@@ -3,9 +3,9 @@
 // These tests check the order work ran in, never how long it took.
 import test from "ava";
 import type { JobSpecInput } from "../schemas/index.ts";
-import { knownDoc } from "./helpers/pdfs.ts";
-import { stagePath, startSwarm, type TestSwarm } from "./helpers/server.ts";
-import { waitFor } from "./helpers/wait.ts";
+import { knownDoc } from "./support/pdf.ts";
+import { stagePath, startSwarm, type TestSwarm } from "./support/server.ts";
+import { waitFor } from "./support/wait.ts";
 
 type Nap = { tag: string; startedAt: number };
 
@@ -66,17 +66,17 @@ test("lower levels are not starved while higher ones have backlog", async (t) =>
 test("a high-priority document submitted behind normal documents finishes before most of them", async (t) => {
   const swarm = await startSwarm(t, { agents: 0, processing: { chunkMaxPages: 2 } });
   const normals = await Promise.all(Array.from({ length: 5 }, (_, i) => knownDoc(`prio-normal-${i}`, 8)));
-  for (const d of normals) await swarm.client.submit(d.bytes, { docId: d.id });
+  for (const d of normals) await swarm.client.submit(d.bytes, { docId: d.docId });
   const high = await knownDoc("prio-high", 8);
-  await swarm.client.submit(high.bytes, { docId: high.id, priority: "high" });
+  await swarm.client.submit(high.bytes, { docId: high.docId, priority: "high" });
   await swarm.host.spawn(1);
   const results = await Promise.all(
-    [...normals, high].map((d) => swarm.client.result(d.id, { timeoutMs: 120_000 })),
+    [...normals, high].map((d) => swarm.client.result(d.docId, { timeoutMs: 120_000 })),
   );
   const finished = results
     .map((r) => ({ id: r.docId, at: r.timings.finishedAt }))
     .sort((a, b) => a.at - b.at);
-  const rank = finished.findIndex((f) => f.id === high.id);
+  const rank = finished.findIndex((f) => f.id === high.docId);
   t.log(`the high document finished ${rank + 1} of ${finished.length}`);
   t.true(rank <= 1, `finished ${rank + 1}th`);
 });

@@ -1,22 +1,11 @@
 // The hot-path JetStream publisher answers like js.publish: acks, duplicates, API errors, no stream.
 import { JetStreamApiError } from "@nats-io/jetstream";
 import test from "ava";
-import { EmbeddedNatsServer } from "../infra/index.ts";
-import {
-  connectNats,
-  ensureTopology,
-  isWrongLastSequence,
-  JetStreamPublisher,
-  NoStreamError,
-  subjects,
-} from "../streams/index.ts";
+import { isWrongLastSequence, JetStreamPublisher, NoStreamError, subjects } from "../streams/index.ts";
+import { startTopology } from "./support/server.ts";
 
 test("acks, duplicates, expected-sequence errors and subjects without a stream", async (t) => {
-  const server = await EmbeddedNatsServer.start();
-  t.teardown(() => server.close());
-  const nc = await connectNats({ servers: server.url, name: "test-publisher" });
-  t.teardown(() => nc.close());
-  await ensureTopology(nc);
+  const { nc } = await startTopology(t);
   const p = new JetStreamPublisher(nc, { timeoutMs: 2000 });
   const data = new TextEncoder().encode("{}");
 

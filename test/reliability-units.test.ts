@@ -3,7 +3,7 @@
 import test from "ava";
 import { leaseTaskId, leaseTiming } from "../agents/leases.ts";
 import { subjectMatches } from "../coordinator/unknown-stages.ts";
-import { stats } from "../scripts/chaos/run.ts";
+import { stats } from "../drills/chaos/run.ts";
 
 test("subject filters match like NATS subjects", (t) => {
   t.true(subjectMatches("docswarm.task.extract.high", "docswarm.task.extract.high"));

@@ -4,11 +4,11 @@
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import test from "ava";
 import { isTransient, retryJetStream, transientKind } from "../streams/index.ts";
-import { connectFor, startServer } from "./helpers/rel-server.ts";
+import { connectTo, startServer } from "./support/server.ts";
 
 test("a publish that finds no stream is retried until the stream exists", async (t) => {
   const server = await startServer(t);
-  const nc = await connectFor(t, server.url);
+  const nc = await connectTo(t, server.url, "docswarm-test", { reconnect: true });
   const js = jetstream(nc);
   const jsm = await jetstreamManager(nc);
   const kinds: string[] = [];
@@ -26,7 +26,7 @@ test("a publish that finds no stream is retried until the stream exists", async 
 
 test("a permanent error fails at once; the budget bounds a transient one", async (t) => {
   const server = await startServer(t);
-  const nc = await connectFor(t, server.url);
+  const nc = await connectTo(t, server.url, "docswarm-test", { reconnect: true });
   const jsm = await jetstreamManager(nc);
   let calls = 0;
   const err = await t.throwsAsync(
@@ -56,7 +56,7 @@ test("a permanent error fails at once; the budget bounds a transient one", async
 
 test("a timed-out call is retried unless the caller says a repeat is unsafe", async (t) => {
   const server = await startServer(t);
-  const nc = await connectFor(t, server.url);
+  const nc = await connectTo(t, server.url, "docswarm-test", { reconnect: true });
   // A subscriber that never answers: every request times out.
   nc.subscribe("silent.service", { callback: () => {} });
   let calls = 0;

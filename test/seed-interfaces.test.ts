@@ -4,8 +4,8 @@ import test from "ava";
 import { DistributedProcessor, Swarm } from "../swarm/index.ts";
 import { square, sum } from "./fixtures/stages/math.ts";
 import rangeSum from "./fixtures/stages/range-sum.ts";
-import { knownDoc } from "./helpers/pdfs.ts";
-import { stagePath } from "./helpers/server.ts";
+import { knownDoc } from "./support/pdf.ts";
+import { stagePath } from "./support/server.ts";
 
 function sumOfSquares(from: number, to: number): number {
   let s = 0;
@@ -20,7 +20,7 @@ test("Swarm: initialize, spawnAgent, submitTask, getStatus, shutdown", async (t)
   t.is((await swarm.spawnAgent(2)).length, 2);
   t.is(swarm.agentCount, 3);
   const doc = await knownDoc("seed-swarm", 3);
-  const { docId } = await swarm.submitTask(doc.bytes, { docId: doc.id });
+  const { docId } = await swarm.submitTask(doc.bytes, { docId: doc.docId });
   const r = await swarm.result(docId, { timeoutMs: 60_000 });
   t.is(r.status, "done");
   const status = await swarm.getStatus();

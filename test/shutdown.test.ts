@@ -4,11 +4,11 @@ import { existsSync } from "node:fs";
 import { jetstreamManager } from "@nats-io/jetstream";
 import test from "ava";
 import { Swarm } from "../swarm/index.ts";
-import { assertDone } from "./helpers/assert.ts";
-import { natsServersUnder, processExists, startCli, tempDir } from "./helpers/cli.ts";
-import { knownDoc } from "./helpers/pdfs.ts";
-import { acceptsConnections, connectTo, findEmbeddedServer } from "./helpers/server.ts";
-import { waitFor } from "./helpers/wait.ts";
+import { assertDone } from "./support/assert.ts";
+import { natsServersUnder, processExists, startCli, tempDir } from "./support/cli.ts";
+import { knownDoc } from "./support/pdf.ts";
+import { acceptsConnections, connectTo, findEmbeddedServer } from "./support/server.ts";
+import { waitFor } from "./support/wait.ts";
 
 test("Swarm.shutdown stops the embedded server, removes its store, and can be called twice", async (t) => {
   const swarm = await Swarm.initialize({ agents: 1 });
@@ -18,8 +18,8 @@ test("Swarm.shutdown stops the embedded server, removes its store, and can be ca
   t.true(processExists(server.pid), "the embedded server runs");
 
   const doc = await knownDoc("shutdown-lib", 2);
-  await swarm.submit(doc.bytes, { docId: doc.id });
-  assertDone(t, await swarm.result(doc.id, { timeoutMs: 60_000 }), doc);
+  await swarm.submit(doc.bytes, { docId: doc.docId });
+  assertDone(t, await swarm.result(doc.docId, { timeoutMs: 60_000 }), doc);
 
   await t.notThrowsAsync(swarm.shutdown());
   t.false(processExists(server.pid), `nats-server ${server.pid} is gone`);

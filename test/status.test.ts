@@ -9,9 +9,10 @@ import { Coordinator } from "../coordinator/index.ts";
 import { readSwarmStatus } from "../observability/index.ts";
 import { SwarmStatus, validate } from "../schemas/index.ts";
 import { connectNats, ensureTopology } from "../streams/index.ts";
-import { runCliWithEnv as runCli } from "./helpers/cli-env.ts";
-import { startServer, waitFor } from "./helpers/nats.ts";
-import { testPdf } from "./helpers/pdf.ts";
+import { runCliWithEnv as runCli } from "./support/cli.ts";
+import { denseDoc } from "./support/pdf.ts";
+import { startServer } from "./support/server.ts";
+import { waitFor } from "./support/wait.ts";
 
 test("status --json reports the backlog, agents and documents while work is queued", async (t) => {
   const server = await startServer(t);
@@ -29,19 +30,25 @@ test("status --json reports the backlog, agents and documents while work is queu
   });
   t.teardown(() => splitters.close());
   const client = new DocswarmClient(nc);
-  await client.submit(await testPdf("queued-a", 10), { docId: "queued-a", priority: "high" });
-  await client.submit(await testPdf("queued-b", 6), { docId: "queued-b" });
+  await client.submit((await denseDoc("queued-a", 10, { charsPerPage: 600 })).bytes, {
+    docId: "queued-a",
+    priority: "high",
+  });
+  await client.submit((await denseDoc("queued-b", 6, { charsPerPage: 600 })).bytes, { docId: "queued-b" });
 
   const jsm = await jetstreamManager(nc);
   // Split results reach the coordinator after their tasks are published; the agent reads idle again.
-  await waitFor("both documents split", async () => {
-    const s = await readSwarmStatus(jsm);
-    return (
-      s.throughput.tasks.split === 2 &&
-      s.documents.length === 2 &&
-      s.agents.every((a) => a.status === "idle" && (a.heapUsedBytes ?? 0) > 0)
-    );
-  });
+  await waitFor(
+    async () => {
+      const s = await readSwarmStatus(jsm);
+      return (
+        s.throughput.tasks.split === 2 &&
+        s.documents.length === 2 &&
+        s.agents.every((a) => a.status === "idle" && (a.heapUsedBytes ?? 0) > 0)
+      );
+    },
+    { message: "both documents split" },
+  );
   const res = await runCli(["status", "--json"], { NATS_URL: server.url });
   t.is(res.code, 0, res.stderr);
   const parsed = validate(SwarmStatus, JSON.parse(res.stdout));
@@ -96,15 +103,18 @@ test("status --json reports the backlog, agents and documents while work is queu
   t.teardown(() => workers.close());
   await client.result("queued-a", { timeoutMs: 60_000 });
   await client.result("queued-b", { timeoutMs: 60_000 });
-  const after = await waitFor("the swarm idle again", async () => {
-    const r = await runCli(["status", "--json"], { NATS_URL: server.url });
-    const v = JSON.parse(r.stdout) as SwarmStatus;
-    // Registrations refresh every second, so an agent may still read busy for a moment.
-    const idle = v.agents.every((a) => a.status === "idle");
-    return (
-      idle && v.documents.length === 0 && v.stages.every((x) => x.backlog === 0 && x.inFlight === 0) && v
-    );
-  });
+  const after = await waitFor(
+    async () => {
+      const r = await runCli(["status", "--json"], { NATS_URL: server.url });
+      const v = JSON.parse(r.stdout) as SwarmStatus;
+      // Registrations refresh every second, so an agent may still read busy for a moment.
+      const idle = v.agents.every((a) => a.status === "idle");
+      return (
+        idle && v.documents.length === 0 && v.stages.every((x) => x.backlog === 0 && x.inFlight === 0) && v
+      );
+    },
+    { message: "the swarm idle again" },
+  );
   t.deepEqual(after.warnings, []);
   t.is(after.agents.length, 3);
   t.deepEqual(after.agentsByStage.extract, { idle: 2 });

@@ -9,8 +9,9 @@ import { INIT_FLAGS } from "../cli/commands/init.ts";
 import { Coordinator } from "../coordinator/index.ts";
 import { decodeJson, FinalResult, SwarmEvent, SwarmStatus, TopologyConfig } from "../schemas/index.ts";
 import { ensureTopology, jsonBytes, resourceSpecs, STREAMS, subjects } from "../streams/index.ts";
-import { runCliWithEnv } from "./helpers/cli-env.ts";
-import { connectFor, startServer, waitFor } from "./helpers/rel-server.ts";
+import { runCliWithEnv } from "./support/cli.ts";
+import { connectTo, startServer } from "./support/server.ts";
+import { waitFor } from "./support/wait.ts";
 
 const KiB = 1024;
 
@@ -48,7 +49,7 @@ test("the README documents every docswarm init flag and every stream, bucket and
 
 test("status shows use against limits; 80 % of the done stream warns and fires storage.high, then storage.ok", async (t) => {
   const server = await startServer(t);
-  const nc = await connectFor(t, server.url);
+  const nc = await connectTo(t, server.url, "docswarm-test", { reconnect: true });
   await ensureTopology(nc, { doneMaxBytes: 64 * KiB });
   const events: SwarmEvent[] = [];
   nc.subscribe(subjects.event("storage", ">"), {
@@ -81,7 +82,7 @@ test("status shows use against limits; 80 % of the done stream warns and fires s
     });
   }
   const high = await waitFor(() => events.find((e) => e.type === "storage.high"), {
-    what: "a storage.high event",
+    message: "a storage.high event",
     timeoutMs: 10_000,
   });
   t.like(high, {
@@ -110,5 +111,8 @@ test("status shows use against limits; 80 % of the done stream warns and fires s
 
   // Back below: purge most results.
   await (await js.jetstreamManager()).streams.purge(STREAMS.done, { keep: 5 });
-  await waitFor(() => events.some((e) => e.type === "storage.ok"), { what: "storage.ok", timeoutMs: 10_000 });
+  await waitFor(() => events.some((e) => e.type === "storage.ok"), {
+    message: "storage.ok",
+    timeoutMs: 10_000,
+  });
 });

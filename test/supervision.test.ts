@@ -9,8 +9,9 @@ import { DocswarmClient, listDeadLetters, requeueDeadLetter } from "../client/in
 import { Coordinator } from "../coordinator/index.ts";
 import { decodeJson, type ProcessingConfig, TaskResult } from "../schemas/index.ts";
 import { ensureStage, listAgents, subjects } from "../streams/index.ts";
-import { startTopology, waitFor } from "./helpers/rel-server.ts";
-import { collectRuns, PROBE_STAGE, publishTask } from "./helpers/rel-tasks.ts";
+import { startTopology } from "./support/server.ts";
+import { collectRuns, PROBE_STAGE, publishTask } from "./support/tasks.ts";
+import { waitFor } from "./support/wait.ts";
 
 const topology = { maxDeliver: 3, backoffMs: [300, 300] };
 
@@ -43,13 +44,13 @@ test("a crashed agent thread is restarted and its task redelivered", async (t) =
   const { nc, runs, logs } = await swarm(t);
   const task = await publishTask(nc, "probe", "crash-once", { crashOn: [1] });
   const run = await waitFor(() => runs.find((r) => r.taskId === task.taskId && r.event === "end"), {
-    what: "the task to finish on its second delivery",
+    message: "the task to finish on its second delivery",
   });
   t.is(run.delivery, 2);
   t.true(logs.some((l) => l.msg === "agent thread exited; restarting"));
   const jsm = await jetstream(nc).jetstreamManager();
   const restarted = await waitFor(async () => (await listAgents(jsm)).find((a) => a.restarts > 0), {
-    what: "the registration to count the restart",
+    message: "the registration to count the restart",
   });
   t.is(restarted.restarts, 1);
 });
@@ -79,7 +80,7 @@ test("an agent that keeps crashing backs off; its task is dead-lettered and its 
   t.is(host.size, 1);
   const ok = await publishTask(nc, "probe", "healthy-after", {});
   await waitFor(() => runs.some((r) => r.taskId === ok.taskId && r.event === "end"), {
-    what: "a healthy task",
+    message: "a healthy task",
   });
 });
 
@@ -109,7 +110,7 @@ test("the watchdog stops a task past its time limit; requeued with a higher limi
   const requeued = await requeueDeadLetter(js, dead!.seq);
   t.is(requeued.action, "republished-task");
   await waitFor(() => results.find((r) => r.taskId === task.taskId && r.status === "ok"), {
-    what: "the requeued task's result",
+    message: "the requeued task's result",
     timeoutMs: 30_000,
   });
   t.deepEqual(await listDeadLetters(js), [], "the entry left the DLQ");

@@ -21,9 +21,9 @@ import {
   TOPOLOGY_VERSION,
 } from "../streams/index.ts";
 import { Swarm } from "../swarm/index.ts";
-import { runCliWithEnv } from "./helpers/cli-env.ts";
-import { makeDoc } from "./helpers/rel-docs.ts";
-import { connectFor, startServer } from "./helpers/rel-server.ts";
+import { runCliWithEnv } from "./support/cli.ts";
+import { denseDoc } from "./support/pdf.ts";
+import { connectTo, startServer } from "./support/server.ts";
 
 type Fixture = {
   streams: Array<{ config: StreamConfig; consumers: Array<Record<string, unknown>> }>;
@@ -35,7 +35,7 @@ const V1: Fixture = JSON.parse(
 test("docswarm init migrates the v1 layout in place: nothing lost, waiting work processed after", async (t) => {
   t.timeout(120_000);
   const server = await startServer(t);
-  const nc = await connectFor(t, server.url);
+  const nc = await connectTo(t, server.url, "docswarm-test", { reconnect: true });
   const jsm = await jetstreamManager(nc);
   for (const s of V1.streams) {
     const { metadata: _server, ...config } = s.config;
@@ -45,7 +45,7 @@ test("docswarm init migrates the v1 layout in place: nothing lost, waiting work 
 
   // What a running v1 swarm leaves: submissions waiting, a final result, an event, a job, bytes.
   const js = jetstream(nc);
-  const waiting = await Promise.all([1, 2, 3].map((i) => makeDoc(`migrate-${i}`, i)));
+  const waiting = await Promise.all([1, 2, 3].map((i) => denseDoc(`migrate-${i}`, i)));
   for (const d of waiting) {
     const h = headers();
     h.set(HEADERS.docId, d.docId);

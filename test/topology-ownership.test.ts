@@ -7,13 +7,13 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { jetstreamManager } from "@nats-io/jetstream";
 import test from "ava";
-import { spawnRole, stopAll } from "../scripts/lib/roles.ts";
 import { connectNats, STREAMS, subjects } from "../streams/index.ts";
-import { CLI, REPO_ROOT, tempDir } from "./helpers/cli.ts";
-import { runCliWithEnv } from "./helpers/cli-env.ts";
-import { startCluster } from "./helpers/cluster.ts";
-import { knownDoc } from "./helpers/pdfs.ts";
-import { connectFor, startServer, waitFor } from "./helpers/rel-server.ts";
+import { CLI, REPO_ROOT, runCliWithEnv, tempDir } from "./support/cli.ts";
+import { startCluster } from "./support/cluster.ts";
+import { knownDoc } from "./support/pdf.ts";
+import { spawnRole, stopAll } from "./support/roles.ts";
+import { connectTo, startServer } from "./support/server.ts";
+import { waitFor } from "./support/wait.ts";
 
 const GiB = 1024 ** 3;
 
@@ -29,7 +29,7 @@ test("roles started after docswarm init --replicas 3 keep the operator's replica
       );
       return r.code === 0 ? r : undefined;
     },
-    { timeoutMs: 60_000, intervalMs: 500, what: "docswarm init on the cluster" },
+    { timeoutMs: 60_000, intervalMs: 500, message: "docswarm init on the cluster" },
   );
   t.regex(init.stdout, /topology version 2 \(found none\)/);
   const nc = await connectNats({ servers: urls, name: "ownership-test" });
@@ -110,7 +110,7 @@ test("a dashboard started before any topology waits for it; agents and coordinat
   });
   await waitFor(() => stderr.includes("waiting for the docswarm topology"), {
     timeoutMs: 30_000,
-    what: "the dashboard to say it waits for the topology",
+    message: "the dashboard to say it waits for the topology",
   });
   t.is(dashboard.exitCode, null, "the dashboard did not exit");
 
@@ -130,7 +130,7 @@ test("a dashboard started before any topology waits for it; agents and coordinat
   // The dashboard notices and serves.
   const url = await waitFor(() => /docswarm dashboard: (http\S+)/.exec(stdout)?.[1], {
     timeoutMs: 30_000,
-    what: "the dashboard to start serving",
+    message: "the dashboard to start serving",
   });
   const page = await fetch(url);
   t.is(page.status, 200);
@@ -139,7 +139,7 @@ test("a dashboard started before any topology waits for it; agents and coordinat
   const init = await runCliWithEnv(["init"], env);
   t.is(init.code, 0, init.stderr);
   t.regex(init.stdout, /Nothing to change/);
-  const nc = await connectFor(t, server.url);
+  const nc = await connectTo(t, server.url, "docswarm-test", { reconnect: true });
   const done = await (await jetstreamManager(nc)).streams.info(STREAMS.done);
   t.is(done.config.metadata?.["docswarm.version"], "2");
   t.deepEqual(done.config.subjects, [subjects.final("*")]);

@@ -5,10 +5,10 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import test from "ava";
 import { TaskResult } from "../schemas/index.ts";
 import { ensureTopology, listAgents } from "../streams/index.ts";
-import { assertDone } from "./helpers/assert.ts";
-import { knownDoc } from "./helpers/pdfs.ts";
-import { connectTo, startServer, startSwarm } from "./helpers/server.ts";
-import { waitFor } from "./helpers/wait.ts";
+import { assertDone } from "./support/assert.ts";
+import { knownDoc } from "./support/pdf.ts";
+import { connectTo, startServer, startSwarm } from "./support/server.ts";
+import { waitFor } from "./support/wait.ts";
 
 type Snapshot = {
   streams: Record<string, { config: StreamConfig; created: string }>;
@@ -124,15 +124,15 @@ test("three agents on one host share the extract-normal consumer", async (t) => 
   const doc = await knownDoc("topo-shared", 36);
   // Results are purged once the document is done: watch them as they are published.
   const extractResults: TaskResult[] = [];
-  const sub = swarm.nc.subscribe(`docswarm.result.${doc.id}.>`, {
+  const sub = swarm.nc.subscribe(`docswarm.result.${doc.docId}.>`, {
     callback: (_err, m) => {
       const r = TaskResult.safeParse(m.json());
       if (r.success && r.data.stage === "extract") extractResults.push(r.data);
     },
   });
   await swarm.nc.flush();
-  await swarm.client.submit(doc.bytes, { docId: doc.id });
-  const r = assertDone(t, await swarm.client.result(doc.id, { timeoutMs: 60_000 }), doc);
+  await swarm.client.submit(doc.bytes, { docId: doc.docId });
+  const r = assertDone(t, await swarm.client.result(doc.docId, { timeoutMs: 60_000 }), doc);
   sub.unsubscribe();
   t.true(r.chunks >= 9, `${r.chunks} chunks`);
 

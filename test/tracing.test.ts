@@ -7,9 +7,9 @@ import { startTracing } from "../observability/index.ts";
 import { HEADERS } from "../schemas/index.ts";
 import { subjects } from "../streams/index.ts";
 import { Swarm } from "../swarm/index.ts";
-import { waitFor } from "./helpers/nats.ts";
-import { startOtlpReceiver } from "./helpers/otlp-receiver.ts";
-import { testPdf } from "./helpers/pdf.ts";
+import { startOtlpReceiver } from "./support/otlp-receiver.ts";
+import { denseDoc } from "./support/pdf.ts";
+import { waitFor } from "./support/wait.ts";
 
 test("a document's trace holds submit, split, every extract chunk, gather and merge, from several threads", async (t) => {
   const receiver = await startOtlpReceiver();
@@ -24,14 +24,19 @@ test("a document's trace holds submit, split, every extract chunk, gather and me
 
   const swarm = await Swarm.initialize({ agents: 2 });
   t.teardown(() => swarm.shutdown());
-  const { docId } = await swarm.submit(await testPdf("traced", 12), { docId: "traced-doc" });
+  const { docId } = await swarm.submit((await denseDoc("traced", 12, { charsPerPage: 600 })).bytes, {
+    docId: "traced-doc",
+  });
   // A raw client's submission with its own trace context.
   const rawTraceId = "4bf92f3577b34da6a3ce929d0e0e4736";
   const rawParent = "00f067aa0ba902b7";
   const h = headers();
   h.set(HEADERS.docId, "raw-traced");
   h.set("traceparent", `00-${rawTraceId}-${rawParent}-01`);
-  await swarm.client.nc.request(subjects.submit, await testPdf("raw", 3), { headers: h, timeout: 5000 });
+  await swarm.client.nc.request(subjects.submit, (await denseDoc("raw", 3, { charsPerPage: 600 })).bytes, {
+    headers: h,
+    timeout: 5000,
+  });
 
   const done = await swarm.result(docId, { timeoutMs: 60_000 });
   t.is(done.status, "done");
@@ -40,14 +45,19 @@ test("a document's trace holds submit, split, every extract chunk, gather and me
   await swarm.shutdown();
   await tracing.shutdown();
 
-  const submit = await waitFor("the submit span", () =>
-    receiver.spans.find((s) => s.name === "docswarm.submit" && s.attributes["docswarm.doc.id"] === docId),
+  const submit = await waitFor(
+    () =>
+      receiver.spans.find((s) => s.name === "docswarm.submit" && s.attributes["docswarm.doc.id"] === docId),
+    { message: "the submit span" },
   );
   const trace = () => receiver.spans.filter((s) => s.traceId === submit.traceId);
-  const extracts = await waitFor("every extract chunk span", () => {
-    const e = trace().filter((s) => s.name === "docswarm.extract");
-    return e.length >= done.chunks && e;
-  });
+  const extracts = await waitFor(
+    () => {
+      const e = trace().filter((s) => s.name === "docswarm.extract");
+      return e.length >= done.chunks && e;
+    },
+    { message: "every extract chunk span" },
+  );
   const names = new Set(trace().map((s) => s.name));
   for (const name of ["docswarm.split", "docswarm.extract", "docswarm.gather", "docswarm.merge"]) {
     t.true(names.has(name), `${name} is in the trace (have ${[...names].join(", ")})`);
@@ -72,8 +82,9 @@ test("a document's trace holds submit, split, every extract chunk, gather and me
   t.is(byId.get(merge.parentSpanId)?.name, "docswarm.gather");
 
   // The raw client's trace was continued.
-  const rawSplit = await waitFor("the raw submission's split span", () =>
-    receiver.spans.find((s) => s.name === "docswarm.split" && s.traceId === rawTraceId),
+  const rawSplit = await waitFor(
+    () => receiver.spans.find((s) => s.name === "docswarm.split" && s.traceId === rawTraceId),
+    { message: "the raw submission's split span" },
   );
   t.is(rawSplit.parentSpanId, rawParent);
   t.true(receiver.spans.some((s) => s.traceId === rawTraceId && s.name === "docswarm.merge"));

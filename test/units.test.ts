@@ -7,7 +7,7 @@ import { StageError } from "../agents/errors.ts";
 import { checkPdfStructure } from "../agents/pdf/classify.ts";
 import { joinTextItems } from "../agents/pdf/pdfjs-engine.ts";
 import { defaultDocId } from "../streams/doc-id.ts";
-import { knownDoc } from "./helpers/pdfs.ts";
+import { knownDoc } from "./support/pdf.ts";
 
 // --- planChunks -------------------------------------------------------------------------------
 

@@ -10,10 +10,10 @@ import { headers, type NatsConnection, type Subscription } from "@nats-io/transp
 import test from "ava";
 import { DocswarmClient } from "../client/index.ts";
 import { FinalResult, Job } from "../schemas/index.ts";
-import { assertDone, assertFailed } from "./helpers/assert.ts";
-import { knownDoc } from "./helpers/pdfs.ts";
-import { connectTo, startSwarm } from "./helpers/server.ts";
-import { waitFor } from "./helpers/wait.ts";
+import { assertDone, assertFailed } from "./support/assert.ts";
+import { knownDoc } from "./support/pdf.ts";
+import { connectTo, startSwarm } from "./support/server.ts";
+import { waitFor } from "./support/wait.ts";
 
 const TIMEOUT_MS = 60_000;
 
@@ -38,10 +38,10 @@ test("raw PDF bytes published with core NATS get their final result on docswarm.
   const swarm = await startSwarm(t, { agents: 2 });
   const nc = await connectTo(t, swarm.url, "raw-client");
   const doc = await knownDoc("wire-raw", 20);
-  const sub = await subscribeDone(nc, doc.id);
+  const sub = await subscribeDone(nc, doc.docId);
 
   const h = headers();
-  h.set("Docswarm-Doc-Id", doc.id);
+  h.set("Docswarm-Doc-Id", doc.docId);
   h.set("Docswarm-Priority", "high");
   h.set("Docswarm-Source", "reports/raw.pdf");
   nc.publish("docswarm.submit", doc.bytes, { headers: h });
@@ -52,10 +52,10 @@ test("raw PDF bytes published with core NATS get their final result on docswarm.
   t.is(r.source, "reports/raw.pdf");
   // The priority header was honoured: the job ran at high priority.
   const jobs = await new Kvm(nc).open("docswarm-jobs");
-  const job = Job.parse((await jobs.get(doc.id))?.json());
+  const job = Job.parse((await jobs.get(doc.docId))?.json());
   t.is(job.priority, "high");
   // The coordinator marks the job done when it sees merge's result, just after the final result.
-  await waitFor(async () => Job.parse((await jobs.get(doc.id))?.json()).status === "done", {
+  await waitFor(async () => Job.parse((await jobs.get(doc.docId))?.json()).status === "done", {
     timeoutMs: TIMEOUT_MS,
     message: "the job to be marked done",
   });
@@ -94,11 +94,11 @@ test("large documents: bytes in the docswarm-docs object store, an empty message
   t.is(nc.info?.max_payload, maxPayloadBytes);
 
   const docs = await new Objm(nc).open("docswarm-docs");
-  const objectName = doc.id;
+  const objectName = doc.docId;
   await docs.putBlob({ name: objectName }, doc.bytes);
-  const sub = await subscribeDone(nc, doc.id);
+  const sub = await subscribeDone(nc, doc.docId);
   const h = headers();
-  h.set("Docswarm-Doc-Id", doc.id);
+  h.set("Docswarm-Doc-Id", doc.docId);
   h.set("Docswarm-Object", objectName);
   nc.publish("docswarm.submit", new Uint8Array(), { headers: h });
 
@@ -119,7 +119,7 @@ test("large documents: bytes in the docswarm-docs object store, an empty message
 test("an object header naming a missing object fails with OBJECT_MISSING", async (t) => {
   const swarm = await startSwarm(t, { agents: 1 });
   const nc = await connectTo(t, swarm.url, "raw-client");
-  const docId = (await knownDoc("wire-missing", 1)).id;
+  const docId = (await knownDoc("wire-missing", 1)).docId;
   const sub = await subscribeDone(nc, docId);
   const h = headers();
   h.set("Docswarm-Doc-Id", docId);

@@ -10,9 +10,9 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { DocswarmClient } from "../client/index.ts";
 import { EmbeddedNatsServer } from "../infra/index.ts";
 import { connectNats, ensureStage, ensureTopology, STREAMS } from "../streams/index.ts";
-import { makeDoc } from "./lib/corpus.ts";
-import { queueNoopTasks } from "./lib/noop-tasks.ts";
-import { type RoleProcess, rssBytes, spawnRole, stopAll } from "./lib/roles.ts";
+import { denseDoc } from "../test/support/pdf.ts";
+import { type RoleProcess, rssBytes, spawnRole, stopAll } from "../test/support/roles.ts";
+import { queueNoopTasks } from "../test/support/tasks.ts";
 
 const { values } = parseArgs({
   options: {
@@ -50,7 +50,7 @@ try {
   if (mode === "tasks") {
     await queueNoopTasks(js, count, { docs: 1000, window: 2000 });
   } else {
-    const doc = await makeDoc("load", 1, 1, 400);
+    const doc = await denseDoc("load", 1, { seed: 1, charsPerPage: 400 });
     const client = new DocswarmClient(nc);
     for (let i = 0; i < count; i++)
       await client.submit(doc.bytes, { docId: `load-${i}`, fullRetryMs: 600_000 });

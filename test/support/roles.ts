@@ -2,9 +2,7 @@
 // NATS URL, the way an operator runs them, for chaos, soak and load runs and the process tests.
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-
-const CLI = fileURLToPath(new URL("../../cli/docswarm.ts", import.meta.url));
+import { CLI } from "./cli.ts";
 
 export type RoleProcess = {
   role: "agent" | "coordinator";

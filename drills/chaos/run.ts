@@ -20,9 +20,8 @@ import { EmbeddedNatsServer } from "../../infra/index.ts";
 import { decodeJson, type FinalResult, LeaderLease, SwarmEvent, TaskResult } from "../../schemas/index.ts";
 import { BUCKETS, connectNats, ensureTopology, STREAMS, subjects } from "../../streams/index.ts";
 import { Swarm } from "../../swarm/index.ts";
-import { type GeneratedDoc, makeCorpus } from "../lib/corpus.ts";
-import { type RoleProcess, spawnRole, stopAll } from "../lib/roles.ts";
-import { rng } from "../pdf-gen.ts";
+import { type KnownDoc, makeCorpus, rng } from "../../test/support/pdf.ts";
+import { type RoleProcess, spawnRole, stopAll } from "../../test/support/roles.ts";
 
 const SLOW_EXTRACT = new URL("../stages/slow-extract.ts", import.meta.url).pathname;
 
@@ -149,7 +148,7 @@ type Run = {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function baseline(corpus: GeneratedDoc[], agents: number): Promise<Map<string, FinalResult>> {
+async function baseline(corpus: KnownDoc[], agents: number): Promise<Map<string, FinalResult>> {
   const swarm = await Swarm.initialize({ agents });
   try {
     for (const d of corpus) await swarm.submit(d.bytes, { docId: d.docId });

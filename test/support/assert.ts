@@ -1,7 +1,7 @@
 // Checks of a final result against the document it came from.
 import type { ExecutionContext } from "ava";
 import { type ErrorCode, FinalResult } from "../../schemas/index.ts";
-import { firstLine, type KnownDoc } from "./pdfs.ts";
+import { firstLine, type KnownDoc } from "./pdf.ts";
 
 function words(text: string): number {
   return text.split(/\s+/).filter(Boolean).length;
@@ -15,7 +15,7 @@ export function assertDone(
   t: ExecutionContext,
   result: unknown,
   doc: KnownDoc,
-  docId: string = doc.id,
+  docId: string = doc.docId,
 ): FinalResult {
   const parsed = FinalResult.safeParse(result);
   if (!parsed.success) {

@@ -15,11 +15,12 @@ import { DocswarmClient } from "../../client/index.ts";
 import { Coordinator } from "../../coordinator/index.ts";
 import { EmbeddedNatsServer, type EmbeddedServerOptions } from "../../infra/index.ts";
 import type { AutoscalerOptions, ProcessingConfig, TopologyOptions } from "../../schemas/index.ts";
-import { ensureTopology, type Topology } from "../../streams/index.ts";
+import { connectNats, drainConnection, ensureTopology, type Topology } from "../../streams/index.ts";
 
 export type ServerKind = "local" | "container";
 
-export type TestServerOptions = Pick<EmbeddedServerOptions, "maxPayloadBytes"> & {
+/** A container honours only maxPayloadBytes; the other options need the local binary. */
+export type TestServerOptions = EmbeddedServerOptions & {
   /** Defaults to DOCSWARM_TEST_SERVER, else "local". */
   kind?: ServerKind;
 };
@@ -48,10 +49,9 @@ export async function startServer(t: ExecutionContext, opts: TestServerOptions =
 }
 
 async function startLocal(opts: TestServerOptions): Promise<TestServer> {
-  // No port: the launcher asks nats-server for a random free one.
-  const embedded = await EmbeddedNatsServer.start({
-    ...(opts.maxPayloadBytes !== undefined && { maxPayloadBytes: opts.maxPayloadBytes }),
-  });
+  // Without a port the launcher asks nats-server for a random free one.
+  const { kind: _kind, ...embeddedOptions } = opts;
+  const embedded = await EmbeddedNatsServer.start(embeddedOptions);
   return { url: embedded.url, kind: "local", embedded, close: () => embedded.close() };
 }
 
@@ -124,17 +124,29 @@ async function startContainer(opts: TestServerOptions): Promise<TestServer> {
   };
 }
 
-/** A plain NATS connection (no reconnect loop), drained on teardown. */
+/**
+ * A NATS connection drained (within a bound) on teardown: a plain one (no reconnect loop) by default, or with
+ * `reconnect` the one every docswarm process opens (streams' connectNats, reconnecting forever).
+ */
 export async function connectTo(
   t: ExecutionContext,
   url: string,
   name = "docswarm-test",
+  options: { reconnect?: boolean } = {},
 ): Promise<NatsConnection> {
-  const nc = await connect({ servers: url, name, maxReconnectAttempts: 0 });
-  t.teardown(async () => {
-    if (!nc.isClosed()) await nc.drain().catch(() => nc.close());
-  });
+  const nc = options.reconnect
+    ? await connectNats({ servers: url, name })
+    : await connect({ servers: url, name, maxReconnectAttempts: 0 });
+  t.teardown(() => drainConnection(nc));
   return nc;
+}
+
+/** A server with the docswarm topology, and a reconnecting connection to it. */
+export async function startTopology(t: ExecutionContext, topology: TopologyOptions = {}) {
+  const server = await startServer(t);
+  const nc = await connectTo(t, server.url, "docswarm-test", { reconnect: true });
+  await ensureTopology(nc, topology);
+  return { server, nc, url: server.url };
 }
 
 export type LogLine = { level: string; msg: string; fields?: Record<string, unknown> };

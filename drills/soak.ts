@@ -14,8 +14,8 @@ import { EmbeddedNatsServer } from "../infra/index.ts";
 import { readStorage } from "../observability/index.ts";
 import { decodeJson, SwarmEvent } from "../schemas/index.ts";
 import { connectNats, ensureTopology, listAgents, STREAMS, subjects } from "../streams/index.ts";
-import { makeCorpus } from "./lib/corpus.ts";
-import { type RoleProcess, rssBytes, spawnRole, stopAll } from "./lib/roles.ts";
+import { makeCorpus } from "../test/support/pdf.ts";
+import { type RoleProcess, rssBytes, spawnRole, stopAll } from "../test/support/roles.ts";
 
 const { values } = parseArgs({
   options: {

@@ -1,6 +1,6 @@
 // Running the docswarm CLI as a child process, with its own TMPDIR so anything it leaves behind
 // (an embedded nats-server, its store) can be told apart from what parallel tests run.
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -66,6 +66,27 @@ export async function runCli(
   const run = startCli(t, args, tmp);
   const { code } = await run.exited;
   return { code, stdout: run.stdout(), stderr: run.stderr() };
+}
+
+export type CliResult = { code: number; stdout: string; stderr: string };
+
+/** Runs the CLI as a user would (on the project's Node) with `env` added, e.g. a NATS_URL. */
+export function runCliWithEnv(
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 32 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const code = err ? ((err as { code?: number }).code ?? 1) : 0;
+        resolve({ code: typeof code === "number" ? code : 1, stdout, stderr });
+      },
+    );
+  });
 }
 
 /** Running processes (nats-servers and their guards) whose arguments name nats-server and `dir`. */

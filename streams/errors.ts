@@ -1,0 +1,67 @@
+// JetStream conditions recognised by their codes, never by message text (descriptions change
+// between server versions; codes are nats-server's contract, see its errors.json).
+import { JetStreamApiCodes, JetStreamApiError, JetStreamError } from "@nats-io/jetstream";
+
+/** API error codes we act on: @nats-io/jetstream's names, and the ones it does not name. */
+export const ApiCodes = {
+  ...JetStreamApiCodes,
+  AccountResourcesExceeded: 10002,
+  InsufficientResources: 10023,
+  MemoryResourcesExceeded: 10028,
+  SequenceNotFound: 10043,
+  StorageResourcesExceeded: 10047,
+  StreamMsgDeleteFailed: 10057,
+  /** Storing failed: with discard-new limits, "maximum messages/bytes exceeded". */
+  StreamStoreFailed: 10077,
+  ConsumerAlreadyExists: 10148,
+} as const;
+
+/** The JetStream API error code of `err` (`err_code`), or undefined when it is not an API error. */
+export function apiErrorCode(err: unknown): number | undefined {
+  return err instanceof JetStreamApiError ? err.code : undefined;
+}
+
+/** Whether `err` is a JetStream API error with one of `codes`. */
+export function isApiError(err: unknown, ...codes: number[]): boolean {
+  const code = apiErrorCode(err);
+  return code !== undefined && codes.includes(code);
+}
+
+/**
+ * Whether `err` is a JetStream status reply turned error (direct gets, pulls): 404 no message or
+ * no results, 408 request timeout, 409 limits. nats.js raises them as JetStreamStatusError, which it
+ * does not export; it is the JetStreamError that carries a numeric status code.
+ */
+export function isStatusError(err: unknown, ...statuses: number[]): boolean {
+  if (!(err instanceof JetStreamError) || err instanceof JetStreamApiError) return false;
+  const status = (err as { code?: unknown }).code;
+  return typeof status === "number" && statuses.includes(status);
+}
+
+/** The expected last (subject) sequence did not match: someone wrote first. */
+export function isWrongLastSequence(err: unknown): boolean {
+  return isApiError(err, ApiCodes.StreamWrongLastSequence, ApiCodes.StreamWrongLastSequenceUnknown);
+}
+
+/** The stream refused the message because a limit was reached (its own, the account's, the server's). */
+export function isStreamFull(err: unknown): boolean {
+  return isApiError(
+    err,
+    ApiCodes.StreamStoreFailed,
+    ApiCodes.AccountResourcesExceeded,
+    ApiCodes.InsufficientResources,
+    ApiCodes.StorageResourcesExceeded,
+    ApiCodes.MemoryResourcesExceeded,
+  );
+}
+
+/**
+ * A stored message that is not there (any more), by get or delete by sequence. Deleting one that is
+ * gone answers 10057 (StreamMsgDeleteFailed) with the store's "no message found" as its text.
+ */
+export function isNoMessage(err: unknown): boolean {
+  return (
+    isApiError(err, ApiCodes.NoMessageFound, ApiCodes.SequenceNotFound, ApiCodes.StreamMsgDeleteFailed) ||
+    isStatusError(err, 404)
+  );
+}
