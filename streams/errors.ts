@@ -11,9 +11,18 @@ export const ApiCodes = {
   SequenceNotFound: 10043,
   StorageResourcesExceeded: 10047,
   StreamMsgDeleteFailed: 10057,
+  /** A stream with this name exists with another config. */
+  StreamNameInUse: 10058,
   /** Storing failed: with discard-new limits, "maximum messages/bytes exceeded". */
   StreamStoreFailed: 10077,
   ConsumerAlreadyExists: 10148,
+  // Temporarily unavailable while a cluster elects leaders (retried: streams/retry.ts).
+  ClusterNotAssigned: 10007,
+  ClusterNotAvailable: 10008,
+  ClusterNotLeader: 10009,
+  StreamOffline: 10118,
+  ConsumerOffline: 10119,
+  ExpectedLastSeqPerSubjectNotReady: 10163,
 } as const;
 
 /** The JetStream API error code of `err` (`err_code`), or undefined when it is not an API error. */

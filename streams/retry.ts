@@ -3,34 +3,29 @@
 // responder (the stream has no leader to store them) and the API answers "temporarily
 // unavailable". Those conditions are recognised by error class and JetStream API code, never by
 // message text, and retried with backoff within a bounded time; anything else fails at once.
-import { JetStreamApiError, JetStreamError } from "@nats-io/jetstream";
 import { NoRespondersError, RequestError, TimeoutError } from "@nats-io/transport-node";
+import { ApiCodes, isApiError, isStatusError } from "./errors.ts";
 import { NoStreamError, PublishTimeoutError } from "./publisher.ts";
 
 /** JetStream API error codes (nats-server errors.json) that mean "no leader right now, try again". */
-export const TRANSIENT_API_CODES: ReadonlySet<number> = new Set([
-  10008, // JSClusterNotAvailErr: JetStream system temporarily unavailable
-  10009, // JSClusterNotLeaderErr: JetStream cluster can not handle request
-  10007, // JSClusterNotAssignedErr: JetStream cluster not assigned to this server
-  10118, // JSStreamOfflineErr: stream is offline
-  10119, // JSConsumerOfflineErr: consumer is offline
-  10163, // JSStreamExpectedLastSeqPerSubjectNotReady: temporarily unavailable
-]);
+export const TRANSIENT_API_CODES: readonly number[] = [
+  ApiCodes.ClusterNotAvailable,
+  ApiCodes.ClusterNotLeader,
+  ApiCodes.ClusterNotAssigned,
+  ApiCodes.StreamOffline,
+  ApiCodes.ConsumerOffline,
+  ApiCodes.ExpectedLastSeqPerSubjectNotReady,
+];
 
 function isNoResponders(err: unknown): boolean {
   if (err instanceof NoRespondersError || err instanceof NoStreamError) return true;
   if (err instanceof RequestError) return err.isNoResponders();
   if (!(err instanceof Error)) return false;
-  // js.publish and the JetStream API wrap "no responders" as JetStreamNotEnabled with that cause;
-  // a pull answered by no consumer leader is a JetStreamStatusError with status 503. Neither class
-  // is exported by @nats-io/jetstream, so they are told by name.
+  // js.publish and the JetStream API wrap "no responders" as JetStreamNotEnabled (not exported by
+  // @nats-io/jetstream, told by name) with that cause; a pull no consumer leader answered is a
+  // status error 503.
   if (err.name === "JetStreamNotEnabled") return isNoResponders(err.cause);
-  return err instanceof JetStreamError && err.name === "JetStreamStatusError" && statusOf(err) === 503;
-}
-
-function statusOf(err: Error): number | undefined {
-  const code = (err as { code?: unknown }).code;
-  return typeof code === "number" ? code : undefined;
+  return isStatusError(err, 503);
 }
 
 function isTimeout(err: unknown): boolean {
@@ -43,7 +38,7 @@ export type TransientKind = "timeout" | "no-responders" | "unavailable";
 export function transientKind(err: unknown): TransientKind | undefined {
   if (isTimeout(err)) return "timeout";
   if (isNoResponders(err)) return "no-responders";
-  if (err instanceof JetStreamApiError && TRANSIENT_API_CODES.has(err.code)) return "unavailable";
+  if (isApiError(err, ...TRANSIENT_API_CODES)) return "unavailable";
   // Some calls wrap the cause once more (a RequestError around a TimeoutError).
   if (err instanceof Error && err.cause && err.cause !== err) return transientKind(err.cause);
   return undefined;

@@ -17,6 +17,7 @@ import {
   type TopologyOptions,
   TopologyConfig as TopologySchema,
 } from "../schemas/index.ts";
+import { ApiCodes, isApiError } from "./errors.ts";
 import { BUILTIN_STAGES, STREAMS } from "./names.ts";
 import { retryJetStream } from "./retry.ts";
 import {
@@ -84,14 +85,12 @@ export type ApplyOptions = {
 };
 
 function isMissing(err: unknown): boolean {
-  const code = (err as { code?: unknown }).code;
-  return code === 10059 || code === 10014;
+  return isApiError(err, ApiCodes.StreamNotFound, ApiCodes.ConsumerNotFound);
 }
 
-/** 10058 stream / 10148 consumer exists with another config: someone created it meanwhile. */
+/** A stream or consumer exists with another config: someone created it meanwhile. */
 function isCreatedMeanwhile(err: unknown): boolean {
-  const code = (err as { code?: unknown }).code;
-  return code === 10058 || code === 10148;
+  return isApiError(err, ApiCodes.StreamNameInUse, ApiCodes.ConsumerAlreadyExists);
 }
 
 function isDenied(err: unknown): boolean {
