@@ -108,7 +108,7 @@ export const SwarmStatus = z
     /** Live agents per capability, by state. */
     agentsByStage: z.record(z.string(), z.record(z.string(), count)),
     coordinator: CoordinatorSummary,
-    /** Documents not finished yet (running or merging), oldest first. */
+    /** Documents not finished yet (status running), oldest first. */
     documents: z.array(DocumentProgress),
     throughput: Throughput,
     warnings: z.array(StatusWarning),
