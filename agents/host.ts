@@ -1,31 +1,25 @@
-// The agent host: runs N agent threads, keeps their tasks alive with in-progress acks from its own
-// connection, stops a task that runs past its limit (pdf.js can loop on hostile input), restarts
-// crashed agents with backoff, and keeps each agent's registration fresh in the agents bucket.
+// The agent host supervises agent threads: starts N of them, keeps their tasks alive with
+// in-progress acks from its own connection, stops a task that runs past its limit (pdf.js can loop
+// on hostile input), and restarts crashed agents with backoff. Their registrations live in
+// registry.ts, following the coordinator's scale decisions in autoscale.ts.
 import { hostname } from "node:os";
 import { Worker } from "node:worker_threads";
 import { type JetStreamClient, jetstream } from "@nats-io/jetstream";
-import { headers, type NatsConnection } from "@nats-io/transport-node";
-import { type AgentHostMetrics, createAgentHostMetrics } from "../observability/index.ts";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { type AgentHostMetrics, createAgentHostMetrics, type LogFn } from "../observability/index.ts";
 import {
-  type AgentRegistration,
-  type AgentStatus,
   type AgentThreadConfig,
   ProcessingConfig,
   TopologyConfig,
   type TopologyOptions,
 } from "../schemas/index.ts";
-import {
-  BUCKETS,
-  BUILTIN_STAGES,
-  connectNats,
-  drainConnection,
-  kvPutWithTtl,
-  publishEvent,
-} from "../streams/index.ts";
-import { type AutoscaleOptions, planStep, readDecisions, readRegistry } from "./autoscale.ts";
+import { BUILTIN_STAGES, connectNats, drainConnection } from "../streams/index.ts";
+import { type AgentSlot, newSlot } from "./agent-slot.ts";
+import { type AutoscaleOptions, ScaleFollower } from "./autoscale.ts";
 import { parseAckSubject } from "./delivery.ts";
-import { type LeasedTask, LeaseWriter } from "./leases.ts";
+import { LeaseWriter } from "./leases.ts";
 import type { AgentToHost, HostToAgent } from "./protocol.ts";
+import { HostRegistry } from "./registry.ts";
 import { SharedBytesStore } from "./shared-bytes.ts";
 import { type PreloadedSources, preloadTypeScript } from "./typescript-preload.ts";
 
@@ -57,33 +51,7 @@ export type AgentHostOptions = {
   hostId?: string;
   /** Follow the scale bucket (the coordinator's autoscaler), between min and max agents on this host. */
   autoscale?: AutoscaleOptions;
-  onLog?: (level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
-};
-
-type Held = LeasedTask & {
-  reply: string;
-  lastAckAt: number;
-  limitMs?: number;
-};
-
-type AgentSlot = {
-  id: string;
-  /** Heap in use by the agent's thread at the last sample (worker.getHeapStatistics). */
-  heapUsedBytes?: number;
-  /** Stage names the agent reported when it started. */
-  stages: string[] | undefined;
-  worker: Worker | undefined;
-  status: AgentStatus;
-  held: Map<string, Held>;
-  restarts: number;
-  crashTimes: number[];
-  startedAt: number;
-  tasksDone: number;
-  tasksFailed: number;
-  stopping: boolean;
-  ready: Promise<void> | undefined;
-  exited: Promise<void> | undefined;
-  restartTimer: NodeJS.Timeout | undefined;
+  onLog?: LogFn;
 };
 
 const WPI = new TextEncoder().encode("+WPI");
@@ -108,21 +76,20 @@ export class AgentHost {
   readonly #slots: number;
   readonly #topology: TopologyConfig;
   readonly #processing: ProcessingConfig;
-  readonly #heartbeatMs: number;
   readonly #heapMb: number;
   readonly #youngMb: number | undefined;
-  readonly #log: NonNullable<AgentHostOptions["onLog"]>;
+  readonly #log: LogFn;
   readonly #agents = new Map<string, AgentSlot>();
+  /** Threads the watchdog is terminating (terminate() is asynchronous; the sweep must not ask twice). */
+  readonly #terminating = new WeakSet<Worker>();
   readonly #shared: SharedBytesStore;
   readonly #sweep: NodeJS.Timeout;
-  readonly #heartbeat: NodeJS.Timeout;
+  readonly #registry: HostRegistry;
+  readonly #scale: ScaleFollower | undefined;
   readonly #metrics: AgentHostMetrics;
   readonly #leases: LeaseWriter;
   #next = 0;
   #closing: Promise<void> | undefined;
-  #autoscale: NodeJS.Timeout | undefined;
-  #scaling: Promise<void> | undefined;
-  #quietUntil = 0;
 
   private constructor(nc: NatsConnection, options: AgentHostOptions) {
     this.#nc = nc;
@@ -134,7 +101,7 @@ export class AgentHost {
     this.#slots = options.slots ?? 1;
     this.#topology = TopologyConfig.parse(options.topology ?? {});
     this.#processing = ProcessingConfig.parse(options.processing ?? {});
-    this.#heartbeatMs = options.heartbeatMs ?? 1000;
+    const heartbeatMs = options.heartbeatMs ?? 1000;
     this.#heapMb = options.agentHeapMb ?? 2048;
     this.#youngMb = options.agentYoungGenerationMb;
     this.#shared = new SharedBytesStore((options.sharedBytesMb ?? 256) * 1024 * 1024);
@@ -142,62 +109,16 @@ export class AgentHost {
     this.#leases = new LeaseWriter(nc, this.#js, this.hostId, this.#topology.ackWaitMs, this.#log);
     const sweepMs = Math.max(50, Math.min(250, Math.floor(this.#topology.ackWaitMs / 4)));
     this.#sweep = setInterval(() => this.#keepAliveAndWatch(), sweepMs);
-    this.#heartbeat = setInterval(() => void this.#publishRegistrations(), this.#heartbeatMs);
-    this.#metrics = createAgentHostMetrics(this.hostId, () => [...this.#agents.values()]);
-    if (options.autoscale) {
-      const a = options.autoscale;
-      const limits = { min: a.min ?? 1, max: a.max ?? 16 };
-      this.#autoscale = setInterval(() => {
-        this.#scaling ??= this.#followScale(limits, a.intervalMs ?? 1000)
-          .catch((err) => this.#log("warn", "autoscale step failed", { err: (err as Error).message }))
-          .finally(() => {
-            this.#scaling = undefined;
-          });
-      }, a.intervalMs ?? 1000);
-    }
-  }
-
-  async #followScale(limits: { min: number; max: number }, intervalMs: number): Promise<void> {
-    if (this.#closing || Date.now() < this.#quietUntil) return;
-    const jsm = await this.#js.jetstreamManager();
-    const [decisions, agents] = await Promise.all([readDecisions(jsm), readRegistry(jsm)]);
-    const mine = [...this.#agents.values()].filter((a) => !a.stopping);
-    const stages = [...new Set(mine.flatMap((a) => a.stages ?? []))];
-    if (stages.length === 0) return;
-    const step = planStep(this.hostId, stages, mine.length, decisions, agents, limits);
-    if (step.spawn === 0 && step.drain === 0) return;
-    // The registry needs a heartbeat or two to reflect what we change: hold still meanwhile.
-    this.#quietUntil = Date.now() + Math.max(2 * intervalMs, 2 * this.#heartbeatMs);
-    if (step.spawn > 0) {
-      for (const id of await this.spawn(step.spawn)) this.#event("agent.spawned", id, step.reason);
-      return;
-    }
-    const victims = mine
-      .sort((a, b) => Number(a.status === "busy") - Number(b.status === "busy") || b.startedAt - a.startedAt)
-      .slice(0, step.drain);
-    await Promise.all(
-      victims.map(async (v) => {
-        const stagesOf = v.stages ?? [];
-        await this.drain(v.id);
-        this.#event("agent.terminated", v.id, step.reason, stagesOf);
-      }),
-    );
-  }
-
-  #event(
-    type: "agent.spawned" | "agent.terminated",
-    agentId: string,
-    reason: string,
-    stages?: string[],
-  ): void {
-    publishEvent(this.#nc, {
-      type,
-      at: Date.now(),
-      agentId,
+    this.#registry = new HostRegistry(nc, this.#js, () => this.#agents.values(), {
       hostId: this.hostId,
-      stages: stages ?? this.#agents.get(agentId)?.stages ?? [],
-      reason,
+      stages: this.#stages,
+      slots: this.#slots,
+      heartbeatMs,
     });
+    this.#metrics = createAgentHostMetrics(this.hostId, () => [...this.#agents.values()]);
+    this.#scale =
+      options.autoscale &&
+      new ScaleFollower(this, nc, this.#js, { ...options.autoscale, heartbeatMs, log: this.#log });
   }
 
   static async start(options: AgentHostOptions): Promise<AgentHost> {
@@ -213,7 +134,12 @@ export class AgentHost {
   }
 
   get size(): number {
-    return [...this.#agents.values()].filter((a) => !a.stopping).length;
+    return this.liveAgents().length;
+  }
+
+  /** The agents that are not stopping. */
+  liveAgents(): AgentSlot[] {
+    return [...this.#agents.values()].filter((a) => !a.stopping);
   }
 
   agentIds(): string[] {
@@ -225,28 +151,13 @@ export class AgentHost {
     const ids: string[] = [];
     for (let i = 0; i < n; i++) {
       const id = `${this.hostId}-a${this.#next++}`;
-      const slot: AgentSlot = {
-        id,
-        stages: undefined,
-        worker: undefined,
-        status: "starting",
-        held: new Map(),
-        restarts: 0,
-        crashTimes: [],
-        startedAt: Date.now(),
-        tasksDone: 0,
-        tasksFailed: 0,
-        stopping: false,
-        ready: undefined,
-        exited: undefined,
-        restartTimer: undefined,
-      };
+      const slot = newSlot(id);
       this.#agents.set(id, slot);
       this.#startWorker(slot);
       ids.push(id);
     }
     await Promise.all(ids.map((id) => this.#agents.get(id)!.ready));
-    await this.#publishRegistrations();
+    await this.#registry.publishAll();
     return ids;
   }
 
@@ -285,16 +196,14 @@ export class AgentHost {
     slot.stopping = true;
     clearTimeout(slot.restartTimer);
     slot.status = "draining";
-    await this.#publishRegistration(slot).catch(() => {});
+    await this.#registry.publish(slot).catch(() => {});
     slot.worker?.postMessage({
       t: "drain",
       abandonPulls: options.abandonPulls ?? false,
     } satisfies HostToAgent);
     await slot.exited;
     this.#agents.delete(id);
-    await this.#js
-      .publish(`$KV.${BUCKETS.agents}.${id}`, new Uint8Array(), { headers: deleteHeaders() })
-      .catch(() => {});
+    await this.#registry.remove(id);
   }
 
   #startWorker(slot: AgentSlot): void {
@@ -447,6 +356,7 @@ export class AgentHost {
     const wpiEvery = this.#topology.ackWaitMs / 3;
     for (const slot of this.#agents.values()) {
       for (const h of slot.held.values()) {
+        if (slot.worker && this.#terminating.has(slot.worker)) break; // asked already; it exits soon
         if (h.runAt !== undefined && h.limitMs !== undefined && now - h.runAt > h.limitMs + 1000) {
           // The handler's own abort signal fired a second ago and it is still running: it is stuck.
           this.#log("warn", "task exceeded its time limit; terminating the agent", {
@@ -454,7 +364,10 @@ export class AgentHost {
             taskId: h.taskId,
             limitMs: h.limitMs,
           });
-          void slot.worker?.terminate();
+          if (slot.worker) {
+            this.#terminating.add(slot.worker);
+            void slot.worker.terminate();
+          }
           break;
         }
         if (now - h.lastAckAt >= wpiEvery) {
@@ -466,54 +379,11 @@ export class AgentHost {
     }
   }
 
-  #registration(slot: AgentSlot): AgentRegistration {
-    return {
-      v: 1,
-      agentId: slot.id,
-      hostId: this.hostId,
-      hostname: hostname(),
-      pid: process.pid,
-      stages: slot.stages ?? this.#stages.filter((s) => !/[/\\.]/.test(s)),
-      status: slot.status,
-      concurrency: this.#slots,
-      currentTasks: [...slot.held.values()].filter((h) => h.runAt !== undefined).map((h) => h.taskId),
-      tasksDone: slot.tasksDone,
-      tasksFailed: slot.tasksFailed,
-      restarts: slot.restarts,
-      startedAt: slot.startedAt,
-      heartbeatAt: Date.now(),
-      hostRssBytes: process.memoryUsage.rss(),
-      ...(slot.heapUsedBytes !== undefined && { heapUsedBytes: slot.heapUsedBytes }),
-    };
-  }
-
-  #publishRegistration(slot: AgentSlot): Promise<number> {
-    const ttlMs = Math.max(3000, this.#heartbeatMs * 3);
-    return kvPutWithTtl(this.#js, BUCKETS.agents, slot.id, this.#registration(slot), ttlMs);
-  }
-
-  async #publishRegistrations(): Promise<void> {
-    if (this.#nc.isClosed()) return;
-    // Sampled for the next heartbeat, not awaited: a thread inside a long synchronous parse
-    // answers late, and its heartbeat must not wait for it.
-    for (const slot of this.#agents.values()) {
-      if (slot.status === "starting" || slot.status === "stopped") continue;
-      slot.worker
-        ?.getHeapStatistics()
-        .then((h) => {
-          slot.heapUsedBytes = h.used_heap_size;
-        })
-        .catch(() => {});
-    }
-    await Promise.all([...this.#agents.values()].map((s) => this.#publishRegistration(s).catch(() => 0)));
-  }
-
   /** Drains every agent. `abandonPulls` when the NATS server goes away too (nothing to hand back to). */
   close(options: { abandonPulls?: boolean } = {}): Promise<void> {
     this.#closing ??= (async () => {
-      clearInterval(this.#heartbeat);
-      clearInterval(this.#autoscale);
-      await this.#scaling;
+      this.#registry.close();
+      await this.#scale?.close();
       await Promise.allSettled([...this.#agents.keys()].map((id) => this.drain(id, options)));
       clearInterval(this.#sweep);
       this.#metrics.close();
@@ -526,11 +396,4 @@ export class AgentHost {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
-}
-
-// A KV delete is a message with KV-Operation: DEL on the key's subject.
-function deleteHeaders() {
-  const h = headers();
-  h.set("KV-Operation", "DEL");
-  return h;
 }

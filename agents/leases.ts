@@ -15,6 +15,7 @@
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
 import { headers, type NatsConnection } from "@nats-io/transport-node";
+import type { LogFn } from "../observability/thread.ts";
 import { AgentRegistration, decodeJson, TaskId, TaskLease } from "../schemas/index.ts";
 import { BUCKETS, isNoMessage, kvPutWithTtl, taskLeaseKey } from "../streams/index.ts";
 import type { TaskDelivery } from "./delivery.ts";
@@ -57,21 +58,15 @@ export type LeasedTask = {
   lease?: { at: number; writing: Promise<void> | undefined; written: boolean; released: boolean };
 };
 
-type Log = (
-  level: "debug" | "info" | "warn" | "error",
-  msg: string,
-  fields?: Record<string, unknown>,
-) => void;
-
 /** Host side: writes, renews and releases the leases of tasks its agents run. */
 export class LeaseWriter {
   readonly #nc: NatsConnection;
   readonly #js: JetStreamClient;
   readonly #hostId: string;
   readonly #t: LeaseTiming;
-  readonly #log: Log;
+  readonly #log: LogFn;
 
-  constructor(nc: NatsConnection, js: JetStreamClient, hostId: string, ackWaitMs: number, log: Log) {
+  constructor(nc: NatsConnection, js: JetStreamClient, hostId: string, ackWaitMs: number, log: LogFn) {
     this.#nc = nc;
     this.#js = js;
     this.#hostId = hostId;
@@ -167,7 +162,7 @@ export class LeaseGate {
   readonly #agents: KV;
   readonly #agentId: string;
   readonly #t: LeaseTiming;
-  readonly #log: Log;
+  readonly #log: LogFn;
 
   constructor(init: {
     jsm: JetStreamManager;
@@ -175,7 +170,7 @@ export class LeaseGate {
     agents: KV;
     agentId: string;
     ackWaitMs: number;
-    log: Log;
+    log: LogFn;
   }) {
     this.#jsm = init.jsm;
     this.#leases = init.leases;

@@ -1,4 +1,5 @@
 // Messages between an agent thread and its host (structured clones inside one process, not NATS).
+import type { LogLevel } from "../observability/thread.ts";
 import type { AgentStatus } from "../schemas/index.ts";
 
 export type AgentToHost =
@@ -14,7 +15,7 @@ export type AgentToHost =
   /** Document bytes for the host's shared cache (agents/shared-bytes.ts). */
   | { t: "bytes-put"; key: string; bytes: SharedArrayBuffer }
   | { t: "bytes-get"; id: number; key: string }
-  | { t: "log"; level: "debug" | "info" | "warn" | "error"; msg: string; fields?: Record<string, unknown> };
+  | { t: "log"; level: LogLevel; msg: string; fields?: Record<string, unknown> };
 
 /** drain: finish tasks in flight and exit; abandonPulls when the whole swarm is shutting down. */
 export type HostToAgent =

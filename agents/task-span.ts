@@ -2,9 +2,13 @@
 // traceparent header, so a document's split, extract chunks and merge share one trace across
 // threads and processes. Stage code adds the document and page range once it has decoded the task.
 import { threadId } from "node:worker_threads";
-// Modules, not the observability barrel: agent threads must not load the metrics exporter or pino.
-import { extractTraceContext } from "../observability/trace-headers.ts";
-import { annotateSpan, markSpanFailed, SpanKind, withSpan } from "../observability/tracing.ts";
+import {
+  annotateSpan,
+  extractTraceContext,
+  markSpanFailed,
+  SpanKind,
+  withSpan,
+} from "../observability/thread.ts";
 import type { ErrorInfo, Task } from "../schemas/index.ts";
 import type { TaskDelivery } from "./delivery.ts";
 

@@ -2,7 +2,7 @@
 // A thread has its own OpenTelemetry globals, so it starts its own tracing SDK (when OTEL_* asks for
 // one; workers inherit the environment) and flushes it before it exits.
 import { parentPort, threadId, workerData } from "node:worker_threads";
-import { startTracing } from "../observability/tracing.ts";
+import { startTracing } from "../observability/thread.ts";
 import { AgentThreadConfig } from "../schemas/index.ts";
 import type { AgentWorkerData } from "./host.ts";
 import type { AgentToHost, HostToAgent } from "./protocol.ts";

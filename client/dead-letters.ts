@@ -29,7 +29,8 @@ type Stored = Pick<StoredMsg, "seq" | "subject" | "data" | "time"> & {
   header: StoredMsg["header"] | undefined;
 };
 
-function toDeadLetter(m: Stored): DeadLetter {
+/** A DLQ message read through the headers the coordinator writes on it (DLQ_HEADERS). */
+export function deadLetterOf(m: Stored): DeadLetter {
   const h = (k: string) => m.header?.get(k) ?? "";
   const code = h(DLQ_HEADERS.code);
   const stage = m.subject.slice(subjects.dlq("").length);
@@ -68,7 +69,7 @@ export async function listDeadLetters(
       const m = await consumer.next({ expires: 1000 });
       if (!m) break;
       out.push(
-        toDeadLetter({ seq: m.seq, subject: m.subject, data: m.data, time: m.time, header: m.headers }),
+        deadLetterOf({ seq: m.seq, subject: m.subject, data: m.data, time: m.time, header: m.headers }),
       );
       if (m.info.pending === 0) break;
     }
@@ -90,7 +91,7 @@ export async function requeueDeadLetter(js: JetStreamClient, seq: number): Promi
   const jsm = await js.jetstreamManager();
   const sm = await jsm.streams.getMessage(STREAMS.dlq, { seq });
   if (!sm) throw new ClientError("NOT_FOUND", `no dead letter with sequence ${seq} in ${STREAMS.dlq}`);
-  const dl = toDeadLetter({
+  const dl = deadLetterOf({
     seq: sm.seq,
     subject: sm.subject,
     data: sm.data,

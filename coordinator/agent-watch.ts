@@ -5,28 +5,24 @@
 // live agent count moves) and show in the coordinator's status.
 import type { KV, KvWatchEntry } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
+import type { LogFn } from "../observability/index.ts";
 import { AgentRegistration, decodeJson, type LostAgent } from "../schemas/index.ts";
 import { publishEvent } from "./events.ts";
 
-type Log = (
-  level: "debug" | "info" | "warn" | "error",
-  msg: string,
-  fields?: Record<string, unknown>,
-) => void;
 type Iter = Awaited<ReturnType<KV["watch"]>>;
 
 const KEEP_LOST = 100;
 
 export class AgentWatch {
   readonly #nc: NatsConnection;
-  readonly #log: Log;
+  readonly #log: LogFn;
   readonly #live = new Map<string, AgentRegistration>();
   readonly #lost: LostAgent[] = [];
   readonly #iter: Iter;
   readonly #loop: Promise<void>;
   #closing: Promise<void> | undefined;
 
-  private constructor(nc: NatsConnection, iter: Iter, log: Log) {
+  private constructor(nc: NatsConnection, iter: Iter, log: LogFn) {
     this.#nc = nc;
     this.#iter = iter;
     this.#log = log;
@@ -35,7 +31,7 @@ export class AgentWatch {
     })().catch((err) => log("error", "agent watch stopped", { err: (err as Error).message }));
   }
 
-  static async start(nc: NatsConnection, agents: KV, log: Log): Promise<AgentWatch> {
+  static async start(nc: NatsConnection, agents: KV, log: LogFn): Promise<AgentWatch> {
     return new AgentWatch(nc, await agents.watch({ key: ">" }), log);
   }
 

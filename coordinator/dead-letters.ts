@@ -6,6 +6,7 @@
 // redelivered after a crash or failover repeats harmlessly.
 import type { Consumer, JetStreamClient, JetStreamManager, JsMsg, StoredMsg } from "@nats-io/jetstream";
 import { headers as makeHeaders, type NatsConnection } from "@nats-io/transport-node";
+import type { LogFn } from "../observability/index.ts";
 import {
   DLQ_HEADERS,
   DocId,
@@ -29,12 +30,6 @@ import {
   subjects,
 } from "../streams/index.ts";
 import { publishEvent } from "./events.ts";
-
-type Log = (
-  level: "debug" | "info" | "warn" | "error",
-  msg: string,
-  fields?: Record<string, unknown>,
-) => void;
 
 export type DeadLetterRequest = {
   stream: string;
@@ -80,10 +75,10 @@ export class DeadLetterer {
   readonly #js: JetStreamClient;
   readonly #jsm: JetStreamManager;
   readonly #fence: () => void;
-  readonly #log: Log;
+  readonly #log: LogFn;
   count = 0;
 
-  constructor(nc: NatsConnection, js: JetStreamClient, jsm: JetStreamManager, fence: () => void, log: Log) {
+  constructor(nc: NatsConnection, js: JetStreamClient, jsm: JetStreamManager, fence: () => void, log: LogFn) {
     this.#nc = nc;
     this.#js = js;
     this.#jsm = jsm;
@@ -202,19 +197,19 @@ export class AdvisoryListener {
   readonly #loop: Promise<void>;
   #closing: Promise<void> | undefined;
 
-  private constructor(messages: Awaited<ReturnType<Consumer["consume"]>>, dl: DeadLetterer, log: Log) {
+  private constructor(messages: Awaited<ReturnType<Consumer["consume"]>>, dl: DeadLetterer, log: LogFn) {
     this.#messages = messages;
     this.#loop = (async () => {
       for await (const m of messages) await AdvisoryListener.#handle(m, dl, log);
     })().catch((err) => log("error", "advisory listener stopped", { err: (err as Error).message }));
   }
 
-  static async start(js: JetStreamClient, dl: DeadLetterer, log: Log): Promise<AdvisoryListener> {
+  static async start(js: JetStreamClient, dl: DeadLetterer, log: LogFn): Promise<AdvisoryListener> {
     const consumer = await js.consumers.get(STREAMS.advisories, DEAD_LETTER_CONSUMER);
     return new AdvisoryListener(await consumer.consume({ max_messages: 16, expires: 5000 }), dl, log);
   }
 
-  static async #handle(m: JsMsg, dl: DeadLetterer, log: Log): Promise<void> {
+  static async #handle(m: JsMsg, dl: DeadLetterer, log: LogFn): Promise<void> {
     const a = decodeJson(MaxDeliveriesAdvisory, m.data);
     if (!a.ok) {
       log("warn", "unreadable advisory dropped", { subject: m.subject, error: a.message });

@@ -3,18 +3,13 @@
 // closed when the coordinator steps down.
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
+import type { LogFn } from "../observability/index.ts";
 import type { CoordinatorConfig, CoordinatorStatus } from "../schemas/index.ts";
 import { jsonBytes, type SwarmState, subjects } from "../streams/index.ts";
 import { AgentWatch } from "./agent-watch.ts";
 import { AdvisoryListener, DeadLetterer } from "./dead-letters.ts";
 import { StorageWatch } from "./storage-watch.ts";
 import { UnknownStageSweeper } from "./unknown-stages.ts";
-
-type Log = (
-  level: "debug" | "info" | "warn" | "error",
-  msg: string,
-  fields?: Record<string, unknown>,
-) => void;
 
 export type DutiesContext = {
   nc: NatsConnection;
@@ -26,7 +21,7 @@ export type DutiesContext = {
   term: number;
   leaderSince: number;
   fence: () => void;
-  log: Log;
+  log: LogFn;
 };
 
 export class LeaderDuties {

@@ -6,6 +6,7 @@
 import { hostname } from "node:os";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
+import type { LogFn } from "../observability/index.ts";
 import { decodeJson, LeaderLease } from "../schemas/index.ts";
 import { BUCKETS, isWrongLastSequence, jsonBytes, kvPutWithTtl } from "../streams/index.ts";
 
@@ -19,12 +20,6 @@ export class NotLeaderError extends Error {
   }
 }
 
-type Log = (
-  level: "debug" | "info" | "warn" | "error",
-  msg: string,
-  fields?: Record<string, unknown>,
-) => void;
-
 export type LeaderElectionOptions = {
   js: JetStreamClient;
   /** The docswarm-leases bucket. */
@@ -37,14 +32,14 @@ export type LeaderElectionOptions = {
   onElected: (term: number) => Promise<void> | void;
   /** Called when a leader loses the lease; it must stop acting at once. */
   onDeposed: (term: number, reason: string) => Promise<void> | void;
-  onLog?: Log;
+  onLog?: LogFn;
 };
 
 export class LeaderElection {
   readonly candidateId: string;
   readonly #o: LeaderElectionOptions;
   readonly #marginMs: number;
-  readonly #log: Log;
+  readonly #log: LogFn;
   #leader = false;
   #term = 0;
   #revision = 0;

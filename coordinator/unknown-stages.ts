@@ -4,14 +4,9 @@
 // stage may simply not have started yet), so their documents end with UNKNOWN_STAGE instead of
 // waiting forever.
 import type { JetStreamManager, MsgRequest } from "@nats-io/jetstream";
+import type { LogFn } from "../observability/index.ts";
 import { STREAMS } from "../streams/index.ts";
 import type { DeadLetterer } from "./dead-letters.ts";
-
-type Log = (
-  level: "debug" | "info" | "warn" | "error",
-  msg: string,
-  fields?: Record<string, unknown>,
-) => void;
 
 /** NATS subject matching with `*` and `>` wildcards in the filter. */
 export function subjectMatches(filter: string, subject: string): boolean {
@@ -31,13 +26,17 @@ export class UnknownStageSweeper {
   readonly #jsm: JetStreamManager;
   readonly #dl: DeadLetterer;
   readonly #graceMs: number;
-  readonly #log: Log;
+  readonly #log: LogFn;
   readonly #timer: NodeJS.Timeout;
   #running: Promise<void> | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
 
-  constructor(jsm: JetStreamManager, dl: DeadLetterer, opts: { graceMs: number; everyMs: number; log: Log }) {
+  constructor(
+    jsm: JetStreamManager,
+    dl: DeadLetterer,
+    opts: { graceMs: number; everyMs: number; log: LogFn },
+  ) {
     this.#jsm = jsm;
     this.#dl = dl;
     this.#graceMs = opts.graceMs;

@@ -1,8 +1,9 @@
-// The most recent dead letters, described without their payloads' document text: subject, stage,
-// when, and the task's identity when the message is a task envelope.
+// The most recent dead letters, described without their payloads' document text: stage, task, the
+// coordinator's code and reason (its DLQ headers, read as the client reads them), and when.
 import type { JetStreamManager } from "@nats-io/jetstream";
-import { decodeJson, Task } from "../schemas/index.ts";
-import { STREAMS, subjects } from "../streams/index.ts";
+import { deadLetterOf } from "../client/index.ts";
+import { decodeJson, type ErrorCode, Task } from "../schemas/index.ts";
+import { STREAMS } from "../streams/index.ts";
 
 export type DeadLetter = {
   seq: number;
@@ -11,7 +12,8 @@ export type DeadLetter = {
   at: number;
   docId: string | null;
   taskId: string | null;
-  /** A reason header when the writer set one (Docswarm-Error, Nats-Msg-Id of the task). */
+  code: ErrorCode;
+  /** Why it was dead-lettered (the Docswarm-Dlq-Reason header), null when the writer gave none. */
   reason: string | null;
 };
 
@@ -22,16 +24,18 @@ export async function readRecentDeadLetters(jsm: JetStreamManager, n: number): P
   const out: DeadLetter[] = [];
   const iter = await jsm.direct.getBatch(STREAMS.dlq, { seq: Math.max(1, last - n + 1), batch: n });
   for await (const m of iter) {
+    const dead = deadLetterOf(m);
+    // A task envelope names its task even when the writer of the entry did not.
     const task = decodeJson(Task, m.data);
-    const h = m.header;
     out.push({
       seq: m.seq,
       subject: m.subject,
-      stage: m.subject.slice(subjects.dlq("").length),
-      at: m.time.getTime(),
-      docId: task.ok ? task.value.docId : (h?.get("Docswarm-Doc-Id") ?? null),
-      taskId: task.ok ? task.value.taskId : (h?.get("Nats-Msg-Id") ?? null),
-      reason: h?.get("Docswarm-Error") || h?.get("Docswarm-Reason") || null,
+      stage: dead.stage,
+      at: dead.deadAt,
+      docId: dead.docId ?? (task.ok ? task.value.docId : null),
+      taskId: dead.taskId ?? (task.ok ? task.value.taskId : null),
+      code: dead.code,
+      reason: dead.reason || null,
     });
   }
   return out.reverse();

@@ -1,15 +1,8 @@
 // Observability: tracing (OpenTelemetry, W3C trace context in NATS headers), metrics (Prometheus),
 // structured logs, swarm status, and agent lifecycle events.
 export { describeEvent, eventKey, formatEventLine } from "./event-format.ts";
-export {
-  createLogger,
-  formatLogLine,
-  LOG_LEVELS,
-  type LogFn,
-  type LoggerOptions,
-  type LogLevel,
-  logLevelFromEnv,
-} from "./logger.ts";
+export { LOG_LEVELS, type LogFn, type LogLevel } from "./log.ts";
+export { createLogger, formatLogLine, type LoggerOptions, logLevelFromEnv } from "./logger.ts";
 export {
   type AgentHostMetrics,
   type AgentThreadState,

@@ -2,13 +2,8 @@
 // work (docId, taskId, agentId) and, inside a traced span, traceId and spanId. DOCSWARM_LOG_LEVEL
 // sets the level; on a terminal the lines are printed readably instead.
 import { pino } from "pino";
+import { LOG_LEVELS, type LogFn, type LogLevel } from "./log.ts";
 import { activeTraceIds } from "./tracing.ts";
-
-export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
-
-/** The logging callback the agent host, the coordinator and the dashboard take. */
-export type LogFn = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => void;
 
 export type LoggerOptions = {
   /** Used when DOCSWARM_LOG_LEVEL is unset or not a level. */

@@ -163,7 +163,7 @@ export const SwarmStatus = z
     /** Live agents per capability, by state. */
     agentsByStage: z.record(z.string(), z.record(z.string(), count)),
     coordinator: CoordinatorSummary,
-    /** Documents not finished yet (running or merging), oldest first. */
+    /** Documents not finished yet (status running), oldest first. */
     documents: z.array(DocumentProgress),
     throughput: Throughput,
     /** Every stream, bucket and object store against its limits. */

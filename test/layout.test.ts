@@ -116,6 +116,39 @@ test("there are no import cycles", (t) => {
   t.deepEqual(gone, [], "known cycles that are gone: remove them from KNOWN_CYCLES");
 });
 
+/** Files whose thread-side imports of observability predate observability/thread.ts (life's split). */
+const THREAD_IMPORT_EXCEPTIONS = ["agents/stages/split.ts", "agents/results.ts"];
+
+test("agent threads load observability through its light entry only", (t) => {
+  // What a worker thread evaluates: the closure of its entry over imports that survive type stripping.
+  const seen = new Set<string>();
+  const todo = ["agents/worker-main.ts"];
+  while (todo.length > 0) {
+    const file = todo.pop()!;
+    if (seen.has(file) || !graph.has(file)) continue;
+    seen.add(file);
+    for (const e of graph.get(file)!) if (!e.typeOnly) todo.push(e.to);
+  }
+  t.true(seen.has("agents/runtime.ts") && seen.has("observability/thread.ts"), [...seen].join(", "));
+  const heavy = [...seen]
+    .filter((f) => f.startsWith("observability/"))
+    .filter(
+      (f) =>
+        ![
+          "observability/thread.ts",
+          "observability/log.ts",
+          "observability/tracing.ts",
+          "observability/trace-headers.ts",
+        ].includes(f),
+    );
+  t.deepEqual(heavy, [], "modules that load pino, the metrics SDK or exporters");
+  const around = edges
+    .filter((e) => seen.has(e.from) && area(e.from) === "agents" && area(e.to) === "observability")
+    .filter((e) => e.to !== "observability/thread.ts" && !THREAD_IMPORT_EXCEPTIONS.includes(e.from))
+    .map((e) => `${e.from} imports ${e.to}`);
+  t.deepEqual(around, [], "thread code imports observability/thread.ts");
+});
+
 test("the checker finds cycles and reads every import form", (t) => {
   const edge = (from: string, to: string) => ({ from, to, typeOnly: false });
   const g = new Map([

@@ -198,7 +198,7 @@ function render(s) {
         {},
         el("td", {}, d.stage),
         el("td", { title: d.taskId || "" }, fmt.short(d.taskId || d.subject, 24)),
-        el("td", { class: "ellipsis" }, d.reason || "–"),
+        el("td", { class: "ellipsis", title: d.reason || "" }, d.reason ? `${d.code}: ${d.reason}` : "–"),
         el("td", { class: "num" }, fmt.age(now - d.at)),
       ),
     ),
