@@ -1,12 +1,25 @@
 // JetStream topology and wire helpers: subjects, streams, consumers, buckets.
 export {
+  authOptions,
   type ConnectOptions,
   connectNats,
   connectNatsWhenUp,
   drainConnection,
+  inboxPrefixOf,
+  isPermissionViolation,
   natsUrlFromEnv,
   type WaitForServerOptions,
 } from "./connect.ts";
+export {
+  authOf,
+  ConnectionConfigError,
+  type ConnectionInput,
+  contextFile,
+  displayServers,
+  type ResolvedConnection,
+  resolveConnection,
+} from "./connection-options.ts";
+export { inboxPrefixFromCreds, type UserClaims, userClaimsFromCreds } from "./creds.ts";
 export { defaultDocId } from "./doc-id.ts";
 export {
   ApiCodes,
@@ -36,6 +49,7 @@ export {
   taskSources,
 } from "./names.ts";
 export { ObjectDigestError, readObject } from "./objects.ts";
+export { inboxPrefixFor, type Permissions, ROLES, type Role, rolePermissions } from "./permissions.ts";
 export {
   type FastPublishOptions,
   JetStreamPublisher,
@@ -47,4 +61,5 @@ export { readLastPerSubject, readSubject } from "./read.ts";
 export { countServing, listAgents } from "./registry.ts";
 export { openState, type SwarmState } from "./state.ts";
 export { ensureStage, ensureTopology, stageConsumerConfig, type Topology } from "./topology.ts";
+export { purgeUpload, readUpload, type Upload, UploadError, uploadDocument } from "./uploads.ts";
 export { jsonBytes, kvPutWithTtl, publishJson } from "./wire.ts";

@@ -5,17 +5,21 @@ import { parseArgs } from "node:util";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { readSwarmStatus } from "../../observability/index.ts";
 import type { SwarmStatus } from "../../schemas/index.ts";
-import { connectNats, natsUrlFromEnv } from "../../streams/index.ts";
-import { UsageError } from "../usage.ts";
+import { connectNats, displayServers } from "../../streams/index.ts";
+import { CONNECTION_OPTIONS, commandConnection } from "../connection-flags.ts";
 
 export async function statusCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { json: { type: "boolean", default: false } } });
-  const url = natsUrlFromEnv();
-  if (!url) throw new UsageError("docswarm status needs NATS_URL (start one with 'docswarm up')");
-  const nc = await connectNats({ servers: url, name: "docswarm-status" });
+  const { values } = parseArgs({
+    args: argv,
+    options: { json: { type: "boolean", default: false }, ...CONNECTION_OPTIONS },
+  });
+  const { config } = commandConnection(values, "observer");
+  const nc = await connectNats({ ...config, name: "docswarm-status" });
   try {
     const status = await readSwarmStatus(await jetstreamManager(nc));
-    process.stdout.write(values.json ? `${JSON.stringify(status)}\n` : renderStatus(status, url));
+    process.stdout.write(
+      values.json ? `${JSON.stringify(status)}\n` : renderStatus(status, displayServers(config.servers)),
+    );
     return 0;
   } finally {
     await nc.close();

@@ -5,7 +5,8 @@ import { DeliverPolicy, jetstream } from "@nats-io/jetstream";
 import { z } from "zod";
 import { formatEventLine } from "../../observability/index.ts";
 import { decodeJson, SwarmEvent, validate } from "../../schemas/index.ts";
-import { connectNats, natsUrlFromEnv, STREAMS, subjects } from "../../streams/index.ts";
+import { connectNats, displayServers, STREAMS, subjects } from "../../streams/index.ts";
+import { CONNECTION_OPTIONS, commandConnection } from "../connection-flags.ts";
 import { onShutdown, untilSignal } from "../signals.ts";
 import { UsageError } from "../usage.ts";
 
@@ -25,6 +26,7 @@ export async function watchCommand(argv: string[]): Promise<number> {
       since: { type: "string" },
       type: { type: "string" },
       count: { type: "string" },
+      ...CONNECTION_OPTIONS,
     },
   });
   const sinceMs = values.since === undefined ? undefined : parseDuration(values.since);
@@ -37,10 +39,9 @@ export async function watchCommand(argv: string[]): Promise<number> {
   const filter = values.type
     ? `${subjects.eventsAll.slice(0, -1)}${values.type.replace(/\.$/, "")}.>`
     : subjects.eventsAll;
-  const url = natsUrlFromEnv();
-  if (!url) throw new UsageError("docswarm watch needs NATS_URL (start one with 'docswarm up')");
-
-  const nc = await connectNats({ servers: url, name: "docswarm-watch" });
+  const { config } = commandConnection(values, "observer");
+  const url = displayServers(config.servers);
+  const nc = await connectNats({ ...config, name: "docswarm-watch" });
   onShutdown(() => nc.close());
   const consumer = await jetstream(nc).consumers.get(STREAMS.events, {
     filter_subjects: [filter],
