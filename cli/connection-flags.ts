@@ -10,6 +10,7 @@ import {
   type ResolvedConnection,
   type Role,
   resolveConnection,
+  withoutUndefined,
 } from "../streams/index.ts";
 import { UsageError } from "./usage.ts";
 
@@ -56,7 +57,7 @@ export function commandConnection(values: Flags, role: Role): CommandConnection 
   const authDir = str(values.auth);
   const fromDir: Partial<NatsAuth> = authDir ? authFromDirOrUsage(authDir, role) : {};
   const input: ConnectionInput = {
-    ...pickDefined({
+    ...withoutUndefined({
       server: str(values.server),
       context: str(values.context),
       creds: str(values.creds) ?? fromDir.creds,
@@ -84,8 +85,4 @@ function authFromDirOrUsage(dir: string, role: Role): NatsAuth {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-}
-
-function pickDefined<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }

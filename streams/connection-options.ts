@@ -129,7 +129,8 @@ export function resolveConnection(input: ConnectionInput = {}, env: Env = proces
   };
 }
 
-function withoutUndefined<T extends object>(o: T): T {
+/** `o` without its undefined fields (for exactOptionalPropertyTypes). */
+export function withoutUndefined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 

@@ -18,6 +18,7 @@ export {
   displayServers,
   type ResolvedConnection,
   resolveConnection,
+  withoutUndefined,
 } from "./connection-options.ts";
 export { inboxPrefixFromCreds, type UserClaims, userClaimsFromCreds } from "./creds.ts";
 export { defaultDocId } from "./doc-id.ts";
