@@ -74,11 +74,17 @@ test("agent, scaling and failure events are published and `docswarm watch` shows
     lastHeartbeatAt: ghost.heartbeatAt,
     tasks: [],
   });
-  const scale = seen.filter((e) => e.type === "scale.changed");
-  t.true(
-    scale.some(
-      (e) => e.stage === "extract" && e.reason === "agent.lost" && e.previous === 1 && e.agents === 0,
-    ),
+  // scale.changed follows agent.lost on the wire: wait for it, do not race it.
+  const scale = await waitFor(
+    () => {
+      const changed = seen.filter((e) => e.type === "scale.changed");
+      return (
+        changed.some(
+          (e) => e.stage === "extract" && e.reason === "agent.lost" && e.previous === 1 && e.agents === 0,
+        ) && changed
+      );
+    },
+    { message: "scale.changed after agent.lost" },
   );
   t.true(
     scale.some(
