@@ -9,6 +9,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { type AgentHostMetrics, createAgentHostMetrics, type LogFn } from "../observability/index.ts";
 import {
   type AgentThreadConfig,
+  type NatsAuth,
   ProcessingConfig,
   TopologyConfig,
   type TopologyOptions,
@@ -25,6 +26,8 @@ import { type PreloadedSources, preloadTypeScript } from "./typescript-preload.t
 
 export type AgentHostOptions = {
   servers: string | string[];
+  /** Credentials and TLS for the host's and its agents' connections. */
+  auth?: NatsAuth;
   /** Agents to start with. */
   agents?: number;
   /** Built-in stage names or stage module paths each agent serves. */
@@ -72,6 +75,7 @@ export class AgentHost {
   readonly #nc: NatsConnection;
   readonly #js: JetStreamClient;
   readonly #servers: string[];
+  readonly #auth: NatsAuth | undefined;
   readonly #stages: string[];
   readonly #slots: number;
   readonly #topology: TopologyConfig;
@@ -97,6 +101,7 @@ export class AgentHost {
     this.hostId =
       options.hostId ?? `${hostname().replace(/[^A-Za-z0-9_-]/g, "_")}-${process.pid}-${hostCounter++}`;
     this.#servers = Array.isArray(options.servers) ? options.servers : [options.servers];
+    this.#auth = options.auth;
     this.#stages = options.stages ?? [...BUILTIN_STAGES];
     this.#slots = options.slots ?? 1;
     this.#topology = TopologyConfig.parse(options.topology ?? {});
@@ -122,7 +127,7 @@ export class AgentHost {
   }
 
   static async start(options: AgentHostOptions): Promise<AgentHost> {
-    const nc = await connectNats({ servers: options.servers, name: "docswarm-agent-host" });
+    const nc = await connectNats({ ...options.auth, servers: options.servers, name: "docswarm-agent-host" });
     const host = new AgentHost(nc, options);
     try {
       await host.spawn(options.agents ?? 1);
@@ -210,6 +215,7 @@ export class AgentHost {
     const config: AgentThreadConfig = {
       agentId: slot.id,
       servers: this.#servers,
+      ...(this.#auth && { auth: this.#auth }),
       stages: this.#stages,
       slots: this.#slots,
       topology: this.#topology,

@@ -9,7 +9,7 @@
 // outstanding request may still deliver, which the client's fetch()/consume() do not.
 import { type Msg, type NatsConnection, nuid, type Subscription } from "@nats-io/transport-node";
 import { PRIORITIES, type Priority } from "../schemas/index.ts";
-import type { TaskSource } from "../streams/index.ts";
+import { inboxPrefixOf, type TaskSource } from "../streams/index.ts";
 import { parseAckSubject, TaskDelivery } from "./delivery.ts";
 
 export type PullerOptions = {
@@ -50,7 +50,7 @@ export class Puller {
   readonly #weights: Record<Priority, number>;
   readonly #onReceive: ((delivery: TaskDelivery) => void) | undefined;
   readonly #current: Record<Priority, number> = { high: 0, normal: 0, low: 0 };
-  readonly #inbox = `_INBOX.pull.${nuid.next()}`;
+  readonly #inbox: string;
   readonly #sub: Subscription;
   readonly #requests = new Map<string, Req>();
   readonly #watched = new Set<number>();
@@ -65,6 +65,7 @@ export class Puller {
 
   constructor(nc: NatsConnection, sources: TaskSource[], options: PullerOptions) {
     this.#nc = nc;
+    this.#inbox = `${inboxPrefixOf(nc)}.pull.${nuid.next()}`;
     this.#sources = sources;
     this.#slots = options.slots;
     this.#longPollMs = options.longPollMs ?? 2000;

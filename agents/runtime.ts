@@ -97,7 +97,11 @@ export class Agent {
 
   static async start(config: AgentThreadConfig, port: HostPort): Promise<Agent> {
     const handlers = await Promise.all(config.stages.map((s) => loadHandler(s)));
-    const nc = await connectNats({ servers: config.servers, name: `docswarm-agent-${config.agentId}` });
+    const nc = await connectNats({
+      ...config.auth,
+      servers: config.servers,
+      name: `docswarm-agent-${config.agentId}`,
+    });
     try {
       const js = jetstream(nc);
       const jsm = await jetstreamManager(nc);

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // docswarm: process PDFs with a swarm of agents coordinated through NATS JetStream.
 import { startTracing } from "../observability/index.ts";
+import { authCommand } from "./commands/auth.ts";
 import { resultsCommand, submitCommand } from "./commands/client.ts";
 import { dashboardCommand } from "./commands/dashboard.ts";
 import { dlqCommand } from "./commands/dlq.ts";
@@ -10,6 +11,7 @@ import { processCommand } from "./commands/process.ts";
 import { agentCommand, coordinatorCommand, upCommand } from "./commands/serve.ts";
 import { statusCommand } from "./commands/status.ts";
 import { watchCommand } from "./commands/watch.ts";
+import { CONNECTION_HELP } from "./connection-flags.ts";
 import { clientErrorCode } from "./errors.ts";
 import { installSignalHandlers, runCleanups } from "./signals.ts";
 import { UsageError } from "./usage.ts";
@@ -21,7 +23,8 @@ Usage:
                                                 create or migrate the topology (streams, buckets, consumers)
   docswarm process <files|folders...> [--agents N] [--out DIR] [--format json|txt|json,txt] [--json]
                    [--priority high|normal|low] [--stage ./my-stage.ts]... [--pipeline split,extract,my-stage,merge]
-  docswarm up [--agents N] [--port P] [--dashboard-port N] [--no-dashboard] [--metrics-port N]
+  docswarm up [--agents N] [--port P] [--auth DIR] [--dashboard-port N] [--dashboard-token T] [--no-dashboard]
+              [--no-dashboard-auth] [--show-text] [--metrics-port N]
                                                 NATS + coordinator + agents + dashboard until Ctrl-C
   docswarm agent [--agents N] [--stages a,b] [--stage ./my-stage.ts]... [--slots N] [--metrics-port N]
                  [--heap-mb 2048] [--autoscale --min N --max N]  agents against NATS_URL
@@ -32,11 +35,17 @@ Usage:
   docswarm pipeline set <name> <stages> | get <name> | list | delete <name>
   docswarm status [--json]                      backlog, agents, coordinator, documents, warnings
   docswarm watch [--json] [--since 5m] [--type doc.failed] [--count N]   tail swarm events
-  docswarm dashboard [--port 7070] [--host 127.0.0.1] [--token T]   live web dashboard
+  docswarm dashboard [--port 7070] [--host 127.0.0.1] [--dashboard-token T] [--no-auth] [--show-text]
+                                                live web dashboard (token on every interface; text only with --show-text)
   docswarm dlq [list] [--stage S] [--limit N] [--json]   dead letters
   docswarm dlq requeue <seq>                    put one dead letter back to work
+  docswarm auth init DIR [--tls] [--tls-host H]... [--resolver memory|full] [--force]
+                                                operator, accounts, a user per role, nats-server.conf
+  docswarm auth add-user NAME --role submitter|agent|coordinator|observer|admin --dir DIR
+  docswarm auth revoke NAME --dir DIR | list --dir DIR | permissions ROLE
 
-NATS_URL selects a NATS server or cluster; 'process' starts an embedded one when it is unset.
+${CONNECTION_HELP}'process' and 'up' start an embedded server unless one is named (with --auth DIR, it uses DIR's
+accounts and TLS, and each role connects as its own user).
 DOCSWARM_LOG_LEVEL=debug|info|warn|error sets the log level (JSON lines; readable on a terminal).
 --metrics-host (default 127.0.0.1) sets where --metrics-port listens.
 Tracing: set OTEL_EXPORTER_OTLP_ENDPOINT (and OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_SERVICE_NAME);
@@ -56,6 +65,7 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   watch: watchCommand,
   dashboard: dashboardCommand,
   dlq: dlqCommand,
+  auth: authCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

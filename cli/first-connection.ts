@@ -1,6 +1,7 @@
 // The first NATS connection of a long-running role (agent, coordinator, dashboard).
 import type { NatsConnection } from "@nats-io/transport-node";
-import { connectNatsWhenUp } from "../streams/index.ts";
+import type { NatsConnectionConfig } from "../schemas/index.ts";
+import { connectNatsWhenUp, displayServers } from "../streams/index.ts";
 import type { LogFn } from "./log.ts";
 import { shutdownSignal } from "./signals.ts";
 
@@ -9,15 +10,16 @@ import { shutdownSignal } from "./signals.ts";
  * they wait for it, saying so every 10 s; Ctrl-C meanwhile ends the command (undefined).
  */
 export async function firstConnection(
-  url: string,
+  config: NatsConnectionConfig,
   name: string,
   log: LogFn,
 ): Promise<NatsConnection | undefined> {
+  const url = displayServers(config.servers);
   const signal = shutdownSignal();
   let saidAt = 0;
   try {
     return await connectNatsWhenUp(
-      { servers: url, name },
+      { ...config, name },
       {
         signal,
         onWait: (attempt, err) => {

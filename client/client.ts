@@ -4,7 +4,6 @@
 import { randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { DeliverPolicy, type JetStreamClient, jetstream } from "@nats-io/jetstream";
-import { Objm } from "@nats-io/obj";
 import { headers, type NatsConnection } from "@nats-io/transport-node";
 import {
   checkGraph,
@@ -21,6 +20,7 @@ import {
   type JobResult,
   JobSpec,
   type JobSpecInput,
+  type NatsAuth,
   type Priority,
   SubmitHeaders,
   validate,
@@ -32,10 +32,10 @@ import {
   isStreamFull,
   isTransient,
   jsonBytes,
-  OBJECT_STORES,
   retryJetStream,
   STREAMS,
   subjects,
+  uploadDocument,
 } from "../streams/index.ts";
 import { ClientError } from "./errors.ts";
 
@@ -70,8 +70,9 @@ export class DocswarmClient {
     this.#owns = owns;
   }
 
-  static async connect(servers: string | string[]): Promise<DocswarmClient> {
-    return new DocswarmClient(await connectNats({ servers, name: "docswarm-client" }), true);
+  /** Connects to `servers` (with credentials and TLS from `auth`: the submitter role's). */
+  static async connect(servers: string | string[], auth: NatsAuth = {}): Promise<DocswarmClient> {
+    return new DocswarmClient(await connectNats({ ...auth, servers, name: "docswarm-client" }), true);
   }
 
   /**
@@ -107,12 +108,11 @@ export class DocswarmClient {
     const viaObjectStore = bytes.length > maxPayload - HEADROOM_BYTES;
     let body = bytes;
     if (viaObjectStore) {
-      // Putting the same name again replaces the object: safe to retry through an election.
-      await retryJetStream(async () => {
-        const store = await new Objm(this.#js).open(OBJECT_STORES.docs);
-        await store.putBlob({ name: docId }, bytes);
-      });
-      h.set(HEADERS.object, docId);
+      // Chunks under a fresh upload id: what a submitter may write (streams/uploads.ts).
+      const upload = await uploadDocument(this.#js, bytes, maxPayload);
+      h.set(HEADERS.upload, upload.id);
+      h.set(HEADERS.uploadSize, String(upload.size));
+      h.set(HEADERS.uploadDigest, upload.digest);
       body = new Uint8Array();
     }
     // Same document within the dedup window: the stream keeps one submission.

@@ -35,6 +35,7 @@ import {
   type FinalResult,
   type Job,
   type JobResult,
+  type NatsAuth,
   SplitFailure,
   TaskResult,
   validate,
@@ -61,6 +62,8 @@ import { sinkOutputs } from "./outputs.ts";
 
 export type CoordinatorOptions = {
   servers: string | string[];
+  /** Credentials and TLS (the coordinator role). */
+  auth?: NatsAuth;
   /** This coordinator's name in the leader lease; unique per process by default. */
   id?: string;
   /** Leader lease timing, unknown-stage grace, ... */
@@ -146,7 +149,7 @@ export class Coordinator {
    * dead-letters, autoscales), the others wait to take over.
    */
   static async start(options: CoordinatorOptions): Promise<Coordinator> {
-    const nc = await connectNats({ servers: options.servers, name: "docswarm-coordinator" });
+    const nc = await connectNats({ ...options.auth, servers: options.servers, name: "docswarm-coordinator" });
     try {
       const js = jetstream(nc);
       // A cluster may be electing leaders as we start: wait that out instead of dying.

@@ -1,7 +1,9 @@
 // The web dashboard: one more NATS client (KV watches, consumer info, the events subject) behind a
 // small HTTP server. Live through server-sent events; static assets ship in dashboard/assets (no
-// CDN). Binds 127.0.0.1 by default; any other address needs a token, which the page asks for. It
-// shows ids, names, counts and error codes, never document text unless a request asks (?text=1).
+// CDN). Binds 127.0.0.1 by default. Every interface, loopback included, needs a token (unless
+// noAuth, on loopback only): an Authorization header, or a session cookie from the login page; never
+// in a URL. It shows ids, names, counts and error codes; document text only when started with
+// showText and a request asks (?text=1).
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -9,20 +11,29 @@ import { jetstream } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { readFinal } from "../jobs/index.ts";
 import { createPrometheusProvider, type LogFn, registerSwarmGauges } from "../observability/index.ts";
-import { DocId, decodeJson, Job, validate } from "../schemas/index.ts";
+import { DocId, decodeJson, Job, type NatsAuth, validate } from "../schemas/index.ts";
 import { BUCKETS, connectNats, drainConnection } from "../streams/index.ts";
 import { DashboardState, describedEvent } from "./state.ts";
 
 export type DashboardOptions = {
   /** NATS servers to connect to, unless `nc` is given. */
   servers?: string | string[];
+  /** Credentials and TLS for that connection (the observer role). */
+  auth?: NatsAuth;
   nc?: NatsConnection;
   /** Default 7070; 0 picks a free port. */
   port?: number;
-  /** Default 127.0.0.1. Anything but loopback requires a token. */
+  /** Default 127.0.0.1. */
   host?: string;
-  /** Required for non-loopback hosts (generated when absent); optional on loopback. */
+  /**
+   * What a browser or scraper must present (Authorization: Bearer, or at the login page, which
+   * then keeps a session cookie); generated when absent. Never read from a URL.
+   */
   token?: string;
+  /** No token at all: only on loopback, for a machine of one's own. */
+  noAuth?: boolean;
+  /** Serve documents' page text (/api/documents/<id>?text=1); off unless asked for. */
+  showText?: boolean;
   onLog?: LogFn;
 };
 
@@ -42,6 +53,17 @@ const SECURITY_HEADERS = {
   "cache-control": "no-store",
 };
 
+const SESSION_MS = 12 * 3_600_000;
+const MAX_SESSIONS = 1000;
+
+export class DashboardAuthError extends Error {
+  readonly code = "DASHBOARD_AUTH";
+  constructor(message: string) {
+    super(message);
+    this.name = "DashboardAuthError";
+  }
+}
+
 export function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || host === "[::1]" || /^127\./.test(host);
 }
@@ -50,8 +72,12 @@ export class Dashboard {
   readonly url: string;
   readonly port: number;
   readonly host: string;
-  /** The token the page and /metrics ask for, or undefined when none is required. */
+  /** The token the page and /metrics ask for, or undefined when none is required (noAuth). */
   readonly token: string | undefined;
+  /** Whether the token was generated here (then whoever started the dashboard must be told it). */
+  readonly tokenGenerated: boolean;
+  readonly showText: boolean;
+  readonly #sessions = new Map<string, number>();
   readonly #server: Server;
   readonly #state: DashboardState;
   readonly #nc: NatsConnection;
@@ -70,6 +96,8 @@ export class Dashboard {
     host: string;
     port: number;
     token: string | undefined;
+    tokenGenerated: boolean;
+    showText: boolean;
     metrics: ReturnType<typeof createPrometheusProvider>;
   }) {
     this.#server = init.server;
@@ -79,10 +107,12 @@ export class Dashboard {
     this.host = init.host;
     this.port = init.port;
     this.token = init.token;
+    this.tokenGenerated = init.tokenGenerated;
+    this.showText = init.showText;
     this.#metrics = init.metrics;
     const shown = init.host === "0.0.0.0" || init.host === "::" ? "127.0.0.1" : init.host;
     const h = shown.includes(":") ? `[${shown}]` : shown;
-    this.url = `http://${h}:${init.port}/${init.token ? `#token=${init.token}` : ""}`;
+    this.url = `http://${h}:${init.port}/`;
     this.#unregisterGauges = registerSwarmGauges(() => this.#state.gaugeSnapshot(), {
       meter: this.#metrics.provider.getMeter("docswarm"),
     });
@@ -92,10 +122,14 @@ export class Dashboard {
 
   static async start(options: DashboardOptions): Promise<Dashboard> {
     const host = options.host ?? "127.0.0.1";
-    const token = options.token ?? (isLoopback(host) ? undefined : randomBytes(18).toString("base64url"));
+    if (options.noAuth && !isLoopback(host))
+      throw new DashboardAuthError(`a dashboard on ${host} needs a token: --no-auth is for loopback only`);
+    const tokenGenerated = !options.noAuth && !options.token;
+    const token = options.noAuth ? undefined : (options.token ?? randomBytes(18).toString("base64url"));
     const ownsNc = !options.nc;
     const nc =
-      options.nc ?? (await connectNats({ servers: options.servers ?? [], name: "docswarm-dashboard" }));
+      options.nc ??
+      (await connectNats({ ...options.auth, servers: options.servers ?? [], name: "docswarm-dashboard" }));
     try {
       const metrics = createPrometheusProvider("docswarm-dashboard");
       const state = await DashboardState.start(nc, { meter: metrics.provider.getMeter("docswarm") });
@@ -114,7 +148,18 @@ export class Dashboard {
       });
       const address = server.address();
       const port = typeof address === "object" && address ? address.port : (options.port ?? 7070);
-      self = new Dashboard({ server, state, nc, ownsNc, host, port, token, metrics });
+      self = new Dashboard({
+        server,
+        state,
+        nc,
+        ownsNc,
+        host,
+        port,
+        token,
+        tokenGenerated,
+        showText: options.showText ?? false,
+        metrics,
+      });
       return self;
     } catch (err) {
       if (ownsNc) await nc.close();
@@ -122,13 +167,56 @@ export class Dashboard {
     }
   }
 
-  #authorized(req: IncomingMessage, url: URL): boolean {
+  /** The bearer token matches (constant time), whatever else the request says. */
+  #bearerOk(req: IncomingMessage): boolean {
     if (!this.token) return true;
     const auth = req.headers.authorization ?? "";
-    const given = auth.startsWith("Bearer ") ? auth.slice(7) : (url.searchParams.get("token") ?? "");
-    const a = Buffer.from(given);
+    const a = Buffer.from(auth.startsWith("Bearer ") ? auth.slice(7) : "");
     const b = Buffer.from(this.token);
     return a.length === b.length && timingSafeEqual(a, b);
+  }
+
+  #session(req: IncomingMessage): string | undefined {
+    const m = /(?:^|;\s*)docswarm_session=([A-Za-z0-9_-]{20,})/.exec(req.headers.cookie ?? "");
+    return m?.[1];
+  }
+
+  /** A token in the Authorization header, or the session cookie the login set. */
+  #authorized(req: IncomingMessage): boolean {
+    if (!this.token || this.#bearerOk(req)) return true;
+    const id = this.#session(req);
+    const until = id ? this.#sessions.get(id) : undefined;
+    if (until === undefined) return false;
+    if (until > Date.now()) return true;
+    this.#sessions.delete(id!);
+    return false;
+  }
+
+  // POST /login with the token in the Authorization header: a session cookie for the page (HttpOnly,
+  // SameSite=Strict: scripts cannot read it and other sites cannot send it).
+  #login(req: IncomingMessage, res: ServerResponse): void {
+    if (!this.token || !this.#bearerOk(req))
+      return void res.writeHead(401, { "www-authenticate": "Bearer", ...SECURITY_HEADERS }).end();
+    const id = randomBytes(32).toString("base64url");
+    if (this.#sessions.size >= MAX_SESSIONS) this.#sessions.delete(this.#sessions.keys().next().value!);
+    this.#sessions.set(id, Date.now() + SESSION_MS);
+    res
+      .writeHead(204, {
+        "set-cookie": `docswarm_session=${id}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${SESSION_MS / 1000}`,
+        ...SECURITY_HEADERS,
+      })
+      .end();
+  }
+
+  #logout(req: IncomingMessage, res: ServerResponse): void {
+    const id = this.#session(req);
+    if (id) this.#sessions.delete(id);
+    res
+      .writeHead(204, {
+        "set-cookie": "docswarm_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0",
+        ...SECURITY_HEADERS,
+      })
+      .end();
   }
 
   // On loopback, refuse other Host names, so a web page elsewhere cannot reach us by DNS rebinding.
@@ -142,6 +230,8 @@ export class Dashboard {
     const url = new URL(req.url ?? "/", "http://dashboard");
     if (!this.#hostAllowed(req))
       return void res.writeHead(421, { "content-type": "text/plain" }).end("wrong host\n");
+    if (req.method === "POST" && url.pathname === "/login") return this.#login(req, res);
+    if (req.method === "POST" && url.pathname === "/logout") return this.#logout(req, res);
     if (req.method !== "GET" && req.method !== "HEAD") return void res.writeHead(405, { allow: "GET" }).end();
     const asset = ASSETS[url.pathname];
     if (asset) {
@@ -150,7 +240,7 @@ export class Dashboard {
     }
     if (url.pathname === "/healthz")
       return void res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
-    if (!this.#authorized(req, url)) {
+    if (!this.#authorized(req)) {
       return void res
         .writeHead(401, {
           "content-type": "application/json",
@@ -163,7 +253,16 @@ export class Dashboard {
     if (url.pathname === "/api/snapshot") return this.#json(res, this.#state.snapshot());
     if (url.pathname === "/api/events") return this.#stream(req, res);
     const doc = /^\/api\/documents\/([^/]+)$/.exec(url.pathname);
-    if (doc) return this.#document(res, decodeURIComponent(doc[1]!), url.searchParams.get("text") === "1");
+    if (doc) {
+      const wantsText = url.searchParams.get("text") === "1";
+      if (wantsText && !this.showText)
+        return this.#json(
+          res,
+          { error: "document text is not served (start the dashboard with --show-text)" },
+          403,
+        );
+      return this.#document(res, decodeURIComponent(doc[1]!), wantsText);
+    }
     res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");
   }
 

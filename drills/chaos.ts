@@ -1,4 +1,4 @@
-// npm run chaos [-- --docs N --hosts N --agents N --coordinators N --seed S --only leader,host --json]
+// npm run chaos [-- --docs N --hosts N --agents N --coordinators N --seed S --only leader,host --auth --json]
 // Processes generated documents while crashing agent threads and kill -9ing agent hosts and the
 // leading coordinator; prints recovery and failover times and the lost / duplicated counts.
 import { parseArgs } from "node:util";
@@ -16,6 +16,8 @@ const { values } = parseArgs({
     /** Comma-separated fault kinds to inject: thread, host, leader (default all three). */
     only: { type: "string" },
     json: { type: "boolean", default: false },
+    /** Every role process as its own NATS user (docswarm auth init). */
+    auth: { type: "boolean", default: false },
   },
 });
 
@@ -74,6 +76,7 @@ const report = await runChaos({
   coordinators: Math.max(2, num("coordinators")),
   seed: num("seed"),
   slowMsPerPage: num("slow-ms-per-page"),
+  auth: values.auth,
   log: values.json ? () => {} : (l) => process.stderr.write(`${l}\n`),
 });
 if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);

@@ -1,4 +1,6 @@
 // Getting a nats-server and running one embedded.
+
+export * from "./auth/index.ts";
 export { EmbeddedNatsServer, EmbeddedServerError, type EmbeddedServerOptions } from "./embedded-server.ts";
 export {
   findNatsServer,

@@ -1,6 +1,7 @@
 // Configuration of the topology, the stages and the CLI; every knob has a default that works on one machine.
 import { z } from "zod";
 import { Priority, StageName } from "./common.ts";
+import { NatsAuth } from "./connection.ts";
 
 const MiB = 1024 * 1024;
 const HOUR = 3_600_000;
@@ -203,6 +204,7 @@ export type ProcessCommandOptions = z.infer<typeof ProcessCommandOptions>;
 export const AgentThreadConfig = z.object({
   agentId: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/),
   servers: z.array(z.string()).min(1),
+  auth: NatsAuth.optional(),
   /** Built-in stage names, or module URLs whose default export is a stage definition. */
   stages: z.array(z.string()).min(1),
   slots: z.number().int().positive(),

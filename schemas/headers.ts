@@ -7,6 +7,11 @@ export const HEADERS = {
   priority: "Docswarm-Priority",
   /** Name of an object in the docs object store holding the bytes (for documents above max payload). */
   object: "Docswarm-Object",
+  /** Id of an upload: chunks on $O.docswarm-docs.C.<id> (how submitters send documents above max payload). */
+  upload: "Docswarm-Upload",
+  /** Size in bytes and SHA-256 (`SHA-256=<base64url>`) of the upload; split checks both. */
+  uploadSize: "Docswarm-Upload-Size",
+  uploadDigest: "Docswarm-Upload-Digest",
   /** "true" asks to process a document again even if it already has a final result. */
   reprocess: "Docswarm-Reprocess",
   /** The submitter's name for the document (a file path), echoed in the final result. */
@@ -22,6 +27,15 @@ export const SubmitHeaders = z
     docId: DocId.optional(),
     priority: Priority.optional(),
     object: z.string().min(1).max(256).optional(),
+    upload: z
+      .string()
+      .regex(/^[A-Za-z0-9]{8,64}$/)
+      .optional(),
+    uploadSize: z.coerce.number().int().positive().optional(),
+    uploadDigest: z
+      .string()
+      .regex(/^SHA-256=[A-Za-z0-9_-]+=*$/)
+      .optional(),
     reprocess: z.enum(["true", "false"]).optional(),
     source: z.string().max(1024).optional(),
     pipeline: z.string().min(1).max(1024).optional(),

@@ -23,6 +23,13 @@ export {
   TopologyConfig,
   type TopologyOptions,
 } from "./config.ts";
+export {
+  DEFAULT_NATS_URL,
+  NatsAuth,
+  NatsCliContext,
+  NatsConnectionConfig,
+  NatsTls,
+} from "./connection.ts";
 export { CoordinatorStatus, LostAgent } from "./coordinator-status.ts";
 export { JobResult, JobSpec, type JobSpecInput, TaskSpec } from "./dag.ts";
 export { DeadLetter } from "./dead-letter.ts";

@@ -1,19 +1,25 @@
 // One place that opens NATS connections, so every process names itself and reconnects the same way.
 
+import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { setSha256Backend } from "@nats-io/obj";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import {
+  type ConnectionOptions,
+  connect,
+  credsAuthenticator,
+  type NatsConnection,
+  PermissionViolationError,
+} from "@nats-io/transport-node";
+import type { NatsAuth } from "../schemas/index.ts";
+import { inboxPrefixFromCreds } from "./creds.ts";
 
 // The object store hashes every object it stores and checks every one it reads; its default is a
 // pure-JS SHA-256 (for browsers). node:crypto is several times faster. Process-wide, per thread.
 setSha256Backend("native");
 
-export type ConnectOptions = {
+export type ConnectOptions = NatsAuth & {
   servers: string | string[];
   name: string;
-  token?: string;
-  user?: string;
-  pass?: string;
 };
 
 // nats.js builds an Error (with a captured stack) for every request, JetStream publish and ack
@@ -30,9 +36,35 @@ export async function connectNats(opts: ConnectOptions): Promise<NatsConnection>
     reconnectTimeWait: 250,
     pingInterval: 10_000,
     noAsyncTraces: !asyncTraces,
-    ...(opts.token && { token: opts.token }),
-    ...(opts.user && { user: opts.user, pass: opts.pass ?? "" }),
+    ...authOptions(opts),
   });
+}
+
+/** NatsAuth as nats.js connection options; files are read here, never copied into the options we keep. */
+export function authOptions(auth: NatsAuth): Partial<ConnectionOptions> {
+  const out: Partial<ConnectionOptions> = {};
+  if (auth.creds) {
+    const creds = readFileSync(auth.creds);
+    out.authenticator = credsAuthenticator(creds);
+    const inbox = auth.inboxPrefix ?? inboxPrefixFromCreds(creds);
+    if (inbox) out.inboxPrefix = inbox;
+  } else if (auth.inboxPrefix) {
+    out.inboxPrefix = auth.inboxPrefix;
+  }
+  if (auth.token) out.token = auth.token;
+  if (auth.user) {
+    out.user = auth.user;
+    out.pass = auth.password ?? "";
+  }
+  if (auth.tls) {
+    out.tls = {
+      ...(auth.tls.ca && { caFile: auth.tls.ca }),
+      ...(auth.tls.cert && { certFile: auth.tls.cert }),
+      ...(auth.tls.key && { keyFile: auth.tls.key }),
+      ...(auth.tls.handshakeFirst && { handshakeFirst: true }),
+    };
+  }
+  return out;
 }
 
 export type WaitForServerOptions = {
@@ -71,6 +103,19 @@ export async function connectNatsWhenUp(
 export function natsUrlFromEnv(): string | undefined {
   const url = process.env.NATS_URL?.trim();
   return url ? url : undefined;
+}
+
+/** A refusal by the server's permissions (requests reject with a RequestError caused by it). */
+export function isPermissionViolation(err: unknown): boolean {
+  for (let e = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof PermissionViolationError) return true;
+  }
+  return false;
+}
+
+/** A connection's reply-subject prefix (what its `_INBOX`-style subscriptions must be allowed). */
+export function inboxPrefixOf(nc: NatsConnection): string {
+  return (nc as unknown as { options?: { inboxPrefix?: string } }).options?.inboxPrefix || "_INBOX";
 }
 
 /**

@@ -1,12 +1,26 @@
 // JetStream topology and wire helpers: subjects, streams, consumers, buckets.
 export {
+  authOptions,
   type ConnectOptions,
   connectNats,
   connectNatsWhenUp,
   drainConnection,
+  inboxPrefixOf,
+  isPermissionViolation,
   natsUrlFromEnv,
   type WaitForServerOptions,
 } from "./connect.ts";
+export {
+  authOf,
+  ConnectionConfigError,
+  type ConnectionInput,
+  contextFile,
+  displayServers,
+  type ResolvedConnection,
+  resolveConnection,
+  withoutUndefined,
+} from "./connection-options.ts";
+export { inboxPrefixFromCreds, type UserClaims, userClaimsFromCreds } from "./creds.ts";
 export { defaultDocId } from "./doc-id.ts";
 export {
   ApiCodes,
@@ -36,6 +50,7 @@ export {
   taskSources,
 } from "./names.ts";
 export { ObjectDigestError, readObject } from "./objects.ts";
+export { inboxPrefixFor, type Permissions, ROLES, type Role, rolePermissions } from "./permissions.ts";
 export {
   type FastPublishOptions,
   JetStreamPublisher,
@@ -86,4 +101,5 @@ export {
   stageConsumerSpecs,
   TOPOLOGY_VERSION,
 } from "./topology-spec.ts";
+export { purgeUpload, readUpload, type Upload, UploadError, uploadDocument } from "./uploads.ts";
 export { jsonBytes, kvPutWithTtl, publishJson } from "./wire.ts";

@@ -6,6 +6,7 @@
 // One wildcard reply subscription per connection; a sweep times out unanswered publishes.
 import { JetStreamApiError, type PubAck } from "@nats-io/jetstream";
 import { type MsgHdrs, type NatsConnection, headers as newHeaders, nuid } from "@nats-io/transport-node";
+import { inboxPrefixOf } from "./connect.ts";
 
 export type FastPublishOptions = {
   msgID?: string;
@@ -43,7 +44,7 @@ const decoder = new TextDecoder();
 export class JetStreamPublisher {
   readonly #nc: NatsConnection;
   readonly #timeoutMs: number;
-  readonly #inbox = `_INBOX.pub.${nuid.next()}`;
+  readonly #inbox: string;
   readonly #pending = new Map<string, Pending>();
   #sweep: NodeJS.Timeout | undefined;
   #next = 0;
@@ -51,6 +52,7 @@ export class JetStreamPublisher {
 
   constructor(nc: NatsConnection, options: { timeoutMs?: number } = {}) {
     this.#nc = nc;
+    this.#inbox = `${inboxPrefixOf(nc)}.pub.${nuid.next()}`;
     this.#timeoutMs = options.timeoutMs ?? 5000;
     nc.subscribe(`${this.#inbox}.*`, {
       callback: (err, msg) => {

@@ -97,22 +97,25 @@ function isDenied(err: unknown): boolean {
   return err instanceof PermissionViolationError || (err as Error)?.cause instanceof PermissionViolationError;
 }
 
+/**
+ * What the server has. A role's NATS user may not read everything (a submitter sees the done
+ * stream, not the task queues): what it may not read is "unknown", neither missing nor checked.
+ */
 async function readView(
   jsm: JetStreamManager,
   specs: ResourceSpec[],
-): Promise<ServerView & { consumers: Map<string, ConsumerConfig> }> {
+): Promise<ServerView & { consumers: Map<string, ConsumerConfig>; unknown: Set<string> }> {
   const streams = new Map<string, StreamConfig>();
-  const replicas = new Map<string, number>();
+  const unknown = new Set<string>();
   await Promise.all(
     specs.map(async (s) => {
       const info = await retryJetStream(() => jsm.streams.info(s.stream)).catch((err) => {
         if (isMissing(err)) return undefined;
-        throw err;
+        if (!isDenied(err)) throw err;
+        unknown.add(s.stream);
+        return undefined;
       });
-      if (info) {
-        streams.set(s.stream, info.config);
-        replicas.set(s.stream, info.config.num_replicas);
-      }
+      if (info) streams.set(s.stream, info.config);
     }),
   );
   const consumers = new Map<string, ConsumerConfig>();
@@ -122,10 +125,14 @@ async function readView(
       const out: ConsumerConfig[] = [];
       for await (const ci of jsm.consumers.list(stream)) out.push(ci.config);
       return out;
+    }).catch((err) => {
+      if (!isDenied(err)) throw err;
+      unknown.add(`${stream}/*`);
+      return [];
     });
     for (const c of list) if (c.durable_name) consumers.set(`${stream}/${c.durable_name}`, c);
   }
-  return { streams, stageConsumer: consumers.get(`${STREAMS.submit}/split-normal`), consumers };
+  return { streams, stageConsumer: consumers.get(`${STREAMS.submit}/split-normal`), consumers, unknown };
 }
 
 /** Stages beyond the built-in ones that have consumers on the task stream (someone added them). */
@@ -274,6 +281,7 @@ export async function applyTopology(
   const mayCreate = apply.mode === "init" || apply.create !== false;
 
   for (const spec of specs) {
+    if (view.unknown.has(spec.stream)) continue;
     const existing = view.streams.get(spec.stream);
     const change = planStream(spec, existing, apply.mode, asked);
     changes.push(change);
@@ -296,7 +304,7 @@ export async function applyTopology(
   );
   for (const spec of consumerSpecs(config)) {
     const stream = view.streams.get(spec.stream) ?? planned.get(spec.stream);
-    if (!stream) continue;
+    if (!stream || view.unknown.has(`${spec.stream}/*`)) continue;
     const change = planConsumer(
       spec,
       view.consumers.get(`${spec.stream}/${spec.config.durable_name}`),

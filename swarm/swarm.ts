@@ -5,21 +5,36 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { AgentHost, type AgentHostOptions } from "../agents/index.ts";
 import { DocswarmClient, type SubmitOptions, type Submitted } from "../client/index.ts";
 import { Coordinator } from "../coordinator/index.ts";
-import { EmbeddedNatsServer, type EmbeddedServerOptions } from "../infra/index.ts";
+import {
+  authFromDir,
+  EmbeddedNatsServer,
+  type EmbeddedServerOptions,
+  embeddedAuthConfig,
+} from "../infra/index.ts";
 import type {
   AutoscalerOptions,
   CoordinatorStatus,
   FinalResult,
+  NatsAuth,
   ProcessingConfig,
   TopologyOptions,
 } from "../schemas/index.ts";
-import { checkTopology, connectNats, drainConnection, ensureTopology } from "../streams/index.ts";
+import { checkTopology, connectNats, drainConnection, ensureTopology, type Role } from "../streams/index.ts";
 import { readCoordinatorStatus, readStatus, type SwarmStatus } from "./status.ts";
 
 export type SwarmOptions = {
-  /** A NATS server or cluster; when absent an embedded server is started (and stopped on shutdown). */
+  /** A NATS server or cluster (comma-separated URLs); when absent an embedded server is started (and stopped on shutdown). */
   natsUrl?: string;
   embedded?: EmbeddedServerOptions;
+  /** Credentials and TLS for every connection this swarm makes (overridden per role by `roles`). */
+  auth?: NatsAuth;
+  /** Per role: the client's (submitter), the coordinator's, the agents', status (observer), setup (admin). */
+  roles?: Partial<Record<Role, NatsAuth>>;
+  /**
+   * A `docswarm auth init` directory: each role connects with its own .creds (and the CA), and an
+   * embedded server runs with the directory's accounts and TLS.
+   */
+  authDir?: string;
   /** Agents started by initialize(); 0 for none. */
   agents?: number;
   stages?: string[];
@@ -62,24 +77,42 @@ export class Swarm {
 
   static async initialize(given: SwarmOptions = {}): Promise<Swarm> {
     let options = given;
-    const server = options.natsUrl ? undefined : await EmbeddedNatsServer.start(options.embedded);
+    const authFor = Swarm.#authFor(options);
+    const embedded = options.authDir
+      ? {
+          ...options.embedded,
+          extraConfig: `${embeddedAuthConfig(options.authDir)}\n${options.embedded?.extraConfig ?? ""}`,
+        }
+      : options.embedded;
+    const server = options.natsUrl ? undefined : await EmbeddedNatsServer.start(embedded);
     const url = options.natsUrl ?? server!.url;
     const cleanup: Array<() => Promise<void>> = [];
     try {
       if (server) cleanup.push(() => server.close());
-      const nc = await connectNats({ servers: url, name: "docswarm-swarm" });
-      cleanup.push(() => drainConnection(nc));
+      const setup = await connectNats({
+        ...authFor("admin"),
+        servers: url.split(","),
+        name: "docswarm-setup",
+      });
       // Our own embedded server: we are its operator. A shared one belongs to its operator: check
       // it, create only what is missing, and use the settings in force there.
-      const report = server
-        ? await ensureTopology(nc, options.topology)
-        : await checkTopology(nc, options.topology ?? {}, { create: true, log: options.onLog ?? (() => {}) });
+      const report = await (server
+        ? ensureTopology(setup, options.topology)
+        : checkTopology(setup, options.topology ?? {}, { create: true, log: options.onLog ?? (() => {}) })
+      ).finally(() => drainConnection(setup));
       options = { ...options, topology: report.config };
+      const nc = await connectNats({
+        ...authFor("submitter"),
+        servers: url.split(","),
+        name: "docswarm-swarm",
+      });
+      cleanup.push(() => drainConnection(nc));
       const coordinator =
         options.coordinator === false
           ? undefined
           : await Coordinator.start({
-              servers: url,
+              servers: url.split(","),
+              auth: authFor("coordinator"),
               ...(options.onLog && { onLog: options.onLog }),
               ...(options.autoscale && { autoscale: options.autoscale }),
             });
@@ -95,9 +128,19 @@ export class Swarm {
     }
   }
 
+  /** Each role's credentials: its .creds in authDir, else roles[role], else auth. */
+  static #authFor(o: SwarmOptions): (role: Role) => NatsAuth {
+    return (role) => ({
+      ...o.auth,
+      ...(o.authDir && authFromDir(o.authDir, role)),
+      ...o.roles?.[role],
+    });
+  }
+
   static #hostOptions(url: string, o: SwarmOptions, agents: number): AgentHostOptions {
     return {
-      servers: url,
+      servers: url.split(","),
+      auth: Swarm.#authFor(o)("agent"),
       agents,
       ...(o.stages && { stages: o.stages }),
       ...(o.slots && { slots: o.slots }),
@@ -142,11 +185,25 @@ export class Swarm {
 
   /** The swarm as NATS shows it, with the leading coordinator's own report (null if none answers). */
   async status(): Promise<SwarmStatus & { leader: CoordinatorStatus | null }> {
+    const nc = await this.#observer();
     const [status, leader] = await Promise.all([
-      readStatus(await jetstreamManager(this.#nc)),
-      readCoordinatorStatus(this.#nc),
+      readStatus(await jetstreamManager(nc)),
+      readCoordinatorStatus(nc),
     ]);
     return { ...status, leader };
+  }
+
+  // Status reads what a submitter may not: with per-role credentials, the observer's connection.
+  #observerNc: Promise<NatsConnection> | undefined;
+  #observer(): Promise<NatsConnection> {
+    const o = this.#options;
+    if (!o.authDir && !o.roles?.observer) return Promise.resolve(this.#nc);
+    this.#observerNc ??= connectNats({
+      ...Swarm.#authFor(o)("observer"),
+      servers: this.url.split(","),
+      name: "docswarm-status",
+    });
+    return this.#observerNc;
   }
 
   /** The seed's name for status. */
@@ -161,6 +218,7 @@ export class Swarm {
       await this.#host?.close({ abandonPulls: this.#server !== undefined }).catch(() => {});
       await this.#coordinator?.close().catch(() => {});
       await this.client.close();
+      if (this.#observerNc) await drainConnection(await this.#observerNc).catch(() => {});
       await drainConnection(this.#nc);
       await this.#server?.close();
     })();

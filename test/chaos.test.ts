@@ -1,7 +1,8 @@
 // The bounded chaos run: `docswarm coordinator` and `docswarm agent` as separate processes; one
 // agent thread crash, one agent host kill -9 and one leading-coordinator kill -9 while documents are
 // in flight. Every document must end with exactly one final result, identical to a fault-free run.
-// (`npm run chaos` is the big version and reports the timings.)
+// Under NATS auth: each role process connects as its own user (`docswarm auth init`), and the server
+// logs no permissions violation. (`npm run chaos` is the big version and reports the timings.)
 import test from "ava";
 import { runChaos } from "../drills/chaos/run.ts";
 
@@ -19,6 +20,7 @@ test("chaos: thread crash, host kill -9 and leader kill -9 lose and duplicate no
     firstFaults: ["thread", "host", "leader"],
     maxFaults: 3,
     timeoutMs: 120_000,
+    auth: true,
     log: (l) => t.log(l),
   });
   t.log(
@@ -29,6 +31,7 @@ test("chaos: thread crash, host kill -9 and leader kill -9 lose and duplicate no
   t.is(report.duplicated, 0);
   t.is(report.mismatched, 0);
   t.is(report.failedDocs, 0);
+  t.is(report.permissionViolations, 0, "every role's permissions cover what it did");
   t.is(report.recovery.unrecovered, 0);
   t.true(report.faults.host >= 1, "an agent host was killed");
   t.true(report.faults.leader >= 1, "the leader was killed");

@@ -35,9 +35,17 @@ test("docswarm up serves the dashboard and metrics and prints where", async (t) 
   const page = await fetch(dashboardUrl);
   t.is(page.status, 200);
   t.regex(await page.text(), /<title>docswarm dashboard<\/title>/);
+  // Loopback too needs the token `up` generated and printed (never in the URL).
+  const token = await waitFor(() => /token: (\S+)/.exec(out)?.[1], {
+    message: "the dashboard token on stdout",
+  });
+  t.is((await fetch(`${dashboardUrl}api/snapshot`)).status, 401);
   const snapshot = await waitFor(
     async () => {
-      const s = (await (await fetch(`${dashboardUrl}api/snapshot`)).json()) as { totals: { agents: number } };
+      const res = await fetch(`${dashboardUrl}api/snapshot`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      const s = (await res.json()) as { totals: { agents: number } };
       return s.totals.agents === 1 && s;
     },
     { message: "the agent on the dashboard" },

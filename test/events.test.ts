@@ -74,17 +74,20 @@ test("agent, scaling and failure events are published and `docswarm watch` shows
     lastHeartbeatAt: ghost.heartbeatAt,
     tasks: [],
   });
-  // scale.changed follows agent.lost (the leader publishes it next): wait for it, not just look.
-  const scale = () => seen.filter((e) => e.type === "scale.changed");
-  await waitFor(
-    () =>
-      scale().some(
-        (e) => e.stage === "extract" && e.reason === "agent.lost" && e.previous === 1 && e.agents === 0,
-      ),
-    { message: "scale.changed after the loss" },
+  // scale.changed follows agent.lost on the wire: wait for it, do not race it.
+  const scale = await waitFor(
+    () => {
+      const changed = seen.filter((e) => e.type === "scale.changed");
+      return (
+        changed.some(
+          (e) => e.stage === "extract" && e.reason === "agent.lost" && e.previous === 1 && e.agents === 0,
+        ) && changed
+      );
+    },
+    { message: "scale.changed after agent.lost" },
   );
   t.true(
-    scale().some(
+    scale.some(
       (e) => e.stage === "split" && e.reason === "agent.drained" && e.previous === 2 && e.agents === 1,
     ),
   );

@@ -14,7 +14,7 @@ test("the process and dashboard /metrics endpoints report the run as it happens"
   t.teardown(() => metrics.close());
   const swarm = await Swarm.initialize({ agents: 2 });
   t.teardown(() => swarm.shutdown());
-  const dashboard = await Dashboard.start({ servers: swarm.url, port: 0 });
+  const dashboard = await Dashboard.start({ servers: swarm.url, port: 0, noAuth: true });
   t.teardown(() => dashboard.close());
   const dashboardMetrics = `http://127.0.0.1:${dashboard.port}/metrics`;
 

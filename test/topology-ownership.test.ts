@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { jetstreamManager } from "@nats-io/jetstream";
 import test from "ava";
 import { connectNats, STREAMS, subjects } from "../streams/index.ts";
+import { startAuthServer } from "./support/auth.ts";
 import { CLI, REPO_ROOT, runCliWithEnv, tempDir } from "./support/cli.ts";
 import { startCluster } from "./support/cluster.ts";
 import { knownDoc } from "./support/pdf.ts";
@@ -143,4 +144,26 @@ test("a dashboard started before any topology waits for it; agents and coordinat
   const done = await (await jetstreamManager(nc)).streams.info(STREAMS.done);
   t.is(done.config.metadata?.["docswarm.version"], "2");
   t.deepEqual(done.config.subjects, [subjects.final("*")]);
+});
+
+test("an agent whose NATS user may not create the topology waits for the admin's docswarm init", async (t) => {
+  t.timeout(120_000);
+  const s = await startAuthServer(t, { topology: false });
+  const agent = spawnRole("agent", s.url, ["--agents", "1", "--auth", s.dir]);
+  t.teardown(() => stopAll([agent], 5000));
+  const waiting = await waitFor(
+    () => agent.logs.find((l) => String(l.msg).includes("waiting for the docswarm topology")),
+    { message: "the agent to say it waits for the topology", timeoutMs: 60_000 },
+  );
+  t.is(waiting.reason, "this user may not create it");
+  t.is(agent.child.exitCode, null, "the agent did not exit");
+  const init = await runCliWithEnv(["init", "--auth", s.dir], { NATS_URL: s.url });
+  t.is(init.code, 0, `${init.stdout}\n${init.stderr}`);
+  await agent.ready;
+  t.deepEqual(
+    await s
+      .violations()
+      .then((v) => v.filter((l) => !l.includes("STREAM.CREATE") && !l.includes("CONSUMER"))),
+    [],
+  );
 });

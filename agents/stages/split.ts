@@ -23,7 +23,15 @@ import {
   SubmitHeaders,
   validate,
 } from "../../schemas/index.ts";
-import { defaultDocId, OBJECT_STORES, subjects, taskId } from "../../streams/index.ts";
+import {
+  defaultDocId,
+  OBJECT_STORES,
+  purgeUpload,
+  readUpload,
+  subjects,
+  taskId,
+  UploadError,
+} from "../../streams/index.ts";
 import { planChunks } from "../chunking.ts";
 import type { TaskDelivery } from "../delivery.ts";
 import { StageError, toErrorInfo } from "../errors.ts";
@@ -165,6 +173,19 @@ export const splitHandler: TaskHandler = {
       let data = bytes;
       // Bytes we store are named per run, so cleaning up an earlier run never removes a newer one's.
       let object = { bucket: OBJECT_STORES.docs, name: `${docId}.${sub.runId}`, size: bytes.length };
+      if (h.upload) {
+        if (bytes.length > 0 || h.object || !h.uploadSize || !h.uploadDigest)
+          throw new StageError(
+            "HEADER_INVALID",
+            `${HEADERS.upload} needs ${HEADERS.uploadSize} and ${HEADERS.uploadDigest}, an empty body and no ${HEADERS.object}`,
+          );
+        data = await readUpload(s.jsm, { id: h.upload, size: h.uploadSize, digest: h.uploadDigest }).catch(
+          (err) => {
+            throw err instanceof UploadError ? new StageError(err.code, err.message) : err;
+          },
+        );
+        object = { ...object, size: data.length };
+      }
       if (h.object) {
         if (bytes.length > 0)
           throw new StageError("HEADER_INVALID", `${HEADERS.object} given with a non-empty body`);
@@ -240,6 +261,9 @@ export const splitHandler: TaskHandler = {
       if (stored.status === "running") await publishFirstTasks(s, stored);
       await publishSplitOk(s, stored, delivered, startedAt);
       d.ack();
+      // The document is stored as the swarm's own object now; a failed purge leaves chunks that
+      // expire with the store's max age.
+      if (h.upload) await purgeUpload(s.jsm, h.upload).catch(() => {});
     } catch (err) {
       const error = toErrorInfo(err);
       markTaskFailed(error);

@@ -3,16 +3,17 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import { DocswarmClient } from "../../client/index.ts";
 import { DocId, Priority, validate } from "../../schemas/index.ts";
-import { natsUrlFromEnv } from "../../streams/index.ts";
+import { authOf } from "../../streams/index.ts";
+import { CONNECTION_OPTIONS, commandConnection } from "../connection-flags.ts";
 import { createLogger } from "../log.ts";
 import { roleTopology } from "../role-topology.ts";
 import { exitOnSignal, onShutdown, runCleanups } from "../signals.ts";
 import { UsageError } from "../usage.ts";
 
-function requireUrl(command: string): string {
-  const url = natsUrlFromEnv();
-  if (!url) throw new UsageError(`docswarm ${command} needs NATS_URL (start one with 'docswarm up')`);
-  return url;
+/** A client with the submitter's credentials (flags, NATS_* variables or the nats CLI context). */
+function connectClient(values: Record<string, unknown>): Promise<DocswarmClient> {
+  const { config } = commandConnection(values, "submitter");
+  return DocswarmClient.connect(config.servers, authOf(config));
 }
 
 export async function submitCommand(argv: string[]): Promise<number> {
@@ -26,6 +27,7 @@ export async function submitCommand(argv: string[]): Promise<number> {
       pipeline: { type: "string" },
       wait: { type: "boolean", default: false },
       json: { type: "boolean", default: false },
+      ...CONNECTION_OPTIONS,
     },
   });
   if (positionals.length === 0) throw new UsageError("give at least one file");
@@ -37,7 +39,7 @@ export async function submitCommand(argv: string[]): Promise<number> {
     if (positionals.length > 1) throw new UsageError("--doc-id names one document; give one file");
   }
   exitOnSignal();
-  const client = await DocswarmClient.connect(requireUrl("submit"));
+  const client = await connectClient(values);
   onShutdown(() => client.close());
   // Submitting before anything runs: wait for the topology (saying so) rather than fail.
   if (!(await roleTopology(client.nc, {}, false, createLogger("warn", { role: "submit" })))) return 130;
@@ -73,14 +75,14 @@ export async function resultsCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { timeout: { type: "string", default: "600" } },
+    options: { timeout: { type: "string", default: "600" }, ...CONNECTION_OPTIONS },
   });
   const docId = validate(DocId, positionals[0]);
   if (!docId.ok) throw new UsageError(`doc id: ${docId.message}`);
   const timeout = validate(z.coerce.number().positive(), values.timeout);
   if (!timeout.ok) throw new UsageError(`--timeout (seconds): ${timeout.message}`);
   exitOnSignal();
-  const client = await DocswarmClient.connect(requireUrl("results"));
+  const client = await connectClient(values);
   onShutdown(() => client.close());
   if (!(await roleTopology(client.nc, {}, false, createLogger("warn", { role: "results" })))) return 130;
   const r = await client.result(docId.value, { timeoutMs: timeout.value * 1000 });

@@ -6,15 +6,10 @@ import { jetstream } from "@nats-io/jetstream";
 import { z } from "zod";
 import { DocswarmClient, listDeadLetters, requeueDeadLetter } from "../../client/index.ts";
 import { StageName, validate } from "../../schemas/index.ts";
-import { natsUrlFromEnv } from "../../streams/index.ts";
+import { authOf } from "../../streams/index.ts";
+import { CONNECTION_OPTIONS, commandConnection } from "../connection-flags.ts";
 import { exitOnSignal, onShutdown, runCleanups } from "../signals.ts";
 import { UsageError } from "../usage.ts";
-
-function requireUrl(): string {
-  const url = natsUrlFromEnv();
-  if (!url) throw new UsageError("docswarm dlq needs NATS_URL");
-  return url;
-}
 
 function when(ms: number): string {
   return new Date(ms).toISOString().replace("T", " ").slice(0, 19);
@@ -28,6 +23,7 @@ export async function dlqCommand(argv: string[]): Promise<number> {
       stage: { type: "string" },
       limit: { type: "string", default: "100" },
       json: { type: "boolean", default: false },
+      ...CONNECTION_OPTIONS,
     },
   });
   const [action = "list", ...rest] = positionals;
@@ -44,7 +40,8 @@ export async function dlqCommand(argv: string[]): Promise<number> {
     seq = parsed.value;
   }
   exitOnSignal();
-  const client = await DocswarmClient.connect(requireUrl());
+  const { config } = commandConnection(values, "admin");
+  const client = await DocswarmClient.connect(config.servers, authOf(config));
   onShutdown(() => client.close());
   const js = jetstream(client.nc);
   if (action === "requeue") {

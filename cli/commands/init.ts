@@ -5,11 +5,12 @@ import { parseArgs } from "node:util";
 import { TopologyConfig, type TopologyOptions } from "../../schemas/index.ts";
 import {
   describeChanges,
+  displayServers,
   formatBytes,
   formatDuration,
   initTopology,
-  natsUrlFromEnv,
 } from "../../streams/index.ts";
+import { CONNECTION_OPTIONS, commandConnection } from "../connection-flags.ts";
 import { firstConnection } from "../first-connection.ts";
 import { createLogger } from "../log.ts";
 import { UsageError } from "../usage.ts";
@@ -83,6 +84,7 @@ export async function initCommand(argv: string[]): Promise<number> {
     options: {
       "dry-run": { type: "boolean", default: false },
       json: { type: "boolean", default: false },
+      ...CONNECTION_OPTIONS,
       ...Object.fromEntries(INIT_FLAGS.map((f) => [f.flag, { type: "string" as const }])),
     },
   });
@@ -96,9 +98,10 @@ export async function initCommand(argv: string[]): Promise<number> {
     throw new UsageError(
       checked.error.issues.map((i) => `--${flagOf(String(i.path[0]))}: ${i.message}`).join("; "),
     );
-  const url = natsUrlFromEnv();
-  if (!url) throw new UsageError("docswarm init needs NATS_URL (for example NATS_URL=nats://127.0.0.1:4222)");
-  const nc = await firstConnection(url, "docswarm-init", createLogger("warn", { role: "init" }));
+  // The operator's command: under NATS auth, the admin user's credentials.
+  const { config } = commandConnection(values, "admin");
+  const url = displayServers(config.servers);
+  const nc = await firstConnection(config, "docswarm-init", createLogger("warn", { role: "init" }));
   if (!nc) return 130;
   try {
     const report = await initTopology(nc, asked as TopologyOptions, { dryRun: values["dry-run"] === true });

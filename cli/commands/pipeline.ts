@@ -1,24 +1,31 @@
 // docswarm pipeline set|get|list|delete: named pipelines in the docswarm-pipelines bucket, usable
 // by name in the Docswarm-Pipeline header (`docswarm submit --pipeline <name>`).
+
+import { parseArgs } from "node:util";
 import { jetstream } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { decodeJson, formatPipeline, Pipeline, parsePipeline } from "../../schemas/index.ts";
-import { BUCKETS, checkTopology, connectNats, jsonBytes, natsUrlFromEnv } from "../../streams/index.ts";
+import { BUCKETS, checkTopology, connectNats, jsonBytes } from "../../streams/index.ts";
+import { CONNECTION_OPTIONS, commandConnection } from "../connection-flags.ts";
 import { createLogger } from "../log.ts";
 import { UsageError } from "../usage.ts";
 
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
 export async function pipelineCommand(argv: string[]): Promise<number> {
-  const [action, name, spec] = argv;
-  const url = natsUrlFromEnv();
-  if (!url) throw new UsageError("docswarm pipeline needs NATS_URL");
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: CONNECTION_OPTIONS,
+  });
+  const [action, name, spec] = positionals;
   if (!action || !["set", "get", "list", "delete"].includes(action)) {
     throw new UsageError("docswarm pipeline set <name> <stages> | get <name> | list | delete <name>");
   }
   if (action !== "list" && (!name || !NAME.test(name)))
     throw new UsageError("a pipeline name is 1-64 of A-Z a-z 0-9 _ -");
-  const nc = await connectNats({ servers: url, name: "docswarm-cli" });
+  const { config } = commandConnection(values, "admin");
+  const nc = await connectNats({ ...config, name: "docswarm-cli" });
   try {
     // Creates the pipelines bucket if nothing else has yet; never changes what exists.
     await checkTopology(nc, {}, { create: true, log: createLogger("warn", { role: "pipeline" }) });

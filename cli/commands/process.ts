@@ -15,15 +15,16 @@ import {
   SwarmEvent,
   validate,
 } from "../../schemas/index.ts";
-import { natsUrlFromEnv, subjects } from "../../streams/index.ts";
+import { subjects } from "../../streams/index.ts";
 import { Swarm } from "../../swarm/index.ts";
+import { CONNECTION_OPTIONS, commandConnection } from "../connection-flags.ts";
 import { expandInputs } from "../files.ts";
 import { createLogger } from "../log.ts";
 import { outputStems, writeOutputs } from "../outputs.ts";
 import { ProgressBar } from "../progress.ts";
 import { exitOnSignal, onShutdown, runCleanups } from "../signals.ts";
 import { UsageError } from "../usage.ts";
-import { stageList } from "./serve.ts";
+import { stageList, swarmAuth } from "./serve.ts";
 
 type Line = {
   file: string;
@@ -46,6 +47,7 @@ export async function processCommand(argv: string[]): Promise<number> {
       priority: { type: "string", short: "p", default: "normal" },
       pipeline: { type: "string" },
       stage: { type: "string", multiple: true, default: [] },
+      ...CONNECTION_OPTIONS,
     },
   });
   const { stage: extraStages, pipeline, ...rest } = values;
@@ -89,9 +91,11 @@ export async function processCommand(argv: string[]): Promise<number> {
   const files = inputs.files.map((i) => i.file);
   const stems = outputStems(inputs.files, opts.out);
 
-  const natsUrl = natsUrlFromEnv();
+  // Embedded NATS unless a server is named (--server, NATS_URL or a nats CLI context).
+  const conn = commandConnection(values, "admin");
   const swarm = await Swarm.initialize({
-    ...(natsUrl && { natsUrl }),
+    ...(conn.explicitServer && { natsUrl: conn.config.servers.join(",") }),
+    ...swarmAuth(conn),
     agents: opts.agents,
     stages: stageList("split,extract,merge", extraStages),
     onLog: log,
@@ -140,7 +144,8 @@ export async function processCommand(argv: string[]): Promise<number> {
   const watching = (async () => {
     for await (const final of results) await finish(final);
   })().catch(() => {});
-  const events = swarm.client.nc.subscribe(`${subjects.eventsAll}`, {
+  // Document events only: what the submitter's user may read.
+  const events = swarm.client.nc.subscribe(`${subjects.eventsAll.slice(0, -1)}doc.>`, {
     callback: (_err, m) => {
       const e = decodeJson(SwarmEvent, m.data);
       if (!e.ok || !("docId" in e.value) || !pending.has(e.value.docId)) return;

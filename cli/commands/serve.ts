@@ -9,12 +9,15 @@ import { serveChaosControl } from "../../agents/chaos-control.ts";
 import { AgentHost } from "../../agents/index.ts";
 import { Coordinator } from "../../coordinator/index.ts";
 import { Dashboard } from "../../dashboard/index.ts";
+import { authFromDir } from "../../infra/index.ts";
 import { startMetricsServer } from "../../observability/index.ts";
-import { type TopologyConfig, validate } from "../../schemas/index.ts";
-import { connectNats, natsUrlFromEnv } from "../../streams/index.ts";
-import { Swarm } from "../../swarm/index.ts";
+import { type NatsConnectionConfig, type TopologyConfig, validate } from "../../schemas/index.ts";
+import { authOf, connectNats, displayServers } from "../../streams/index.ts";
+import { Swarm, type SwarmOptions } from "../../swarm/index.ts";
+import { CONNECTION_OPTIONS, type CommandConnection, commandConnection } from "../connection-flags.ts";
 import { firstConnection } from "../first-connection.ts";
-import { createLogger, type LogFn } from "../log.ts";
+import type { LogFn } from "../log.ts";
+import { createLogger } from "../log.ts";
 import { guardRoleProcess } from "../role-guards.ts";
 import { roleTopology } from "../role-topology.ts";
 import { onShutdown, untilSignal } from "../signals.ts";
@@ -62,27 +65,24 @@ async function serveMetrics(values: Record<string, unknown>, role: string): Prom
   process.stdout.write(`docswarm ${role}: metrics at ${server.url}\n`);
 }
 
-/** A role's start: wait for NATS, then check the topology (creating what is missing). */
+/**
+ * A role's start: wait for NATS, then check the topology: create what is missing (with the settings
+ * in force), never change what exists; where these credentials may not create it (the admin's
+ * `docswarm init` owns it), wait for it. The settings in force, or undefined on Ctrl-C.
+ */
 async function roleSetup(
-  url: string,
+  config: NatsConnectionConfig,
   role: string,
   replicas: number | undefined,
   log: LogFn,
 ): Promise<TopologyConfig | undefined> {
-  const nc = await firstConnection(url, `docswarm-${role}-setup`, log);
+  const nc = await firstConnection(config, `docswarm-${role}-setup`, log);
   if (!nc) return undefined;
   try {
     return await roleTopology(nc, replicas === undefined ? {} : { replicas }, true, log);
   } finally {
     await nc.close();
   }
-}
-
-function requireUrl(command: string): string {
-  const url = natsUrlFromEnv();
-  if (!url)
-    throw new UsageError(`docswarm ${command} needs NATS_URL (for example NATS_URL=nats://127.0.0.1:4222)`);
-  return url;
 }
 
 export async function upCommand(argv: string[]): Promise<number> {
@@ -94,7 +94,11 @@ export async function upCommand(argv: string[]): Promise<number> {
       "dashboard-port": { type: "string", default: "7070" },
       "dashboard-host": { type: "string", default: "127.0.0.1" },
       "no-dashboard": { type: "boolean", default: false },
+      "dashboard-token": { type: "string", default: process.env.DOCSWARM_DASHBOARD_TOKEN },
+      "no-dashboard-auth": { type: "boolean", default: false },
+      "show-text": { type: "boolean", default: false },
       ...METRICS_OPTIONS,
+      ...CONNECTION_OPTIONS,
     },
   });
   const dashboardPort = validate(z.coerce.number().int().min(0).max(65535), values["dashboard-port"]);
@@ -106,10 +110,11 @@ export async function upCommand(argv: string[]): Promise<number> {
   if (port && !port.ok) throw new UsageError(`--port: ${port.message}`);
   const log = createLogger("info", { role: "up" });
   await serveMetrics(values, "up");
-  const natsUrl = natsUrlFromEnv();
+  const conn = commandConnection(values, "admin");
   const swarm = await Swarm.initialize({
-    ...(natsUrl && { natsUrl }),
+    ...(conn.explicitServer && { natsUrl: conn.config.servers.join(",") }),
     ...(port?.ok && { embedded: { port: port.value } }),
+    ...swarmAuth(conn),
     agents: agents.value,
     onLog: log,
   });
@@ -119,7 +124,16 @@ export async function upCommand(argv: string[]): Promise<number> {
   );
   if (!values["no-dashboard"]) {
     const start = (port: number) =>
-      Dashboard.start({ servers: swarm.url, port, host: values["dashboard-host"], onLog: log });
+      Dashboard.start({
+        servers: swarm.url,
+        auth: conn.authDir ? authFromDir(conn.authDir, "observer") : authOf(conn.config),
+        port,
+        host: values["dashboard-host"],
+        ...(values["dashboard-token"] && { token: values["dashboard-token"] }),
+        noAuth: values["no-dashboard-auth"],
+        showText: values["show-text"],
+        onLog: log,
+      });
     // The default port may be taken (a second swarm on this machine): any free one will do then.
     const dashboard = await start(dashboardPort.value).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== "EADDRINUSE" || dashboardPort.value === 0) throw err;
@@ -147,6 +161,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
       min: { type: "string", default: "1" },
       max: { type: "string", default: "16" },
       ...METRICS_OPTIONS,
+      ...CONNECTION_OPTIONS,
     },
   });
   const { stage: extra, autoscale, min, max, ...rest } = values;
@@ -154,14 +169,16 @@ export async function agentCommand(argv: string[]): Promise<number> {
   if (!bounds.ok) throw new UsageError(bounds.message);
   const args = validate(AgentArgs, rest);
   if (!args.ok) throw new UsageError(args.message);
-  const url = requireUrl("agent");
+  const { config } = commandConnection(values, "agent");
+  const url = displayServers(config.servers);
   const log = createLogger("info", { role: "agent" });
   await serveMetrics(values, "agent");
   guardRoleProcess(log);
-  const topology = await roleSetup(url, "agent", args.value.replicas, log);
+  const topology = await roleSetup(config, "agent", args.value.replicas, log);
   if (!topology) return 130;
   const host = await AgentHost.start({
-    servers: url,
+    servers: config.servers,
+    auth: authOf(config),
     agents: args.value.agents,
     stages: stageList(args.value.stages, extra),
     slots: args.value.slots,
@@ -172,7 +189,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
   });
   onShutdown(() => host.close());
   if (process.env.DOCSWARM_CHAOS === "1") {
-    const control = await connectNats({ servers: url, name: "docswarm-chaos-control" });
+    const control = await connectNats({ ...config, name: "docswarm-chaos-control" });
     serveChaosControl(control, host);
     onShutdown(() => control.close());
   }
@@ -195,6 +212,7 @@ export async function coordinatorCommand(argv: string[]): Promise<number> {
       max: { type: "string", default: "16" },
       "tasks-per-agent": { type: "string", default: "4" },
       ...METRICS_OPTIONS,
+      ...CONNECTION_OPTIONS,
     },
   });
   const bounds = validate(ScaleBounds, { min: values.min, max: values.max });
@@ -203,13 +221,15 @@ export async function coordinatorCommand(argv: string[]): Promise<number> {
   if (!perAgent.ok) throw new UsageError(`--tasks-per-agent: ${perAgent.message}`);
   const replicas = validate(z.coerce.number().int().min(1).max(5).optional(), values.replicas);
   if (!replicas.ok) throw new UsageError(`--replicas: ${replicas.message}`);
-  const url = requireUrl("coordinator");
+  const { config } = commandConnection(values, "coordinator");
+  const url = displayServers(config.servers);
   const log = createLogger("info", { role: "coordinator" });
   await serveMetrics(values, "coordinator");
   guardRoleProcess(log);
-  if (!(await roleSetup(url, "coordinator", replicas.value, log))) return 130;
+  if (!(await roleSetup(config, "coordinator", replicas.value, log))) return 130;
   const coordinator = await Coordinator.start({
-    servers: url,
+    servers: config.servers,
+    auth: authOf(config),
     onLog: log,
     ...(values.autoscale && { autoscale: { ...bounds.value, tasksPerAgent: perAgent.value } }),
   });
@@ -222,4 +242,13 @@ export async function coordinatorCommand(argv: string[]): Promise<number> {
   });
   await untilSignal();
   return 0;
+}
+
+/**
+ * What a swarm in this process connects with: with --auth DIR each role its own user from DIR (and
+ * an embedded server DIR's accounts and TLS); otherwise every role the one set of credentials given.
+ */
+export function swarmAuth(conn: CommandConnection): Pick<SwarmOptions, "auth" | "authDir"> {
+  if (conn.authDir) return { authDir: conn.authDir };
+  return { auth: authOf(conn.config) };
 }

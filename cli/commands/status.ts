@@ -8,17 +8,20 @@ import type { SwarmStatus } from "../../schemas/index.ts";
 import {
   applyTopology,
   connectNats,
+  displayServers,
   formatBytes,
   formatDuration,
-  natsUrlFromEnv,
 } from "../../streams/index.ts";
-import { UsageError } from "../usage.ts";
+import { CONNECTION_OPTIONS, commandConnection } from "../connection-flags.ts";
 
 export async function statusCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { json: { type: "boolean", default: false } } });
-  const url = natsUrlFromEnv();
-  if (!url) throw new UsageError("docswarm status needs NATS_URL (start one with 'docswarm up')");
-  const nc = await connectNats({ servers: url, name: "docswarm-status" });
+  const { values } = parseArgs({
+    args: argv,
+    options: { json: { type: "boolean", default: false }, ...CONNECTION_OPTIONS },
+  });
+  const { config } = commandConnection(values, "observer");
+  const url = displayServers(config.servers);
+  const nc = await connectNats({ ...config, name: "docswarm-status" });
   try {
     const topology = await applyTopology(nc, {}, { mode: "check", create: false });
     if (topology.found === null) {

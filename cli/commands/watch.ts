@@ -5,7 +5,8 @@ import { DeliverPolicy, jetstream } from "@nats-io/jetstream";
 import { z } from "zod";
 import { formatEventLine } from "../../observability/index.ts";
 import { decodeJson, SwarmEvent, validate } from "../../schemas/index.ts";
-import { connectNats, natsUrlFromEnv, STREAMS, subjects } from "../../streams/index.ts";
+import { connectNats, displayServers, STREAMS, subjects } from "../../streams/index.ts";
+import { CONNECTION_OPTIONS, commandConnection } from "../connection-flags.ts";
 import { createLogger } from "../log.ts";
 import { roleTopology } from "../role-topology.ts";
 import { onShutdown, untilSignal } from "../signals.ts";
@@ -27,6 +28,7 @@ export async function watchCommand(argv: string[]): Promise<number> {
       since: { type: "string" },
       type: { type: "string" },
       count: { type: "string" },
+      ...CONNECTION_OPTIONS,
     },
   });
   const sinceMs = values.since === undefined ? undefined : parseDuration(values.since);
@@ -39,10 +41,9 @@ export async function watchCommand(argv: string[]): Promise<number> {
   const filter = values.type
     ? `${subjects.eventsAll.slice(0, -1)}${values.type.replace(/\.$/, "")}.>`
     : subjects.eventsAll;
-  const url = natsUrlFromEnv();
-  if (!url) throw new UsageError("docswarm watch needs NATS_URL (start one with 'docswarm up')");
-
-  const nc = await connectNats({ servers: url, name: "docswarm-watch" });
+  const { config } = commandConnection(values, "observer");
+  const url = displayServers(config.servers);
+  const nc = await connectNats({ ...config, name: "docswarm-watch" });
   onShutdown(() => nc.close());
   // Watching before anything runs: wait for the topology, saying so on stderr.
   if (!(await roleTopology(nc, {}, false, createLogger("warn", { role: "watch" })))) return 130;

@@ -1,7 +1,7 @@
 // docswarm dashboard: renders the server's snapshots (every second over server-sent events) and
 // swarm events as they happen. No framework, no CDN; every value goes in as text, never as HTML.
 
-const state = { token: "", snapshot: null, source: null };
+const state = { snapshot: null, source: null };
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -50,10 +50,6 @@ const fmt = {
     return id.length > n ? `${id.slice(0, n)}…` : id;
   },
 };
-
-function authHeaders() {
-  return state.token ? { authorization: `Bearer ${state.token}` } : {};
-}
 
 function setConnection(on, text) {
   const c = document.getElementById("connection");
@@ -327,8 +323,8 @@ function applyEvent(e) {
 
 function connect() {
   state.source?.close();
-  const q = state.token ? `?token=${encodeURIComponent(state.token)}` : "";
-  const source = new EventSource(`/api/events${q}`);
+  // The session cookie from the login travels with the stream; the token never goes in a URL.
+  const source = new EventSource("/api/events");
   state.source = source;
   source.addEventListener("open", () => setConnection(true, "live"));
   source.addEventListener("error", () => setConnection(false, "reconnecting"));
@@ -341,19 +337,10 @@ function connect() {
 }
 
 async function start() {
-  const match = /token=([^&]+)/.exec(location.hash);
-  if (match) {
-    state.token = decodeURIComponent(match[1]);
-    sessionStorage.setItem("docswarm-token", state.token);
-    history.replaceState(null, "", location.pathname);
-  } else {
-    state.token = sessionStorage.getItem("docswarm-token") || "";
-  }
-  const res = await fetch("/api/snapshot", { headers: authHeaders() });
+  const res = await fetch("/api/snapshot", { credentials: "same-origin" });
   if (res.status === 401) {
     setConnection(false, "locked");
     document.getElementById("login").hidden = false;
-    if (state.token) document.getElementById("login-error").textContent = "That token was not accepted.";
     return;
   }
   document.getElementById("login").hidden = true;
@@ -362,10 +349,21 @@ async function start() {
   connect();
 }
 
-document.getElementById("login").addEventListener("submit", (ev) => {
+// The token goes once, in a header, to /login, which answers with an HttpOnly session cookie.
+document.getElementById("login").addEventListener("submit", async (ev) => {
   ev.preventDefault();
-  state.token = document.getElementById("token-input").value.trim();
-  sessionStorage.setItem("docswarm-token", state.token);
+  const input = document.getElementById("token-input");
+  const res = await fetch("/login", {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { authorization: `Bearer ${input.value.trim()}` },
+  });
+  input.value = "";
+  if (res.status !== 204) {
+    document.getElementById("login-error").textContent = "That token was not accepted.";
+    return;
+  }
+  document.getElementById("login-error").textContent = "";
   void start();
 });
 window.addEventListener("resize", () => state.snapshot && drawChart(state.snapshot.series));

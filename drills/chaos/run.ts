@@ -10,6 +10,7 @@
 //    duplicated = more than one. Recovery = from a kill to the moment a task the killed thread or
 //    process held started running again elsewhere (TaskResult.startedAt, seen on docswarm.result.>);
 //    failover = from killing the leader to the next coordinator.elected event.
+import { readFile } from "node:fs/promises";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -22,6 +23,7 @@ import { BUCKETS, connectNats, ensureTopology, STREAMS, subjects } from "../../s
 import { Swarm } from "../../swarm/index.ts";
 import { type KnownDoc, makeCorpus, rng } from "../../test/support/pdf.ts";
 import { type RoleProcess, spawnRole, stopAll } from "../../test/support/roles.ts";
+import { chaosAuth } from "./auth.ts";
 
 const SLOW_EXTRACT = new URL("../stages/slow-extract.ts", import.meta.url).pathname;
 
@@ -43,6 +45,8 @@ export type ChaosOptions = {
   /** Extra time per extracted page (slow I/O), so small runs have tasks in flight to kill. */
   slowMsPerPage: number;
   timeoutMs: number;
+  /** Under NATS auth: each role process as its own user (scripts/chaos/auth.ts). */
+  auth: boolean;
   log: (line: string) => void;
 };
 
@@ -59,6 +63,7 @@ export const DEFAULT_CHAOS: ChaosOptions = {
   maxFaults: 1000,
   slowMsPerPage: 0,
   timeoutMs: 10 * 60_000,
+  auth: false,
   log: () => {},
 };
 
@@ -75,6 +80,8 @@ export type Kill = {
 };
 
 export type ChaosReport = {
+  /** Permissions violations the server logged (runs under auth). */
+  permissionViolations: number;
   docs: number;
   pages: number;
   faults: Record<FaultKind, number>;
@@ -182,11 +189,12 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
   const baselineMs = Date.now() - t0;
   log(`fault-free run: ${baselineMs} ms`);
 
-  const server = await EmbeddedNatsServer.start();
+  const auth = o.auth ? await chaosAuth() : undefined;
+  const server = await EmbeddedNatsServer.start(auth ? { extraConfig: auth.serverConfig } : {});
   const processes: RoleProcess[] = [];
   let nc: NatsConnection | undefined;
   try {
-    nc = await connectNats({ servers: server.url, name: "docswarm-chaos" });
+    nc = await connectNats({ ...auth?.harness, servers: server.url, name: "docswarm-chaos" });
     await ensureTopology(nc);
     const env: Record<string, string> = {
       DOCSWARM_CHAOS: "1",
@@ -200,13 +208,13 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
     const coordinators: RoleProcess[] = [];
     const hosts: RoleProcess[] = [];
     const startCoordinator = () => {
-      const p = spawnRole("coordinator", server.url, [], env);
+      const p = spawnRole("coordinator", server.url, auth?.roleArgs("coordinator") ?? [], env);
       processes.push(p);
       coordinators.push(p);
       return p;
     };
     const startHost = () => {
-      const p = spawnRole("agent", server.url, agentArgs, env);
+      const p = spawnRole("agent", server.url, [...agentArgs, ...(auth?.roleArgs("agent") ?? [])], env);
       processes.push(p);
       hosts.push(p);
       return p;
@@ -467,6 +475,11 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
         }
       }
     }
+    // Under auth the roles' permissions must cover everything they did, faults and recoveries included.
+    const violations = auth
+      ? (await readFile(server.logFile, "utf8")).split("\n").filter((l) => /Permissions Violation/i.test(l))
+      : [];
+    for (const v of violations) problems.push(`permissions: ${v.slice(v.indexOf("]") + 1).trim()}`);
     let executions = 0;
     for (const list of runs.values()) executions += list.length;
     // Double executions by cause: an extra run is explained when an earlier run of the same task was
@@ -538,6 +551,7 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
       kills,
       samples: { thread: recoveries.thread, host: recoveries.host, failover: failovers },
       problems,
+      permissionViolations: violations.length,
       ok:
         lost === 0 &&
         duplicated === 0 &&
@@ -545,11 +559,13 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
         failedDocs === 0 &&
         unrecovered === 0 &&
         doubled.unexplained === 0 &&
-        unexplainedFinals === 0,
+        unexplainedFinals === 0 &&
+        violations.length === 0,
     };
   } finally {
     await stopAll(processes, 3000);
     await nc?.close().catch(() => {});
     await server.close();
+    await auth?.close();
   }
 }

@@ -1,0 +1,21 @@
+// NATS accounts, users and TLS for docswarm: what `docswarm auth` writes and how roles use it.
+export {
+  AuthDirError,
+  type AuthInitOptions,
+  type AuthInitResult,
+  addUser,
+  initAuthDir,
+  listUsers,
+  type PermissionsFor,
+  revokeUser,
+  type UserPermissions,
+  type UserRecord,
+} from "./auth-dir.ts";
+export {
+  AuthDirMissingError,
+  authDirHasTls,
+  authFromDir,
+  type DirAuth,
+  embeddedAuthConfig,
+} from "./role-creds.ts";
+export { createCa, issueCertificate, type PemPair } from "./tls.ts";
