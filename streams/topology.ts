@@ -11,52 +11,39 @@ import {
 } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { Objm } from "@nats-io/obj";
-import { type NatsConnection, PermissionViolationError } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/transport-node";
 import {
   type TopologyConfig,
   type TopologyOptions,
   TopologyConfig as TopologySchema,
 } from "../schemas/index.ts";
-import { ApiCodes, isApiError } from "./errors.ts";
-import { BUILTIN_STAGES, STREAMS } from "./names.ts";
+import { STREAMS } from "./names.ts";
 import { retryJetStream } from "./retry.ts";
+import { askedKeys, diffStream, type FieldDiff, type ServerView, settingsInForce } from "./topology-diff.ts";
 import {
-  askedFields,
-  askedKeys,
-  diffConsumer,
-  diffStream,
-  type FieldDiff,
-  type ServerView,
-  settingsInForce,
-  unbounded,
-} from "./topology-diff.ts";
+  foundVersion,
+  isCreatedMeanwhile,
+  isDenied,
+  isMissing,
+  planConsumer,
+  planStream,
+  type ResourceChange,
+  readView,
+  stagesIn,
+  withMetadata,
+} from "./topology-plan.ts";
 import {
-  CONSUMER_SETTING_KEYS,
   type ConsumerSpec,
   consumerSpecs,
-  META,
-  type ResourceKind,
   type ResourceSpec,
   resourceSpecs,
-  SETTING_KEYS,
   stageConsumerSpecs,
   TOPOLOGY_VERSION,
 } from "./topology-spec.ts";
 
-const MiB = 1024 * 1024;
+export type { ResourceChange } from "./topology-plan.ts";
 
-export type ResourceChange = {
-  /** A stream, bucket or object store name, or `<stream>/<consumer>`. */
-  target: string;
-  kind: ResourceKind | "consumer";
-  action: "create" | "update" | "none";
-  /** Fields this run changes (or, for a dry run, would change). */
-  changes: FieldDiff[];
-  /** Fields that differ from the spec and stay as they are (the operator's settings, or a role's check). */
-  differs: FieldDiff[];
-  /** Applying failed (the server refused: not allowed, or not changeable in place). */
-  error?: string;
-};
+const MiB = 1024 * 1024;
 
 export type TopologyReport = {
   mode: "init" | "check";
@@ -83,126 +70,6 @@ export type ApplyOptions = {
   /** In check mode, whether missing resources may be created (default true). */
   create?: boolean;
 };
-
-function isMissing(err: unknown): boolean {
-  return isApiError(err, ApiCodes.StreamNotFound, ApiCodes.ConsumerNotFound);
-}
-
-/** A stream or consumer exists with another config: someone created it meanwhile. */
-function isCreatedMeanwhile(err: unknown): boolean {
-  return isApiError(err, ApiCodes.StreamNameInUse, ApiCodes.ConsumerAlreadyExists);
-}
-
-function isDenied(err: unknown): boolean {
-  return err instanceof PermissionViolationError || (err as Error)?.cause instanceof PermissionViolationError;
-}
-
-/**
- * What the server has. A role's NATS user may not read everything (a submitter sees the done
- * stream, not the task queues): what it may not read is "unknown", neither missing nor checked.
- */
-async function readView(
-  jsm: JetStreamManager,
-  specs: ResourceSpec[],
-): Promise<ServerView & { consumers: Map<string, ConsumerConfig>; unknown: Set<string> }> {
-  const streams = new Map<string, StreamConfig>();
-  const unknown = new Set<string>();
-  await Promise.all(
-    specs.map(async (s) => {
-      const info = await retryJetStream(() => jsm.streams.info(s.stream)).catch((err) => {
-        if (isMissing(err)) return undefined;
-        if (!isDenied(err)) throw err;
-        unknown.add(s.stream);
-        return undefined;
-      });
-      if (info) streams.set(s.stream, info.config);
-    }),
-  );
-  const consumers = new Map<string, ConsumerConfig>();
-  for (const stream of [STREAMS.submit, STREAMS.tasks, STREAMS.results, STREAMS.advisories]) {
-    if (!streams.has(stream)) continue;
-    const list = await retryJetStream(async () => {
-      const out: ConsumerConfig[] = [];
-      for await (const ci of jsm.consumers.list(stream)) out.push(ci.config);
-      return out;
-    }).catch((err) => {
-      if (!isDenied(err)) throw err;
-      unknown.add(`${stream}/*`);
-      return [];
-    });
-    for (const c of list) if (c.durable_name) consumers.set(`${stream}/${c.durable_name}`, c);
-  }
-  return { streams, stageConsumer: consumers.get(`${STREAMS.submit}/split-normal`), consumers, unknown };
-}
-
-/** Stages beyond the built-in ones that have consumers on the task stream (someone added them). */
-function stagesIn(consumers: Map<string, ConsumerConfig>): string[] {
-  const out = new Set<string>();
-  for (const key of consumers.keys()) {
-    const m = /^DOCSWARM_TASKS\/([a-z][a-z0-9-]*)-(high|normal|low)$/.exec(key);
-    if (m && !(BUILTIN_STAGES as readonly string[]).includes(m[1]!)) out.add(m[1]!);
-  }
-  return [...out];
-}
-
-function foundVersion(view: ServerView): number | null {
-  if (view.streams.size === 0) return null;
-  let v = 0;
-  for (const s of view.streams.values()) v = Math.max(v, Number(s.metadata?.[META.version] ?? 1) || 1);
-  return v;
-}
-
-function withMetadata(spec: ResourceSpec, config: TopologyConfig): ResourceSpec {
-  const metadata: Record<string, string> = { [META.version]: String(TOPOLOGY_VERSION) };
-  if (spec.stream === STREAMS.submit) metadata[META.settings] = JSON.stringify(config);
-  return { ...spec, config: { ...spec.config, metadata } };
-}
-
-/** Which differences init applies: structural ones, asked settings, limits missing, replicas raised. */
-function initApplies(d: FieldDiff): boolean {
-  if (d.kind === "structural" || d.asked) return true;
-  if (d.field === "num_replicas") return (d.to as number) > (d.from as number);
-  return unbounded(d.field, d.from);
-}
-
-function planStream(
-  spec: ResourceSpec,
-  existing: StreamConfig | undefined,
-  mode: ApplyOptions["mode"],
-  asked: ReadonlySet<string>,
-): ResourceChange {
-  const base = { target: spec.name, kind: spec.kind };
-  if (!existing) return { ...base, action: "create", changes: [], differs: [] };
-  const fields = askedFields(SETTING_KEYS[spec.stream] ?? {}, asked);
-  const diffs = diffStream(existing, spec.config, fields);
-  // Metadata of an older layout is only rewritten by init.
-  const changes = mode === "init" ? diffs.filter(initApplies) : [];
-  const differs = diffs.filter(
-    (d) => !changes.includes(d) && !(mode === "check" && d.field.startsWith("metadata.")),
-  );
-  return { ...base, action: changes.length > 0 ? "update" : "none", changes, differs };
-}
-
-function planConsumer(
-  spec: ConsumerSpec,
-  existing: ConsumerConfig | undefined,
-  streamReplicas: number,
-  mode: ApplyOptions["mode"],
-  asked: ReadonlySet<string>,
-): ResourceChange {
-  const base = { target: `${spec.stream}/${spec.config.durable_name}`, kind: "consumer" as const };
-  if (!existing) return { ...base, action: "create", changes: [], differs: [] };
-  const fields = askedFields(CONSUMER_SETTING_KEYS, asked);
-  fields.delete("num_replicas");
-  const diffs = diffConsumer(existing, spec.config, streamReplicas, fields);
-  const changes = mode === "init" ? diffs.filter((d) => d.kind === "structural" || d.asked) : [];
-  return {
-    ...base,
-    action: changes.length > 0 ? "update" : "none",
-    changes,
-    differs: diffs.filter((d) => !changes.includes(d)),
-  };
-}
 
 function withoutServerKeys(metadata: Record<string, string> | undefined): Record<string, string> {
   return Object.fromEntries(Object.entries(metadata ?? {}).filter(([k]) => !k.startsWith("_nats")));
