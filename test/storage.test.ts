@@ -7,6 +7,7 @@ import { jetstream } from "@nats-io/jetstream";
 import test from "ava";
 import { INIT_FLAGS } from "../cli/commands/init.ts";
 import { Coordinator } from "../coordinator/index.ts";
+import { Dashboard } from "../dashboard/index.ts";
 import { decodeJson, FinalResult, SwarmEvent, SwarmStatus, TopologyConfig } from "../schemas/index.ts";
 import { ensureTopology, jsonBytes, resourceSpecs, STREAMS, subjects } from "../streams/index.ts";
 import { runCliWithEnv } from "./support/cli.ts";
@@ -104,6 +105,22 @@ test("status shows use against limits; 80 % of the done stream warns and fires s
   t.regex(text.stdout, /Storage \(warns at 80 % of a limit\)/);
   t.regex(text.stdout, /DOCSWARM_DONE\s+stream\s+\d+(\.\d+)? KiB\s+64 KiB\s+\d+ % HIGH/);
   t.regex(text.stdout, /! DOCSWARM_DONE is at \d+ % of its limit/);
+
+  // The dashboard shows the same (its snapshot, read every few seconds).
+  const dashboard = await Dashboard.start({ servers: server.url, port: 0, noAuth: true });
+  t.teardown(() => dashboard.close());
+  const shown = await waitFor(
+    async () => {
+      const snap = (await (await fetch(new URL("/api/snapshot", dashboard.url))).json()) as {
+        storage: { items: Array<{ name: string; used: number }> };
+        warnings: Array<{ code: string; resource?: string }>;
+      };
+      return snap.storage.items.length === 14 && snap;
+    },
+    { message: "the dashboard's storage table" },
+  );
+  t.true(shown.storage.items.find((i) => i.name === STREAMS.done)!.used >= 0.8);
+  t.true(shown.warnings.some((w) => w.code === "STORAGE_HIGH" && w.resource === STREAMS.done));
 
   // Still high on later looks: one event per crossing, not one per look.
   await new Promise((r) => setTimeout(r, 1000));
