@@ -167,7 +167,9 @@ export async function applyTopology(
     }
   }
   const planned = new Map(
-    specs.filter((s) => !missing.includes(s.name)).map((s) => [s.stream, s.config as StreamConfig]),
+    specs
+      .filter((s) => !missing.includes(s.name) && !view.unknown.has(s.stream))
+      .map((s) => [s.stream, s.config as StreamConfig]),
   );
   for (const spec of consumerSpecs(config)) {
     const stream = view.streams.get(spec.stream) ?? planned.get(spec.stream);
