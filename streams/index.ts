@@ -62,5 +62,14 @@ export { readLastPerSubject, readSubject } from "./read.ts";
 export { countServing, listAgents } from "./registry.ts";
 export { openState, type SwarmState } from "./state.ts";
 export { ensureStage, ensureTopology, stageConsumerConfig, type Topology } from "./topology.ts";
-export { purgeUpload, readUpload, type Upload, UploadError, uploadDocument } from "./uploads.ts";
+export {
+  adoptUpload,
+  purgeUpload,
+  type ReadUpload,
+  readUpload,
+  type Upload,
+  UploadError,
+  uploadDocId,
+  uploadDocument,
+} from "./uploads.ts";
 export { jsonBytes, kvPutWithTtl, publishJson } from "./wire.ts";

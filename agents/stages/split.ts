@@ -24,13 +24,17 @@ import {
   validate,
 } from "../../schemas/index.ts";
 import {
+  adoptUpload,
   defaultDocId,
   OBJECT_STORES,
   purgeUpload,
+  type ReadUpload,
   readUpload,
   subjects,
   taskId,
+  type Upload,
   UploadError,
+  uploadDocId,
 } from "../../streams/index.ts";
 import { planChunks } from "../chunking.ts";
 import type { TaskDelivery } from "../delivery.ts";
@@ -137,7 +141,9 @@ export const splitHandler: TaskHandler = {
     const bytes = d.data;
     const headerDocId =
       typeof rawHeaders.docId === "string" && /^[A-Za-z0-9_-]{1,128}$/.test(rawHeaders.docId);
-    const docId = headerDocId ? rawHeaders.docId! : defaultDocId(bytes);
+    const docId = headerDocId
+      ? rawHeaders.docId!
+      : ((rawHeaders.upload && uploadDocId(rawHeaders.uploadDigest)) ?? defaultDocId(bytes));
     const sub: Submission = {
       docId,
       runId: runIdOf(d),
@@ -145,6 +151,7 @@ export const splitHandler: TaskHandler = {
       submittedAt: d.info.storedAt || startedAt,
     };
     annotateSpan({ "docswarm.doc.id": docId, "docswarm.run.id": sub.runId });
+    let adopted = false;
     try {
       if (!parsed.ok) throw new StageError("HEADER_INVALID", `submission headers: ${parsed.message}`);
       const h = parsed.value;
@@ -171,6 +178,8 @@ export const splitHandler: TaskHandler = {
       if (reprocess) await purgeFinal(s.jsm, docId);
 
       let data = bytes;
+      let upload: Upload | undefined;
+      let uploaded: ReadUpload | undefined;
       // Bytes we store are named per run, so cleaning up an earlier run never removes a newer one's.
       let object = { bucket: OBJECT_STORES.docs, name: `${docId}.${sub.runId}`, size: bytes.length };
       if (h.upload) {
@@ -179,11 +188,11 @@ export const splitHandler: TaskHandler = {
             "HEADER_INVALID",
             `${HEADERS.upload} needs ${HEADERS.uploadSize} and ${HEADERS.uploadDigest}, an empty body and no ${HEADERS.object}`,
           );
-        data = await readUpload(s.jsm, { id: h.upload, size: h.uploadSize, digest: h.uploadDigest }).catch(
-          (err) => {
-            throw err instanceof UploadError ? new StageError(err.code, err.message) : err;
-          },
-        );
+        upload = { id: h.upload, size: h.uploadSize, digest: h.uploadDigest };
+        uploaded = await readUpload(s.jsm, upload).catch((err) => {
+          throw err instanceof UploadError ? new StageError(err.code, err.message) : err;
+        });
+        data = uploaded.bytes;
         object = { ...object, size: data.length };
       }
       if (h.object) {
@@ -224,7 +233,13 @@ export const splitHandler: TaskHandler = {
         throw err;
       }
       if (!h.object) {
-        object = { ...object, size: (await s.state.docs.putBlob({ name: object.name }, data)).size };
+        // An upload becomes the object as it is (its metadata written, no copy); inline bytes are stored.
+        const stored =
+          upload && uploaded
+            ? await adoptUpload(s.js, upload, uploaded, object.name)
+            : await s.state.docs.putBlob({ name: object.name }, data);
+        adopted = Boolean(upload);
+        object = { ...object, size: stored.size };
         // The agents of this host that extract its chunks read the bytes from memory.
         s.documents.share(object, sub.runId, data);
       }
@@ -261,9 +276,6 @@ export const splitHandler: TaskHandler = {
       if (stored.status === "running") await publishFirstTasks(s, stored);
       await publishSplitOk(s, stored, delivered, startedAt);
       d.ack();
-      // The document is stored as the swarm's own object now; a failed purge leaves chunks that
-      // expire with the store's max age.
-      if (h.upload) await purgeUpload(s.jsm, h.upload).catch(() => {});
     } catch (err) {
       const error = toErrorInfo(err);
       markTaskFailed(error);
@@ -274,6 +286,8 @@ export const splitHandler: TaskHandler = {
       try {
         await publishSplitFailed(s, sub, error, delivered, startedAt);
         d.term(`${error.code}: ${error.message}`);
+        // An upload that never became the document's object has no one else to remove it.
+        if (rawHeaders.upload && !adopted) await purgeUpload(s.jsm, rawHeaders.upload).catch(() => {});
       } catch {
         d.nak(retryDelayMs(s.topology.backoffMs, delivered));
       }
