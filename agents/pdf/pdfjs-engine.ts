@@ -1,6 +1,11 @@
 // pdf.js as the extraction engine. pdf.js 6 removed `isEvalSupported` together with the font
 // compiler that used eval; test/pdfjs-no-eval.test.ts keeps it that way for the version we ship.
-// No fonts are loaded: we need text and structure, not rendering.
+// No fonts are rendered: we need text and structure. But pdf.js in Node reads nothing it is not
+// pointed at: without its packed CMaps, text in predefined-CMap fonts (CJK: UniJIS-UCS2-H,
+// UniGB-UCS2-H, ...) is silently dropped; without the standard font data, text in non-embedded
+// standard fonts loses its widths and some glyph names; without wasm, JBIG2/JPX decoders are missing.
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { DocMeta } from "../../schemas/index.ts";
 import { StageError } from "../errors.ts";
 import { checkPdfStructure } from "./classify.ts";
@@ -24,6 +29,15 @@ export function loadPdfJs(): Promise<PdfJs> {
   })();
   return pdfjsModule;
 }
+
+/** pdfjs-dist's own data folders, as the trailing-slash paths its Node file reader expects. */
+const pdfjsDir = dirname(fileURLToPath(import.meta.resolve("pdfjs-dist/package.json")));
+export const PDFJS_DATA = {
+  cMapUrl: `${join(pdfjsDir, "cmaps")}/`,
+  cMapPacked: true,
+  standardFontDataUrl: `${join(pdfjsDir, "standard_fonts")}/`,
+  wasmUrl: `${join(pdfjsDir, "wasm")}/`,
+} as const;
 
 function str(v: unknown): string | null {
   return typeof v === "string" && v.length > 0 ? v : null;
@@ -126,6 +140,7 @@ export const pdfjsEngine: PdfEngine = {
     // slice() would share memory and the transfer would fail inside pdf.js and never settle.
     const task = pdfjs.getDocument({
       data: new Uint8Array(bytes),
+      ...PDFJS_DATA,
       disableFontFace: true,
       useSystemFonts: false,
       stopAtErrors: false,
