@@ -24,6 +24,7 @@ type Objects = {
   starts: number[];
   packed: Map<number, string>;
   dicts: Map<number, string | undefined>;
+  unpacked?: boolean;
 };
 
 const isDigit = (c: number) => c >= 48 && c <= 57;
@@ -158,7 +159,10 @@ function unpackObjectStreams(o: Objects): void {
  */
 export function contentSizes(bytes: Uint8Array, pageObjects: number[]): number[] | undefined {
   const o = indexObjects(bytes);
-  if (pageObjects.some((n) => !o.direct.has(n))) unpackObjectStreams(o);
+  if (pageObjects.some((n) => !o.direct.has(n))) {
+    o.unpacked = true;
+    unpackObjectStreams(o);
+  }
   const sizes: number[] = [];
   for (const page of pageObjects) {
     const b = body(o, page);
@@ -177,4 +181,51 @@ export function contentSizes(bytes: Uint8Array, pageObjects: number[]): number[]
     sizes.push(total);
   }
   return sizes;
+}
+
+const refNumber = (s: string | undefined) => (s === undefined ? undefined : Number(s));
+
+/** body(), unpacking object streams the first time an object is not found directly. */
+function lookup(o: Objects, num: number): string | undefined {
+  const b = body(o, num);
+  if (b !== undefined || o.unpacked) return b;
+  o.unpacked = true;
+  unpackObjectStreams(o);
+  o.dicts.delete(num);
+  return body(o, num);
+}
+
+/**
+ * The pages' object numbers in page order, read from the page tree (trailer /Root, /Pages, /Kids),
+ * for engines that do not expose them; undefined when the tree cannot be followed or its page count
+ * is not `expected`. Bounded: each tree node is visited once, at most 32 levels deep.
+ */
+export function pageObjectNumbers(bytes: Uint8Array, expected: number): number[] | undefined {
+  const o = indexObjects(bytes);
+  // The last /Root in the file is the newest trailer's (or cross-reference stream's, never compressed).
+  const at = o.text.lastIndexOf("/Root");
+  const root = refNumber(
+    at < 0 ? undefined : /^\/Root\s*(\d{1,10})\s+\d{1,5}\s+R/.exec(o.text.slice(at, at + 64))?.[1],
+  );
+  const catalog = root === undefined ? undefined : lookup(o, root);
+  const top = refNumber(catalog && /\/Pages\s*(\d{1,10})\s+\d{1,5}\s+R/.exec(catalog)?.[1]);
+  if (top === undefined) return undefined;
+  const pages: number[] = [];
+  const seen = new Set<number>();
+  const walk = (num: number, depth: number): boolean => {
+    if (seen.has(num) || depth > 32 || pages.length > expected) return false;
+    seen.add(num);
+    const dict = lookup(o, num);
+    if (!dict) return false;
+    if (!/\/Type\s*\/Pages\b/.test(dict)) {
+      pages.push(num);
+      return true;
+    }
+    const kids = /\/Kids\s*\[([^\]]{0,65536})\]/.exec(dict);
+    if (!kids) return false;
+    for (const ref of kids[1]!.matchAll(/(\d{1,10})\s+\d{1,5}\s+R/g))
+      if (!walk(Number(ref[1]), depth + 1)) return false;
+    return true;
+  };
+  return walk(top, 0) && pages.length === expected ? pages : undefined;
 }

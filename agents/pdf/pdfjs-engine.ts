@@ -6,11 +6,11 @@
 // standard fonts loses its widths and some glyph names; without wasm, JBIG2/JPX decoders are missing.
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { DocMeta } from "../../schemas/index.ts";
+import type { DocMeta, DocWarning } from "../../schemas/index.ts";
 import { StageError } from "../errors.ts";
-import { checkPdfStructure } from "./classify.ts";
 import { contentSizes } from "./content-size.ts";
-import type { PdfDocument, PdfEngine } from "./engine.ts";
+import { type OpenOptions, type PdfDocument, type PdfEngine, readPageWith } from "./engine.ts";
+import { passwordError, readable } from "./reading.ts";
 
 type PdfJs = typeof import("pdfjs-dist/legacy/build/pdf.mjs");
 type TextItem = { str?: string; hasEOL?: boolean };
@@ -53,19 +53,19 @@ export function joinTextItems(items: readonly unknown[]): string {
   return out;
 }
 
-function classify(err: unknown): StageError {
+function classify(err: unknown, password: string | undefined): StageError {
   const e = err as { name?: string; message?: string };
   const message = e?.message ?? String(err);
-  if (e?.name === "PasswordException") {
-    return new StageError("PDF_ENCRYPTED", "the PDF is encrypted and no password was given", { cause: err });
-  }
+  if (e?.name === "PasswordException") return passwordError(password);
   if (e?.name === "InvalidPDFException")
     return new StageError("PDF_CORRUPT", `corrupt PDF: ${message}`, { cause: err });
   return new StageError("PDF_CORRUPT", `the PDF could not be parsed: ${message}`, { cause: err });
 }
 
 class PdfJsDocument implements PdfDocument {
+  readonly engine = "pdfjs" as const;
   readonly pageCount: number;
+  readonly warnings: readonly DocWarning[];
   readonly #doc: Awaited<ReturnType<PdfJs["getDocument"]>["promise"]>;
   readonly #task: ReturnType<PdfJs["getDocument"]>;
 
@@ -75,7 +75,9 @@ class PdfJsDocument implements PdfDocument {
     task: ReturnType<PdfJs["getDocument"]>,
     doc: Awaited<ReturnType<PdfJs["getDocument"]>["promise"]>,
     bytes: Uint8Array,
+    warnings: DocWarning[],
   ) {
+    this.warnings = warnings;
     this.#task = task;
     this.#doc = doc;
     this.#bytes = bytes;
@@ -121,9 +123,18 @@ class PdfJsDocument implements PdfDocument {
       page.cleanup();
       return joinTextItems(content.items);
     } catch (err) {
-      throw classify(err);
+      const e = err as { message?: string };
+      throw new StageError(
+        "PDF_PAGE_CORRUPT",
+        `page ${pageNumber} could not be parsed: ${e?.message ?? err}`,
+        {
+          cause: err,
+        },
+      );
     }
   }
+
+  readPage = readPageWith(this);
 
   async close(): Promise<void> {
     await this.#task.destroy();
@@ -131,9 +142,9 @@ class PdfJsDocument implements PdfDocument {
 }
 
 export const pdfjsEngine: PdfEngine = {
-  name: "pdf.js",
-  async open(bytes: Uint8Array): Promise<PdfDocument> {
-    checkPdfStructure(bytes);
+  name: "pdfjs",
+  async open(bytes: Uint8Array, options: OpenOptions = {}): Promise<PdfDocument> {
+    const warnings = readable(bytes);
     const pdfjs = await loadPdfJs();
     // pdf.js transfers (detaches) the buffer it is given. Hand it a fresh copy: the caller's bytes
     // may be a cache entry, or a Node Buffer view into a pooled socket buffer, where Buffer's own
@@ -145,12 +156,13 @@ export const pdfjsEngine: PdfEngine = {
       useSystemFonts: false,
       stopAtErrors: false,
       verbosity: 0,
+      ...(options.password !== undefined && { password: options.password }),
     });
     try {
-      return new PdfJsDocument(task, await task.promise, bytes);
+      return new PdfJsDocument(task, await task.promise, bytes, warnings);
     } catch (err) {
       await task.destroy().catch(() => {});
-      throw classify(err);
+      throw classify(err, options.password);
     }
   },
 };

@@ -39,6 +39,7 @@ import {
 import { planChunks } from "../chunking.ts";
 import type { TaskDelivery } from "../delivery.ts";
 import { StageError, toErrorInfo } from "../errors.ts";
+import { checkDocumentSize, readingOf } from "../pdf/reading.ts";
 import { publishResult } from "../results.ts";
 import type { AgentServices } from "../services.ts";
 import type { TaskHandler } from "../stage.ts";
@@ -155,6 +156,7 @@ export const splitHandler: TaskHandler = {
     try {
       if (!parsed.ok) throw new StageError("HEADER_INVALID", `submission headers: ${parsed.message}`);
       const h = parsed.value;
+      const reading = readingOf(h);
       const priority = subjectPriority(d.subject) ?? h.priority ?? "normal";
       const reprocess = h.reprocess === "true";
 
@@ -177,6 +179,7 @@ export const splitHandler: TaskHandler = {
       const pipeline = await resolvePipeline(s, h.pipeline);
       if (reprocess) await purgeFinal(s.jsm, docId);
 
+      checkDocumentSize(bytes.length, s.processing.maxDocumentBytes);
       let data = bytes;
       let upload: Upload | undefined;
       let uploaded: ReadUpload | undefined;
@@ -201,6 +204,7 @@ export const splitHandler: TaskHandler = {
         const info = await s.state.docs.info(h.object);
         if (!info || info.deleted)
           throw new StageError("OBJECT_MISSING", `object '${h.object}' is not in ${OBJECT_STORES.docs}`);
+        checkDocumentSize(info.size, s.processing.maxDocumentBytes);
         object = { bucket: OBJECT_STORES.docs, name: h.object, size: info.size };
         data = await s.documents.bytes(object, sub.runId);
       }
@@ -225,6 +229,7 @@ export const splitHandler: TaskHandler = {
             };
           },
           data,
+          reading,
         );
         meta = opened.meta;
         costs = opened.costs;
@@ -257,6 +262,7 @@ export const splitHandler: TaskHandler = {
         source: sub.source,
         pipeline: pipeline.map((p) => p.stage),
         object,
+        ...(reading && { reading }),
         pageCount: meta.pageCount,
         meta,
         chunks,

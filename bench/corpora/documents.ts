@@ -46,7 +46,7 @@ const PRODUCERS = [
   "iText® 7.2.5 ©2000-2023 iText Group NV",
 ];
 
-async function startDoc(random: Random, title: string): Promise<PDFDocument> {
+export async function startDoc(random: Random, title: string): Promise<PDFDocument> {
   const doc = await PDFDocument.create();
   doc.registerFontkit(fontkit);
   const at = new Date(Date.UTC(2019 + int(random, 0, 7), int(random, 0, 11), int(random, 1, 28)));
@@ -60,7 +60,7 @@ async function startDoc(random: Random, title: string): Promise<PDFDocument> {
 }
 
 /** Embeds a font (subset, as most producers do; sometimes whole, which makes larger files). */
-function embed(doc: PDFDocument, name: FontName, subset = true): Promise<PDFFont> {
+export function embed(doc: PDFDocument, name: FontName, subset = true): Promise<PDFFont> {
   return doc.embedFont(fontBytes(name), { subset });
 }
 
@@ -324,18 +324,8 @@ const NON_EMBEDDED = {
   zh: { base: "STSong-Light", ordering: "GB1", supplement: 4, cmap: "UniGB-UCS2-H" },
 } as const;
 
-/**
- * Japanese or Chinese text in a font that is not embedded: a Type0 font over a predefined CMap and
- * no font file, as many office and government PDFs are made. Readers need their CMap data (and
- * pdf.js its cMapUrl) to get any text out of these.
- */
-export async function cjkNonEmbedded(
-  random: Random,
-  name: string,
-  lang: "ja" | "zh",
-  pages = int(random, 1, 3),
-): Promise<Built> {
-  const doc = await startDoc(random, `${name}`);
+/** A Type0 font over a predefined UCS-2 CMap with no font file, registered in `doc`. */
+function nonEmbeddedCjkFont(doc: PDFDocument, lang: "ja" | "zh") {
   const ctx = doc.context;
   const f = NON_EMBEDDED[lang];
   const descriptor = ctx.register(
@@ -365,7 +355,7 @@ export async function cjkNonEmbedded(
       DW: 1000,
     }),
   );
-  const font = ctx.register(
+  return ctx.register(
     ctx.obj({
       Type: "Font",
       Subtype: "Type0",
@@ -374,22 +364,44 @@ export async function cjkNonEmbedded(
       DescendantFonts: [cid],
     }),
   );
-  const say = lang === "ja" ? japaneseSentence : chineseSentence;
+}
+
+/** A page of `lines` (BMP characters) in a non-embedded CJK font, 11 pt, from the top. */
+export function addCmapPage(doc: PDFDocument, lang: "ja" | "zh", lines: readonly string[]): void {
+  const page = doc.addPage(PAGE_SIZES.a4!);
+  page.node.setFontDictionary(PDFName.of("FCJK"), nonEmbeddedCjkFont(doc, lang));
   const size = 11;
+  const ops = [beginText(), setFontAndSize("FCJK", size)];
+  lines.forEach((line, i) => {
+    const hex = [...line].map((c) => c.codePointAt(0)!.toString(16).padStart(4, "0")).join("");
+    ops.push(setTextMatrix(1, 0, 0, 1, 56, 780 - i * size * 1.5), showText(PDFHexString.of(hex)));
+  });
+  ops.push(endText());
+  page.pushOperators(...ops);
+}
+
+/**
+ * Japanese or Chinese text in a font that is not embedded: a Type0 font over a predefined CMap and
+ * no font file, as many office and government PDFs are made. Readers need their CMap data (and
+ * pdf.js its cMapUrl) to get any text out of these.
+ */
+export async function cjkNonEmbedded(
+  random: Random,
+  name: string,
+  lang: "ja" | "zh",
+  pages = int(random, 1, 3),
+): Promise<Built> {
+  const doc = await startDoc(random, `${name}`);
+  const say = lang === "ja" ? japaneseSentence : chineseSentence;
   const perLine = 40;
   for (let p = 0; p < pages; p++) {
-    const page = doc.addPage(PAGE_SIZES.a4!);
-    page.node.setFontDictionary(PDFName.of("FCJK"), font);
     let text = "";
-    while (text.length < perLine * 50) text += say(random);
-    const ops = [beginText(), setFontAndSize("FCJK", size)];
-    for (let i = 0, y = 780; y > 60; i++, y -= size * 1.5) {
-      const line = text.slice(i * perLine, (i + 1) * perLine);
-      const hex = [...line].map((c) => c.codePointAt(0)!.toString(16).padStart(4, "0")).join("");
-      ops.push(...[setTextMatrix(1, 0, 0, 1, 56, y), showText(PDFHexString.of(hex))]);
-    }
-    ops.push(endText());
-    page.pushOperators(...ops);
+    while (text.length < perLine * 43) text += say(random);
+    addCmapPage(
+      doc,
+      lang,
+      Array.from({ length: 43 }, (_, i) => text.slice(i * perLine, (i + 1) * perLine)),
+    );
   }
   return save(doc, random, pages);
 }

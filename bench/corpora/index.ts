@@ -14,7 +14,7 @@ import { type Built, cjkEmbedded, cjkNonEmbedded, manual, smallDocument } from "
 import { int, type Random } from "./text.ts";
 
 /** Bump when a builder changes what it draws: cached files of older versions are not reused. */
-const GENERATOR_VERSION = 1;
+const GENERATOR_VERSION = 2;
 const cacheDir = fileURLToPath(new URL(`../../.cache/bench-corpora/v${GENERATOR_VERSION}/`, import.meta.url));
 
 export const CORPUS_KINDS = ["small", "long", "mixed", "cjk"] as const;

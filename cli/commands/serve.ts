@@ -23,6 +23,7 @@ import {
 } from "../../streams/index.ts";
 import { Swarm, type SwarmOptions } from "../../swarm/index.ts";
 import { CONNECTION_OPTIONS, type CommandConnection, commandConnection } from "../connection-flags.ts";
+import { ENGINE_OPTIONS, engineOption } from "../engine-options.ts";
 import { firstConnection } from "../first-connection.ts";
 import type { LogFn } from "../log.ts";
 import { createLogger } from "../log.ts";
@@ -158,6 +159,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
       slots: { type: "string", default: "1" },
       replicas: { type: "string", default: "1" },
       "heap-mb": { type: "string", default: "2048" },
+      engine: ENGINE_OPTIONS.engine,
       autoscale: { type: "boolean", default: false },
       min: { type: "string", default: "1" },
       max: { type: "string", default: "16" },
@@ -165,7 +167,8 @@ export async function agentCommand(argv: string[]): Promise<number> {
       ...CONNECTION_OPTIONS,
     },
   });
-  const { stage: extra, autoscale, min, max, ...rest } = values;
+  const { stage: extra, autoscale, min, max, engine: engineName, ...rest } = values;
+  const engine = engineOption(engineName);
   const bounds = validate(ScaleBounds, { min, max });
   if (!bounds.ok) throw new UsageError(bounds.message);
   const args = validate(AgentArgs, rest);
@@ -187,6 +190,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
     slots: args.value.slots,
     agentHeapMb: args.value["heap-mb"],
     topology,
+    ...(engine && { processing: { engine } }),
     onLog: log,
     ...(autoscale && { autoscale: bounds.value }),
   });
