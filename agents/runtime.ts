@@ -119,7 +119,11 @@ export class Agent {
           topology: config.topology,
           processing: config.processing,
           maxPayloadBytes: nc.info?.max_payload ?? 1024 * 1024,
-          engine: chooseEngine({ preferred: config.processing.engine, fallback: config.processing.fallback }),
+          engine: chooseEngine({
+            preferred: config.processing.engine,
+            fallback: config.processing.fallback,
+            maxInflatedBytes: config.processing.maxInflatedBytes,
+          }),
           log: (level, msg, fields) => port.post({ t: "log", level, msg, ...(fields && { fields }) }),
         },
         port.shared,

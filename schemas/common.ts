@@ -36,6 +36,8 @@ export const ERROR_CODES = [
   "PDF_PAGE_CORRUPT",
   /** The document opened but none of its pages could be read. */
   "PDF_NO_READABLE_PAGE",
+  /** Reading it would take more than the configured memory (decompression bomb, engine out of memory). */
+  "PDF_RESOURCE_LIMIT",
   "PDF_TOO_MANY_PAGES",
   "PDF_TOO_LARGE",
   "TASK_TIMEOUT",

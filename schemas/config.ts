@@ -109,6 +109,15 @@ export const ProcessingConfig = z
     engine: EngineName.default(DEFAULT_ENGINE),
     /** The other engine reads what the chosen one cannot (a document it cannot open, a page it gets no text from). */
     fallback: z.boolean().default(true),
+    /**
+     * What a document's streams may decompress to in all (images aside), checked before an engine
+     * sees it: above it the document fails with PDF_RESOURCE_LIMIT (a decompression bomb).
+     */
+    maxInflatedBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(256 * MiB),
     /** Documents larger than this are refused with PDF_TOO_LARGE, inline or from the object store. */
     maxDocumentBytes: z
       .number()

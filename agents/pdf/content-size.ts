@@ -70,7 +70,7 @@ export function indexObjects(bytes: Uint8Array): Objects {
 }
 
 /** The first offset in `starts` greater than `at` (binary search). */
-function nextStart(starts: number[], at: number): number | undefined {
+export function nextStart(starts: number[], at: number): number | undefined {
   let lo = 0;
   let hi = starts.length;
   while (lo < hi) {
@@ -82,7 +82,7 @@ function nextStart(starts: number[], at: number): number | undefined {
 }
 
 /** An object's text up to its stream data or end, read once per object and bounded. */
-function body(o: Objects, num: number): string | undefined {
+export function body(o: Objects, num: number): string | undefined {
   if (o.dicts.has(num)) return o.dicts.get(num);
   let out: string | undefined;
   const at = o.direct.get(num);
@@ -111,7 +111,7 @@ function intValue(o: Objects, raw: string): number | undefined {
   return n ? Number(n[1]) : undefined;
 }
 
-function streamLength(o: Objects, num: number): number | undefined {
+export function streamLength(o: Objects, num: number): number | undefined {
   const b = body(o, num);
   const m = b ? /\/Length\s+(\d{1,12}(?:\s+\d{1,5}\s+R)?)/.exec(b) : null;
   return m ? intValue(o, m[1]!) : undefined;

@@ -4,6 +4,7 @@
 import { DEFAULT_ENGINE, type EngineName } from "../../schemas/index.ts";
 import type { OpenOptions, PdfDocument, PdfEngine } from "./engine.ts";
 import { withFallback } from "./fallback.ts";
+import { checkInflatedSize } from "./inflate-guard.ts";
 import { pdfiumEngine } from "./pdfium-engine.ts";
 import { pdfjsEngine } from "./pdfjs-engine.ts";
 
@@ -16,12 +17,15 @@ export type EngineChoice = {
   preferred?: EngineName;
   /** Let the other engine read what the chosen one cannot (default true). */
   fallback?: boolean;
+  /** Cap on what a document decompresses to (agents/pdf/inflate-guard.ts); default 256 MiB. */
+  maxInflatedBytes?: number;
 };
 
 /** An engine that opens each document with its chosen engine (and that engine's fallback). */
 export function chooseEngine(choice: EngineChoice = {}): PdfEngine {
   const preferred = choice.preferred ?? DEFAULT_ENGINE;
   const fallback = choice.fallback ?? true;
+  const maxInflated = choice.maxInflatedBytes ?? 256 * 1024 * 1024;
   const chains = new Map<EngineName, PdfEngine>();
   const chain = (name: EngineName) => {
     let e = chains.get(name);
@@ -33,7 +37,8 @@ export function chooseEngine(choice: EngineChoice = {}): PdfEngine {
   };
   return {
     name: preferred,
-    open(bytes: Uint8Array, options: OpenOptions = {}): Promise<PdfDocument> {
+    async open(bytes: Uint8Array, options: OpenOptions = {}): Promise<PdfDocument> {
+      checkInflatedSize(bytes, maxInflated);
       return chain(options.engine ?? preferred).open(bytes, options);
     },
   };

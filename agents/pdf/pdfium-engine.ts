@@ -12,6 +12,24 @@ import { type OpenOptions, type PdfDocument, type PdfEngine, readPageWith } from
 import { passwordError, readable } from "./reading.ts";
 
 let module: Promise<WrappedPdfiumModule> | undefined;
+let generation = 0;
+
+/**
+ * A WebAssembly trap or abort (out of memory, a PDFium assertion) leaves the instance unusable:
+ * the next document gets a fresh one, and this one fails with a clear code.
+ */
+function wasmFailure(err: unknown): StageError {
+  if (err instanceof StageError) return err;
+  module = undefined;
+  generation++;
+  return new StageError(
+    "PDF_RESOURCE_LIMIT",
+    `PDFium failed on this document: ${(err as Error)?.message ?? err}`,
+    {
+      cause: err,
+    },
+  );
+}
 
 /** Instantiates PDFium in this thread (once). */
 export function loadPdfium(): Promise<WrappedPdfiumModule> {
@@ -56,6 +74,7 @@ class PdfiumDocument implements PdfDocument {
   readonly #data: number;
   readonly #bytes: Uint8Array;
   #closed = false;
+  readonly #generation = generation;
 
   constructor(
     m: WrappedPdfiumModule,
@@ -114,13 +133,18 @@ class PdfiumDocument implements PdfDocument {
   }
 
   #withPage<T>(pageNumber: number, fn: (page: number) => T): T {
-    if (this.#closed) throw new StageError("INTERNAL", "document closed", { retryable: true });
-    const page = this.#m.FPDF_LoadPage(this.#doc, pageNumber - 1);
-    if (!page) throw new StageError("PDF_PAGE_CORRUPT", `page ${pageNumber} could not be parsed by PDFium`);
+    if (this.#closed || this.#generation !== generation)
+      throw new StageError("PDF_RESOURCE_LIMIT", "PDFium was reset after a failure on this document");
     try {
-      return fn(page);
-    } finally {
-      this.#m.FPDF_ClosePage(page);
+      const page = this.#m.FPDF_LoadPage(this.#doc, pageNumber - 1);
+      if (!page) throw new StageError("PDF_PAGE_CORRUPT", `page ${pageNumber} could not be parsed by PDFium`);
+      try {
+        return fn(page);
+      } finally {
+        this.#m.FPDF_ClosePage(page);
+      }
+    } catch (err) {
+      throw wasmFailure(err);
     }
   }
 
@@ -171,6 +195,7 @@ class PdfiumDocument implements PdfDocument {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#generation !== generation) return; // that instance is gone, and its memory with it
     this.#m.FPDF_CloseDocument(this.#doc);
     this.#m.pdfium.wasmExports.free(this.#data);
   }
@@ -187,7 +212,12 @@ export const pdfiumEngine: PdfEngine = {
     if (!data)
       throw new StageError("PDF_TOO_LARGE", `no memory for a ${bytes.length}-byte document in PDFium`);
     (m.pdfium as unknown as { HEAPU8: Uint8Array }).HEAPU8.set(bytes, data);
-    const doc = m.FPDF_LoadMemDocument(data, bytes.length, options.password ?? "");
+    let doc: number;
+    try {
+      doc = m.FPDF_LoadMemDocument(data, bytes.length, options.password ?? "");
+    } catch (err) {
+      throw wasmFailure(err);
+    }
     if (!doc) {
       const err = m.FPDF_GetLastError();
       m.pdfium.wasmExports.free(data);
