@@ -6,9 +6,9 @@
 // is at most that plus the document's bytes. The RSS figure is logged; the assertion is generous.
 import { createDeflate } from "node:zlib";
 import test from "ava";
-import { knownDoc, uniqueId } from "./helpers/pdfs.ts";
-import { rawPdf } from "./helpers/rel-hostile.ts";
-import { startSwarm } from "./helpers/server.ts";
+import { rawPdf } from "./support/hostile-pdfs.ts";
+import { knownDoc, uniqueId } from "./support/pdf.ts";
+import { startSwarm } from "./support/server.ts";
 
 async function deflateBomb(megabytes: number): Promise<Uint8Array> {
   const parts: Buffer[] = [];
@@ -56,6 +56,6 @@ test("a deflate bomb fails with PDF_RESOURCE_LIMIT, host memory stays bounded, g
   t.true(grewMb < 2 * (limit / 1e6) + 200, `grew ${grewMb} MB`);
   t.is(swarm.host.size, 2, "no agent thread was lost");
   const good = await knownDoc("after-bomb", 2);
-  await swarm.client.submit(good.bytes, { docId: good.id });
-  t.is((await swarm.client.result(good.id, { timeoutMs: 30_000 })).status, "done");
+  await swarm.client.submit(good.bytes, { docId: good.docId });
+  t.is((await swarm.client.result(good.docId, { timeoutMs: 30_000 })).status, "done");
 });

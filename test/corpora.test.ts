@@ -11,7 +11,7 @@ import {
   manual,
   report,
 } from "../bench/corpora/documents.ts";
-import { rng } from "../scripts/pdf-gen.ts";
+import { rng } from "./support/pdf.ts";
 
 function poppler(bytes: Uint8Array): { pages: number; text: string } {
   const info = execFileSync("pdfinfo", ["-"], { input: bytes, encoding: "utf8" });

@@ -8,7 +8,7 @@ import type { PdfDocument, PdfEngine } from "../agents/pdf/engine.ts";
 import { ENGINE_BY_NAME } from "../agents/pdf/engines.ts";
 import { extractPages } from "../agents/pdf/extract-pages.ts";
 import { withFallback } from "../agents/pdf/fallback.ts";
-import { knownDoc } from "./helpers/pdfs.ts";
+import { knownDoc } from "./support/pdf.ts";
 
 /** PDFium, except that it "loses" the text of `silent` pages and fails on `failing` ones. */
 function lossyPdfium(silent: number[], failing: number[], showsText: boolean): PdfEngine {
@@ -48,7 +48,7 @@ test("pages the preferred engine gets no text from, or fails on, come from the o
     pages.map((p) => p.engine),
     ["pdfium", "pdfjs", "pdfium", "pdfjs"],
   );
-  for (const p of pages) t.true(p.text.startsWith(`Page ${p.page} of ${known.id}`), `page ${p.page}`);
+  for (const p of pages) t.true(p.text.startsWith(`Page ${p.page} of ${known.docId}`), `page ${p.page}`);
   t.is(opened.count, 1, "the other engine opened once, when first needed");
   t.deepEqual(warnings.find((w) => w.code === "PDF_ENGINE_FALLBACK")?.pages, [2, 4]);
 });

@@ -5,8 +5,8 @@ import { readFile } from "node:fs/promises";
 import test from "ava";
 import { fidelityCorpus, missingLines } from "../bench/corpora/fidelity.ts";
 import { FinalResult } from "../schemas/index.ts";
-import { uniqueId } from "./helpers/pdfs.ts";
-import { startSwarm } from "./helpers/server.ts";
+import { uniqueId } from "./support/pdf.ts";
+import { startSwarm } from "./support/server.ts";
 
 const corpus = Object.fromEntries((await fidelityCorpus()).map((d) => [d.name, d]));
 const TIMEOUT = { timeoutMs: 60_000 };

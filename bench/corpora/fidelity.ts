@@ -3,7 +3,7 @@
 // the two encrypted ones are small committed files made with qpdf (test/fixtures/README.md).
 import { readFileSync } from "node:fs";
 import type { WarningCode } from "../../schemas/index.ts";
-import { rng } from "../../scripts/pdf-gen.ts";
+import { rng } from "../../test/support/pdf.ts";
 import { addCmapPage, embed, startDoc } from "./documents.ts";
 import type { FontName } from "./fonts.ts";
 import { chineseSentence, japaneseSentence, sentence } from "./text.ts";

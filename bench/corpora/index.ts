@@ -9,7 +9,7 @@
 //   cjk    Japanese and Chinese documents, embedded and non-embedded fonts
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { rng } from "../../scripts/pdf-gen.ts";
+import { rng } from "../../test/support/pdf.ts";
 import { type Built, cjkEmbedded, cjkNonEmbedded, manual, smallDocument } from "./documents.ts";
 import { int, type Random } from "./text.ts";
 
