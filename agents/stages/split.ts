@@ -191,6 +191,7 @@ export const splitHandler: TaskHandler = {
             "HEADER_INVALID",
             `${HEADERS.upload} needs ${HEADERS.uploadSize} and ${HEADERS.uploadDigest}, an empty body and no ${HEADERS.object}`,
           );
+        checkDocumentSize(h.uploadSize, s.processing.maxDocumentBytes);
         upload = { id: h.upload, size: h.uploadSize, digest: h.uploadDigest };
         uploaded = await readUpload(s.jsm, upload).catch((err) => {
           throw err instanceof UploadError ? new StageError(err.code, err.message) : err;
