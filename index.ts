@@ -20,7 +20,14 @@ export {
 } from "./client/index.ts";
 export { Coordinator, type CoordinatorOptions } from "./coordinator/index.ts";
 export { Dashboard, type DashboardOptions } from "./dashboard/index.ts";
-export { EmbeddedNatsServer, type EmbeddedServerOptions } from "./infra/index.ts";
+export {
+  addUser,
+  authFromDir,
+  EmbeddedNatsServer,
+  type EmbeddedServerOptions,
+  initAuthDir,
+  revokeUser,
+} from "./infra/index.ts";
 export {
   createLogger,
   readSwarmStatus,
@@ -29,7 +36,15 @@ export {
   withTraceHeaders,
 } from "./observability/index.ts";
 export * from "./schemas/index.ts";
-export { ensureTopology, subjects } from "./streams/index.ts";
+export {
+  type ConnectionInput,
+  ensureTopology,
+  ROLES,
+  type Role,
+  resolveConnection,
+  rolePermissions,
+  subjects,
+} from "./streams/index.ts";
 export {
   type DistributedOptions,
   DistributedProcessor,

@@ -2,13 +2,13 @@
 // land on the same agents, and re-opening a long PDF for every chunk halves pdf.js's speed. Bytes
 // come from the host's shared memory when another agent of this host already has them
 // (agents/shared-bytes.ts), else from the object store.
-import type { ObjectRef } from "../schemas/index.ts";
+import type { DocReading, ObjectRef } from "../schemas/index.ts";
 import { StageError } from "./errors.ts";
 import type { PdfDocument, PdfEngine } from "./pdf/engine.ts";
 import type { SharedBytes } from "./shared-bytes.ts";
 
 /** `users`: tasks using the document right now; it is never closed under them. */
-type Entry = { key: string; doc: Promise<PdfDocument>; users: number; dropped?: boolean };
+type Entry = { key: string; engine: string; doc: Promise<PdfDocument>; users: number; dropped?: boolean };
 
 function closeEntry(e: Entry): void {
   void e.doc.then((d) => d.close()).catch(() => {});
@@ -76,8 +76,10 @@ export class DocumentCache {
     runId: string | undefined,
     fn: (doc: PdfDocument) => Promise<T>,
     bytes?: Uint8Array,
+    /** The engine and password the document's submission asked for. */
+    reading?: DocReading,
   ): Promise<T> {
-    const entry = this.#acquire(ref, runId, bytes);
+    const entry = this.#acquire(ref, runId, bytes, reading);
     try {
       return await fn(await entry.doc);
     } finally {
@@ -88,23 +90,35 @@ export class DocumentCache {
   }
 
   /** The opened document, unpinned: another task may close it at any time (prefer use()). */
-  open(ref: ObjectRef, runId?: string, bytes?: Uint8Array): Promise<PdfDocument> {
-    const entry = this.#acquire(ref, runId, bytes);
+  open(ref: ObjectRef, runId?: string, bytes?: Uint8Array, reading?: DocReading): Promise<PdfDocument> {
+    const entry = this.#acquire(ref, runId, bytes, reading);
     entry.users--;
     this.#trim();
     return entry.doc;
   }
 
-  #acquire(ref: ObjectRef, runId: string | undefined, bytes: Uint8Array | undefined): Entry {
+  #acquire(
+    ref: ObjectRef,
+    runId: string | undefined,
+    bytes: Uint8Array | undefined,
+    reading: DocReading | undefined,
+  ): Entry {
     const key = keyOf(ref, runId);
-    const hit = this.#entries.find((e) => e.key === key);
+    const engine = reading?.engine ?? "";
+    const hit = this.#entries.find((e) => e.key === key && e.engine === engine);
     if (hit) {
       this.#entries = [hit, ...this.#entries.filter((e) => e !== hit)];
       hit.users++;
       return hit;
     }
-    const doc = (bytes ? Promise.resolve(bytes) : this.bytes(ref, runId)).then((b) => this.#engine.open(b));
-    const entry: Entry = { key, doc, users: 1 };
+    const options = {
+      ...(reading?.engine && { engine: reading.engine }),
+      ...(reading?.password !== undefined && { password: reading.password }),
+    };
+    const doc = (bytes ? Promise.resolve(bytes) : this.bytes(ref, runId)).then((b) =>
+      this.#engine.open(b, options),
+    );
+    const entry: Entry = { key, engine, doc, users: 1 };
     // A failed open is not cached: the next attempt starts fresh.
     doc.catch(() => {
       this.#entries = this.#entries.filter((e) => e !== entry);

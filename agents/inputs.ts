@@ -5,6 +5,7 @@ import { readRunResults, readTaskResult, resultOutput } from "../jobs/index.ts";
 import {
   type ChunkStageInput,
   type DocumentStageInput,
+  type DocWarning,
   decodeJson,
   ExtractOutput,
   Job,
@@ -35,11 +36,13 @@ export async function readJob(s: AgentServices, docId: string): Promise<Job> {
   return j.value;
 }
 
-function pagesOf(output: unknown, key: string): PageText[] {
+function extracted(output: unknown, key: string): ExtractOutput {
   const out = validate(ExtractOutput, output);
   if (!out.ok) throw new StageError("SCHEMA_INVALID", `output of ${key}: ${out.message}`);
-  return out.value.pages;
+  return out.value;
 }
+
+const pagesOf = (output: unknown, key: string): PageText[] => extracted(output, key).pages;
 
 /** Outputs of a task's dependencies, in the order it lists them. */
 export async function depOutputs(s: AgentServices, task: Task): Promise<unknown[]> {
@@ -79,6 +82,7 @@ export async function documentInput(
 ): Promise<{ job: Job; input: DocumentStageInput }> {
   const [job, results] = await Promise.all([readJob(s, docId), readRunResults(s.jsm, docId, runId)]);
   const pages: PageText[] = [];
+  const warnings: DocWarning[] = [];
   const stages: Record<string, unknown> = {};
   const scopes = new Map(Object.values(job.tasks).map((t) => [t.stage, t.inputMode]));
   for (const [key, t] of Object.entries(job.tasks)) {
@@ -86,13 +90,16 @@ export async function documentInput(
     const r = results.get(key);
     if (!r) throw missing(key, docId);
     const output = await outputOf(s, r);
-    if (t.stage === "extract") pages.push(...pagesOf(output, key));
-    else if (scopes.get(t.stage) === "chunk") {
+    if (t.stage === "extract") {
+      const out = extracted(output, key);
+      pages.push(...out.pages);
+      warnings.push(...out.warnings);
+    } else if (scopes.get(t.stage) === "chunk") {
       if (!Array.isArray(stages[t.stage]))
         stages[t.stage] = Array.from({ length: job.chunks.length }, () => null);
       (stages[t.stage] as unknown[])[t.index] = output;
     } else stages[t.stage] = output;
   }
   pages.sort((a, b) => a.page - b.page);
-  return { job, input: { docId, pageCount: job.pageCount, meta: job.meta, pages, stages } };
+  return { job, input: { docId, pageCount: job.pageCount, meta: job.meta, pages, stages, warnings } };
 }

@@ -16,7 +16,7 @@ import {
 import { loadHandler } from "./builtin.ts";
 import type { TaskDelivery } from "./delivery.ts";
 import { deliveryTaskId, LeaseGate } from "./leases.ts";
-import { pdfjsEngine } from "./pdf/pdfjs-engine.ts";
+import { chooseEngine } from "./pdf/engines.ts";
 import type { AgentToHost } from "./protocol.ts";
 import { Puller } from "./puller.ts";
 import { type AgentServices, createServices } from "./services.ts";
@@ -119,7 +119,11 @@ export class Agent {
           topology: config.topology,
           processing: config.processing,
           maxPayloadBytes: nc.info?.max_payload ?? 1024 * 1024,
-          engine: pdfjsEngine,
+          engine: chooseEngine({
+            preferred: config.processing.engine,
+            fallback: config.processing.fallback,
+            maxInflatedBytes: config.processing.maxInflatedBytes,
+          }),
           log: (level, msg, fields) => port.post({ t: "log", level, msg, ...(fields && { fields }) }),
         },
         port.shared,

@@ -3,7 +3,7 @@
 // thread takes the next chunk when it is free, and page texts come back to the main thread.
 import { Worker } from "node:worker_threads";
 import { planChunks } from "../agents/index.ts";
-import type { PageText, ProcessingConfig } from "../schemas/index.ts";
+import type { EngineName, PageText, ProcessingConfig } from "../schemas/index.ts";
 import type { BareTask } from "./bare-worker.ts";
 import type { CorpusDoc } from "./corpus.ts";
 
@@ -17,11 +17,12 @@ export class BarePool {
   readonly #exits: Promise<unknown>[];
   readonly #shared = new Map<string, SharedArrayBuffer>();
 
-  constructor(threads: number) {
+  /** `engine`: the engine the threads prefer (default: the agents' default). */
+  constructor(threads: number, options: { engine?: EngineName } = {}) {
     this.threads = threads;
     this.#workers = Array.from(
       { length: threads },
-      (_, i) => new Worker(workerUrl, { name: `agent bare-${i}` }),
+      (_, i) => new Worker(workerUrl, { name: `agent bare-${i}`, workerData: { engine: options.engine } }),
     );
     this.#exits = this.#workers.map((w) => new Promise((r) => w.once("exit", r)));
   }

@@ -1,7 +1,8 @@
-// A bare pool thread: the extract stage's own code (pdf.js through DocumentCache, text and
-// statistics per page) on page ranges it is handed, with no NATS anywhere.
-import { parentPort } from "node:worker_threads";
-import { DocumentCache, extractStage, pdfjsEngine, type StageContext } from "../agents/index.ts";
+// A bare pool thread: the extract stage's own code (the agents' engine choice through DocumentCache,
+// text and statistics per page) on page ranges it is handed, with no NATS anywhere.
+import { parentPort, workerData } from "node:worker_threads";
+import { chooseEngine, DocumentCache, extractStage, type StageContext } from "../agents/index.ts";
+import type { EngineName } from "../schemas/index.ts";
 
 export type BareTask = {
   id: number;
@@ -15,7 +16,9 @@ export type BareTask = {
 
 const docs = new Map<string, Uint8Array>();
 // The same per-agent cache of opened documents as docswarm's agents, reading from memory.
-const cache = new DocumentCache(pdfjsEngine, async (_bucket, name) => docs.get(name) ?? null);
+// The engine docswarm's agents use (the default, with its fallback) unless the pool was given one.
+const engine = chooseEngine({ preferred: (workerData as { engine?: EngineName } | undefined)?.engine });
+const cache = new DocumentCache(engine, async (_bucket, name) => docs.get(name) ?? null);
 const signal = new AbortController().signal;
 const ctx = { signal, task: { runId: "bare" }, services: { documents: cache } } as unknown as StageContext;
 

@@ -17,6 +17,8 @@ export type Profile = {
   memory: { steps: number[] };
   recovery: { threadKills: number; processKills: number };
   priority: { backlogDocs: number; docPages: number; reps: number };
+  /** The engines figure (bench/figures/engines.ts): realistic corpora sizes. */
+  engines: { small: number; long: number; longPages: number; cjk: number };
 };
 
 export const PROFILES: Record<Profile["name"], Profile> = {
@@ -29,6 +31,7 @@ export const PROFILES: Record<Profile["name"], Profile> = {
     memory: { steps: [1, 16, 64] },
     recovery: { threadKills: 8, processKills: 5 },
     priority: { backlogDocs: 24, docPages: 40, reps: 3 },
+    engines: { small: 300, long: 3, longPages: 200, cjk: 20 },
   },
   quick: {
     name: "quick",
@@ -39,6 +42,7 @@ export const PROFILES: Record<Profile["name"], Profile> = {
     memory: { steps: [1, 8, 16] },
     recovery: { threadKills: 4, processKills: 2 },
     priority: { backlogDocs: 12, docPages: 40, reps: 1 },
+    engines: { small: 100, long: 1, longPages: 200, cjk: 10 },
   },
   smoke: {
     name: "smoke",
@@ -49,5 +53,6 @@ export const PROFILES: Record<Profile["name"], Profile> = {
     memory: { steps: [1, 2] },
     recovery: { threadKills: 1, processKills: 1 },
     priority: { backlogDocs: 2, docPages: 8, reps: 1 },
+    engines: { small: 6, long: 1, longPages: 12, cjk: 2 },
   },
 };

@@ -10,7 +10,14 @@ export type Environment = {
   date: string;
   profile: string;
   machine: { cpu: string; cores: number; memoryGb: number; os: string };
-  versions: { node: string; natsServer: string; docswarm: string; pdfjs: string; nats: string };
+  versions: {
+    node: string;
+    natsServer: string;
+    docswarm: string;
+    pdfjs: string;
+    pdfium?: string;
+    nats: string;
+  };
   nats: "embedded" | "NATS_URL";
   load: { start: number[]; end: number[] };
   durationS: number;
@@ -40,7 +47,7 @@ export function environment(init: {
   loadStart: number[];
   startedAt: Date;
   docswarm: string;
-  packages: { pdfjs: string; nats: string };
+  packages: { pdfjs: string; pdfium?: string; nats: string };
 }): Environment {
   return {
     date: init.startedAt.toISOString(),
@@ -56,6 +63,7 @@ export function environment(init: {
       natsServer: init.natsServer,
       docswarm: init.docswarm,
       pdfjs: init.packages.pdfjs,
+      ...(init.packages.pdfium && { pdfium: init.packages.pdfium }),
       nats: init.packages.nats,
     },
     nats: init.embedded ? "embedded" : "NATS_URL",
@@ -102,7 +110,8 @@ export function markdownTable(env: Environment, figures: Figure[]): string {
   const lines = [
     `Profile \`${env.profile}\`, ${env.date}: ${env.machine.cores} × ${env.machine.cpu}, ` +
       `${env.machine.memoryGb} GB, ${env.machine.os}; Node ${env.versions.node}, nats-server ` +
-      `${env.versions.natsServer} (${env.nats}), pdfjs-dist ${env.versions.pdfjs}, docswarm ${env.versions.docswarm}. ` +
+      `${env.versions.natsServer} (${env.nats}), pdfjs-dist ${env.versions.pdfjs}, ` +
+      `${env.versions.pdfium ? `@embedpdf/pdfium ${env.versions.pdfium}, ` : ""}docswarm ${env.versions.docswarm}. ` +
       `Load average (1, 5, 15 min) ${l1} at the start, ${l2} at the end; ${env.durationS} s.`,
     "",
     "| figure | docswarm | reference | ratio | goal | met | seed's bar |",

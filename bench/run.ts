@@ -12,6 +12,7 @@ import { parseArgs } from "node:util";
 import { type BenchContext, coreCount, type Figure } from "./context.ts";
 import { load } from "./cpu.ts";
 import { documentFigures } from "./figures/documents.ts";
+import { engineFigures } from "./figures/engines.ts";
 import { memoryFigures } from "./figures/memory.ts";
 import { overheadFigures } from "./figures/overhead.ts";
 import { pagesFigures } from "./figures/pages.ts";
@@ -22,7 +23,16 @@ import { Cleanups, startNats, stopOnSignals } from "./lifecycle.ts";
 import { PROFILES, type Profile } from "./profile.ts";
 import { codeVersion, environment, markdownTable, scalingSvg, summary } from "./report.ts";
 
-const FIGURES = ["pages", "documents", "overhead", "scaling", "memory", "recovery", "priority"] as const;
+const FIGURES = [
+  "pages",
+  "documents",
+  "overhead",
+  "scaling",
+  "memory",
+  "recovery",
+  "priority",
+  "engines",
+] as const;
 type FigureName = (typeof FIGURES)[number];
 
 const { values } = parseArgs({
@@ -109,6 +119,7 @@ try {
   await run("memory", memoryFigures);
   await run("recovery", recoveryFigures);
   await run("priority", priorityFigures);
+  await run("engines", engineFigures);
 
   const env = environment({
     profile: profile.name,
@@ -119,6 +130,7 @@ try {
     docswarm,
     packages: {
       pdfjs: await packageVersion("pdfjs-dist"),
+      pdfium: await packageVersion("@embedpdf/pdfium"),
       nats: await packageVersion("@nats-io/transport-node"),
     },
   });

@@ -23,14 +23,16 @@ Usage:
                                                 create or migrate the topology (streams, buckets, consumers)
   docswarm process <files|folders...> [--agents N] [--out DIR] [--format json|txt|json,txt] [--json]
                    [--priority high|normal|low] [--stage ./my-stage.ts]... [--pipeline split,extract,my-stage,merge]
+                   [--engine pdfium|pdfjs] [--password-file FILE]
   docswarm up [--agents N] [--port P] [--auth DIR] [--dashboard-port N] [--dashboard-token T] [--no-dashboard]
               [--no-dashboard-auth] [--show-text] [--metrics-port N]
                                                 NATS + coordinator + agents + dashboard until Ctrl-C
   docswarm agent [--agents N] [--stages a,b] [--stage ./my-stage.ts]... [--slots N] [--metrics-port N]
-                 [--heap-mb 2048] [--autoscale --min N --max N]  agents against NATS_URL
+                 [--heap-mb 2048] [--engine pdfium|pdfjs] [--autoscale --min N --max N]  agents against NATS_URL
   docswarm coordinator [--metrics-port N] [--autoscale --min N --max N --tasks-per-agent N]
                                                 a coordinator against NATS_URL
-  docswarm submit <files...> [--priority P] [--doc-id ID] [--pipeline P] [--wait] [--json]
+  docswarm submit <files...> [--priority P] [--doc-id ID] [--pipeline P] [--engine E] [--password-file FILE]
+                  [--wait] [--json]
   docswarm results <docId> [--timeout SECONDS]
   docswarm pipeline set <name> <stages> | get <name> | list | delete <name>
   docswarm status [--json]                      backlog, agents, coordinator, documents, warnings

@@ -15,6 +15,7 @@ import {
 } from "../jobs/index.ts";
 import { annotateSpan, SpanKind, withSpan, withTraceHeaders } from "../observability/index.ts";
 import {
+  type EngineName,
   type FinalResult,
   HEADERS,
   type JobResult,
@@ -48,6 +49,13 @@ export type SubmitOptions = {
   reprocess?: boolean;
   /** A named pipeline, or an inline one ("split,extract,keywords,merge"). */
   pipeline?: string;
+  /** The PDF engine to read it with (the agents' default otherwise; the other engine stays the fallback). */
+  engine?: EngineName;
+  /**
+   * The password of an encrypted document (Docswarm-Password). It is stored with the submission,
+   * and with the document's job and tasks, until the document is processed.
+   */
+  password?: string;
   /** How long to keep retrying while the swarm is full (submit stream at its limits). */
   fullRetryMs?: number;
   /** Called while retrying because the swarm is full. */
@@ -91,6 +99,8 @@ export class DocswarmClient {
       priority: options.priority,
       source: options.source ?? (typeof input === "string" ? input : undefined),
       pipeline: options.pipeline,
+      engine: options.engine,
+      password: options.password,
     });
     if (!checked.ok) throw new ClientError("HEADER_INVALID", checked.message);
     const docId = checked.value.docId ?? defaultDocId(bytes);
@@ -101,6 +111,8 @@ export class DocswarmClient {
     if (checked.value.source) h.set(HEADERS.source, checked.value.source);
     if (options.reprocess) h.set(HEADERS.reprocess, "true");
     if (checked.value.pipeline) h.set(HEADERS.pipeline, checked.value.pipeline);
+    if (checked.value.engine) h.set(HEADERS.engine, checked.value.engine);
+    if (checked.value.password !== undefined) h.set(HEADERS.password, checked.value.password);
     annotateSpan({ "docswarm.doc.id": docId, "docswarm.priority": priority });
     withTraceHeaders(h);
 

@@ -80,7 +80,12 @@ export function taskInput(job: Job, key: TaskKey): unknown {
   if (job.kind === "dag") return t.input;
   const range = job.chunks.find((c) => c.index === t.index);
   if (t.stage === "extract" && job.object && range) {
-    return { object: job.object, range, pageCount: job.pageCount } satisfies ExtractInput;
+    return {
+      object: job.object,
+      range,
+      pageCount: job.pageCount,
+      ...(job.reading && { reading: job.reading }),
+    } satisfies ExtractInput;
   }
   if (t.stage === "merge")
     return { chunks: job.chunks.length, pageCount: job.pageCount } satisfies MergeInput;

@@ -6,7 +6,7 @@ import { ErrorInfo } from "./common.ts";
 import { CoordinatorStatus } from "./coordinator-status.ts";
 import { JobResult, JobSpec } from "./dag.ts";
 import { DeadLetter } from "./dead-letter.ts";
-import { DocMeta, PageText } from "./document.ts";
+import { DocMeta, DocWarning, PageText } from "./document.ts";
 import { SwarmEvent } from "./events.ts";
 import { FinalResult } from "./final.ts";
 import { SubmitHeaders } from "./headers.ts";
@@ -45,5 +45,6 @@ export const JSON_SCHEMA_CATALOG: Array<{ name: string; schema: z.ZodType; io: "
   { name: "DeadLetter", schema: DeadLetter, io: "output" },
   { name: "PageText", schema: PageText, io: "output" },
   { name: "DocMeta", schema: DocMeta, io: "output" },
+  { name: "DocWarning", schema: DocWarning, io: "output" },
   { name: "ErrorInfo", schema: ErrorInfo, io: "output" },
 ];

@@ -26,7 +26,18 @@ export const ERROR_CODES = [
   "PDF_INVALID",
   "PDF_TRUNCATED",
   "PDF_CORRUPT",
+  /** Encrypted with a security handler the engines do not support. */
   "PDF_ENCRYPTED",
+  /** Encrypted, opens only with a password, and none was given (Docswarm-Password). */
+  "PDF_PASSWORD_REQUIRED",
+  /** Encrypted, and the password given does not open it. */
+  "PDF_PASSWORD_WRONG",
+  /** One page could not be parsed (in a page entry's `error`; the document goes on). */
+  "PDF_PAGE_CORRUPT",
+  /** The document opened but none of its pages could be read. */
+  "PDF_NO_READABLE_PAGE",
+  /** Reading it would take more than the configured memory (decompression bomb, engine out of memory). */
+  "PDF_RESOURCE_LIMIT",
   "PDF_TOO_MANY_PAGES",
   "PDF_TOO_LARGE",
   "TASK_TIMEOUT",

@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { Priority, StageName } from "./common.ts";
 import { NatsAuth } from "./connection.ts";
+import { DEFAULT_ENGINE, EngineName } from "./document.ts";
 
 const MiB = 1024 * 1024;
 const HOUR = 3_600_000;
@@ -159,6 +160,25 @@ export const ProcessingConfig = z
     adaptiveChunks: z.boolean().default(true),
     /** A task running longer than this is terminated by the watchdog and redelivered. */
     taskTimeoutMs: z.number().int().positive().default(60_000),
+    /** The PDF engine documents are read with unless their submission asks for another (Docswarm-Engine). */
+    engine: EngineName.default(DEFAULT_ENGINE),
+    /** The other engine reads what the chosen one cannot (a document it cannot open, a page it gets no text from). */
+    fallback: z.boolean().default(true),
+    /**
+     * What a document's streams may decompress to in all (images aside), checked before an engine
+     * sees it: above it the document fails with PDF_RESOURCE_LIMIT (a decompression bomb).
+     */
+    maxInflatedBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(256 * MiB),
+    /** Documents larger than this are refused with PDF_TOO_LARGE, inline or from the object store. */
+    maxDocumentBytes: z
+      .number()
+      .int()
+      .positive()
+      .default(256 * MiB),
   })
   .meta({ id: "ProcessingConfig" });
 export type ProcessingConfig = z.infer<typeof ProcessingConfig>;

@@ -1,5 +1,28 @@
 // What extraction produces: per-page text with statistics, and document metadata.
 import { z } from "zod";
+import { ErrorCode } from "./common.ts";
+
+/** The PDF engines docswarm reads documents with. */
+export const ENGINES = ["pdfium", "pdfjs"] as const;
+export const EngineName = z.enum(ENGINES).meta({ id: "EngineName" });
+export type EngineName = z.infer<typeof EngineName>;
+/** PDFium: ~4x pdf.js's pages/s on the bench corpora at the same fidelity (bench/README.md). */
+export const DEFAULT_ENGINE: EngineName = "pdfium";
+
+/** How a document is to be read: from its submission's headers, carried to every task that opens it. */
+export const DocReading = z
+  .object({
+    engine: EngineName.optional(),
+    /** Kept with the submission and the job's tasks until the document is processed. */
+    password: z.string().max(1024).optional(),
+  })
+  .meta({ id: "DocReading" });
+export type DocReading = z.infer<typeof DocReading>;
+
+export const PageError = z
+  .object({ code: ErrorCode, message: z.string() })
+  .meta({ id: "PageError", description: "Why a page could not be read (its text is then empty)" });
+export type PageError = z.infer<typeof PageError>;
 
 export const PageText = z
   .object({
@@ -7,6 +30,10 @@ export const PageText = z
     text: z.string(),
     chars: z.number().int().nonnegative(),
     words: z.number().int().nonnegative(),
+    /** The engine that produced this page's text (the fallback engine when the first one could not). */
+    engine: EngineName.optional(),
+    /** Set when this page could not be read; the rest of the document still is. */
+    error: PageError.optional(),
   })
   .meta({ id: "PageText" });
 export type PageText = z.infer<typeof PageText>;
@@ -18,6 +45,8 @@ export const WARNING_CODES = [
   "PDF_NO_EOF",
   /** Bytes before the %PDF- header line. */
   "PDF_LEADING_JUNK",
+  /** No %PDF- header line at all (an engine read the file anyway). */
+  "PDF_NO_HEADER",
   /** One or more pages could not be read; their entries carry `error`. */
   "PDF_PAGE_FAILED",
   /** Some pages (or the whole document) came from the fallback engine. */
@@ -30,8 +59,8 @@ export const DocWarning = z
   .object({
     code: WarningCode,
     message: z.string(),
-    /** The page it concerns, when it concerns one page. */
-    page: z.number().int().positive().optional(),
+    /** The pages it concerns, when it concerns pages (in order). */
+    pages: z.array(z.number().int().positive()).optional(),
   })
   .meta({ id: "DocWarning" });
 export type DocWarning = z.infer<typeof DocWarning>;

@@ -1,7 +1,7 @@
 // The one final result per document, on docswarm.done.<docId>.
 import { z } from "zod";
 import { DocId, EpochMs, ErrorInfo } from "./common.ts";
-import { DocMeta, ObjectRef, PageText } from "./document.ts";
+import { DocMeta, DocWarning, ObjectRef, PageText } from "./document.ts";
 
 export const Timings = z
   .object({
@@ -30,6 +30,12 @@ export const FinalResult = z
     /** When set, the complete result (this object with `pages` filled) is this JSON object. */
     pagesObject: ObjectRef.optional(),
     meta: DocMeta.nullable(),
+    /**
+     * What was repaired or worked around to read the document (no %%EOF, junk before the header,
+     * pages that failed, pages read by the fallback engine): one entry per code. Absent or empty
+     * when there is nothing to say (failures before reading have none).
+     */
+    warnings: z.array(DocWarning).optional(),
     timings: Timings,
     chunks: z.number().int().nonnegative(),
     /** Outputs of user stages in the pipeline: per-chunk stages as arrays in chunk order. */

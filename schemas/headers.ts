@@ -1,6 +1,7 @@
 // NATS header names of the wire contract, and the schema for what a submitter may send.
 import { z } from "zod";
 import { DocId, Priority } from "./common.ts";
+import { EngineName } from "./document.ts";
 
 export const HEADERS = {
   docId: "Docswarm-Doc-Id",
@@ -18,6 +19,14 @@ export const HEADERS = {
   source: "Docswarm-Source",
   /** A named pipeline, or an inline one: "split,extract,keywords,summary:document,merge". */
   pipeline: "Docswarm-Pipeline",
+  /** The PDF engine to read this document with ("pdfium" or "pdfjs"); the other stays the fallback. */
+  engine: "Docswarm-Engine",
+  /**
+   * The password of an encrypted document. It travels in the submission message and is kept with
+   * the document's job and extract tasks until the document is processed: anyone who can read the
+   * submit and task streams or the jobs bucket can read it. Never logged nor put in results.
+   */
+  password: "Docswarm-Password",
   traceparent: "traceparent",
   msgId: "Nats-Msg-Id",
 } as const;
@@ -39,6 +48,8 @@ export const SubmitHeaders = z
     reprocess: z.enum(["true", "false"]).optional(),
     source: z.string().max(1024).optional(),
     pipeline: z.string().min(1).max(1024).optional(),
+    engine: EngineName.optional(),
+    password: z.string().max(1024).optional(),
   })
   .meta({ id: "SubmitHeaders", description: "Headers of a message on docswarm.submit[.<priority>]" });
 export type SubmitHeaders = z.infer<typeof SubmitHeaders>;

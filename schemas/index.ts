@@ -34,9 +34,14 @@ export { CoordinatorStatus, LostAgent } from "./coordinator-status.ts";
 export { JobResult, JobSpec, type JobSpecInput, TaskSpec } from "./dag.ts";
 export { DeadLetter } from "./dead-letter.ts";
 export {
+  DEFAULT_ENGINE,
   DocMeta,
+  DocReading,
   DocWarning,
+  ENGINES,
+  EngineName,
   ObjectRef,
+  PageError,
   PageRange,
   PageText,
   WARNING_CODES,

@@ -2,7 +2,7 @@
 // pipeline may insert user stages that run per chunk (map) or once per document (reduce).
 import { z } from "zod";
 import { DocId, StageName } from "./common.ts";
-import { DocMeta, PageRange, PageText } from "./document.ts";
+import { DocMeta, DocWarning, PageRange, PageText } from "./document.ts";
 import type { Decoded } from "./validate.ts";
 
 export const STAGE_SCOPES = ["chunk", "document"] as const;
@@ -81,6 +81,8 @@ export const DocumentStageInput = z
     meta: DocMeta.nullable(),
     pages: z.array(PageText),
     stages: z.record(z.string(), z.unknown()),
+    /** The chunks' warnings, as extracted (merged per code into the final result's). */
+    warnings: z.array(DocWarning).optional(),
   })
   .meta({ id: "DocumentStageInput" });
 export type DocumentStageInput = z.infer<typeof DocumentStageInput>;

@@ -1,7 +1,7 @@
 // Result envelope on docswarm.result.<docId>: the "ack event" of one task, and built-in outputs.
 import { z } from "zod";
 import { DocId, EpochMs, ErrorInfo, StageName, TaskId } from "./common.ts";
-import { DocMeta, ObjectRef, PageRange, PageText } from "./document.ts";
+import { DocMeta, DocWarning, ObjectRef, PageRange, PageText } from "./document.ts";
 
 export const TaskResult = z
   .object({
@@ -37,7 +37,13 @@ export const SplitFailure = z
   .meta({ id: "SplitFailure" });
 export type SplitFailure = z.infer<typeof SplitFailure>;
 
-export const ExtractOutput = z.object({ pages: z.array(PageText) }).meta({ id: "ExtractOutput" });
+export const ExtractOutput = z
+  .object({
+    pages: z.array(PageText),
+    /** What was unusual about the document or these pages (stable codes); see FinalResult.warnings. */
+    warnings: z.array(DocWarning).default([]),
+  })
+  .meta({ id: "ExtractOutput" });
 export type ExtractOutput = z.infer<typeof ExtractOutput>;
 
 export const MergeOutput = z

@@ -1,7 +1,7 @@
 // Task envelope on docswarm.task.<stage>.<priority>, and the inputs of the built-in stages.
 import { z } from "zod";
 import { DocId, EpochMs, Priority, StageName, TaskId } from "./common.ts";
-import { ObjectRef, PageRange } from "./document.ts";
+import { DocReading, ObjectRef, PageRange } from "./document.ts";
 import { InputMode, TaskKey, TaskMode } from "./job.ts";
 
 export const Task = z
@@ -31,7 +31,12 @@ export type Task = z.infer<typeof Task>;
 export type TaskInput = z.input<typeof Task>;
 
 export const ExtractInput = z
-  .object({ object: ObjectRef, range: PageRange, pageCount: z.number().int().positive() })
+  .object({
+    object: ObjectRef,
+    range: PageRange,
+    pageCount: z.number().int().positive(),
+    reading: DocReading.optional(),
+  })
   .meta({ id: "ExtractInput" });
 export type ExtractInput = z.infer<typeof ExtractInput>;
 

@@ -101,5 +101,14 @@ export {
   stageConsumerSpecs,
   TOPOLOGY_VERSION,
 } from "./topology-spec.ts";
-export { purgeUpload, readUpload, type Upload, UploadError, uploadDocument } from "./uploads.ts";
+export {
+  adoptUpload,
+  purgeUpload,
+  type ReadUpload,
+  readUpload,
+  type Upload,
+  UploadError,
+  uploadDocId,
+  uploadDocument,
+} from "./uploads.ts";
 export { jsonBytes, kvPutWithTtl, publishJson } from "./wire.ts";

@@ -1,11 +1,11 @@
 // Large documents from submitters: chunks published under a fresh, unguessable upload id on the docs
 // object store's chunk subjects ($O.docswarm-docs.C.<id>), then a submission naming the id, size and
 // SHA-256. Submitters may publish chunks but never object metadata, so they can neither name,
-// replace nor delete an object; split reads the chunks, checks size and digest, stores the bytes
-// as the swarm's own object and purges the upload.
+// replace nor delete an object; split reads the chunks, checks size and digest, and writes the
+// metadata that makes those very chunks the swarm's own object (no copy; ADR-20's object layout).
 import { createHash } from "node:crypto";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
-import { nuid } from "@nats-io/transport-node";
+import { headers, nuid } from "@nats-io/transport-node";
 import { OBJECT_STORES } from "./names.ts";
 import { readSubject } from "./read.ts";
 
@@ -13,9 +13,15 @@ import { readSubject } from "./read.ts";
 const CHUNK_BYTES = 128 * 1024;
 
 export type Upload = { id: string; size: number; digest: string };
+/** An upload read and checked: its bytes and how many chunks hold them. */
+export type ReadUpload = { bytes: Uint8Array; chunks: number };
 
 const chunkSubject = (id: string) => `$O.${OBJECT_STORES.docs}.C.${id}`;
-const digestOf = (bytes: Uint8Array) => `SHA-256=${createHash("sha256").update(bytes).digest("base64url")}`;
+/** Base64url with padding: the object store's digest and metadata-subject encoding. */
+const b64urlPadded = (b: Buffer) => b.toString("base64").replace(/\+/g, "-").replace(/\//g, "_");
+const digestOf = (bytes: Uint8Array) =>
+  `SHA-256=${b64urlPadded(createHash("sha256").update(bytes).digest())}`;
+const sameDigest = (a: string, b: string) => a.replace(/=+$/, "") === b.replace(/=+$/, "");
 
 export class UploadError extends Error {
   readonly code: "OBJECT_MISSING" | "HEADER_INVALID";
@@ -24,6 +30,15 @@ export class UploadError extends Error {
     this.name = "UploadError";
     this.code = code;
   }
+}
+
+/**
+ * The default doc id of an upload's document, from the digest its submission names: the same id as
+ * defaultDocId(bytes) would give (a digest that lies fails the digest check under that id).
+ */
+export function uploadDocId(digest: string | undefined): string | undefined {
+  const m = /^SHA-256=([A-Za-z0-9_-]{43})=?$/.exec(digest ?? "");
+  return m ? Buffer.from(m[1]!, "base64url").toString("hex").slice(0, 32) : undefined;
 }
 
 /** Publishes `bytes` as an upload; what the submission's Docswarm-Upload* headers carry. */
@@ -42,7 +57,7 @@ export async function uploadDocument(
 }
 
 /** The uploaded bytes, checked against the size and digest the submission promised. */
-export async function readUpload(jsm: JetStreamManager, upload: Upload): Promise<Uint8Array> {
+export async function readUpload(jsm: JetStreamManager, upload: Upload): Promise<ReadUpload> {
   if (!/^[A-Za-z0-9]{8,64}$/.test(upload.id))
     throw new UploadError("OBJECT_MISSING", `bad upload id '${upload.id}'`);
   const chunks = await readSubject(jsm, `OBJ_${OBJECT_STORES.docs}`, chunkSubject(upload.id));
@@ -56,12 +71,41 @@ export async function readUpload(jsm: JetStreamManager, upload: Upload): Promise
     out.set(c.data, at);
     at += c.data.length;
   }
-  if (digestOf(out) !== upload.digest)
+  if (!sameDigest(digestOf(out), upload.digest))
     throw new UploadError("HEADER_INVALID", `upload ${upload.id} does not match its digest`);
-  return out;
+  return { bytes: out, chunks: chunks.length };
 }
 
-/** Removes an upload's chunks once split has stored the document. */
+/**
+ * Makes a checked upload the docs store's object `name`: writes only its metadata (rolled up, as the
+ * object store does), pointing at the upload's chunks. Idempotent, so a redelivered split may repeat it.
+ */
+export async function adoptUpload(
+  js: JetStreamClient,
+  upload: Upload,
+  read: ReadUpload,
+  name: string,
+): Promise<{ size: number }> {
+  const info = {
+    name,
+    description: "",
+    bucket: OBJECT_STORES.docs,
+    nuid: upload.id,
+    size: read.bytes.length,
+    chunks: read.chunks,
+    digest: digestOf(read.bytes),
+    mtime: new Date().toISOString(),
+    deleted: false,
+    options: { max_chunk_size: CHUNK_BYTES },
+  };
+  const h = headers();
+  h.set("Nats-Rollup", "sub");
+  const subject = `$O.${OBJECT_STORES.docs}.M.${b64urlPadded(Buffer.from(name))}`;
+  await js.publish(subject, new TextEncoder().encode(JSON.stringify(info)), { headers: h });
+  return { size: info.size };
+}
+
+/** Removes an upload's chunks (one that never became an object: its document failed before). */
 export async function purgeUpload(jsm: JetStreamManager, id: string): Promise<void> {
   await jsm.streams.purge(`OBJ_${OBJECT_STORES.docs}`, { filter: chunkSubject(id) });
 }

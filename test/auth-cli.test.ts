@@ -5,7 +5,7 @@
 // its embedded server with DIR's accounts.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { readFileSync, statSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { connect, credsAuthenticator } from "@nats-io/transport-node";
 import test, { type ExecutionContext } from "ava";
@@ -106,6 +106,18 @@ test("add-user works at once; revoke refuses the user once the server reloads; c
   const status = await runCli(["status", "--json", "-s", url, "--auth", dir], env);
   t.is(status.code, 0, status.stderr);
   t.truthy(JSON.parse(status.stdout).documents);
+  // A nats CLI context naming the server and the observer's creds is all `status` needs.
+  const home = await tempDir(t, "auth-cli-home-");
+  await mkdir(join(home, "nats", "context"), { recursive: true });
+  await writeFile(
+    join(home, "nats", "context", "swarm.json"),
+    JSON.stringify({ url, creds: join(dir, "observer.creds") }),
+  );
+  const viaContext = await runCli(["status", "--json", "--context", "swarm"], {
+    ...env,
+    XDG_CONFIG_HOME: home,
+  });
+  t.is(viaContext.code, 0, viaContext.stderr);
   const denied = await runCli(["status", "-s", url, "--creds", join(dir, "alice.creds")], env);
   t.is(denied.code, 1, "a submitter may not read the swarm's status");
   // Refused by the server (a permissions violation, or a read that never gets its answer).
@@ -155,4 +167,21 @@ test("process --auth DIR runs its embedded server with DIR's accounts, each role
   const line = JSON.parse(r.stdout.trim().split("\n").pop()!);
   t.is(line.status, "done");
   t.is(line.pageCount, 3);
+});
+
+test("the full resolver: nats-server keeps the account JWTs in DIR/jwt and admits the role users", async (t) => {
+  const dir = join(await tempDir(t, "auth-cli-"), "auth");
+  const init = await runCli(["auth", "init", dir, "--resolver", "full"], {});
+  t.is(init.code, 0, init.stderr);
+  t.regex(read(dir, "auth.conf"), /type: full/);
+  const { url } = await standalone(t, dir);
+  const nc = await connectNats({ servers: url, name: "full-resolver", creds: join(dir, "admin.creds") });
+  await ensureTopology(nc).finally(() => nc.close());
+  const submitter = await connect({
+    servers: url,
+    authenticator: credsAuthenticator(readFileSync(join(dir, "submitter.creds"))),
+    inboxPrefix: "_INBOX_submitter",
+  });
+  t.teardown(() => submitter.close());
+  t.truthy(await refusal(submitter, () => submitter.publish("docswarm.final.x"), "docswarm.final.x"));
 });

@@ -262,6 +262,14 @@ for (const tls of [false, true]) {
       "$JS.API.STREAM.PURGE.DOCSWARM_DONE",
       "$JS.API.STREAM.DELETE.DOCSWARM_DONE",
       "$JS.API.CONSUMER.DELETE.DOCSWARM_RESULTS.coordinator",
+      // Submissions and tasks carry document bytes (and may carry a password): counts only.
+      "$JS.API.STREAM.MSG.GET.DOCSWARM_SUBMIT",
+      "$JS.API.DIRECT.GET.DOCSWARM_SUBMIT",
+      "$JS.API.STREAM.MSG.GET.DOCSWARM_TASKS",
+      "$JS.API.DIRECT.GET.DOCSWARM_TASKS",
+      "$JS.API.CONSUMER.CREATE.DOCSWARM_SUBMIT",
+      "$JS.API.CONSUMER.CREATE.DOCSWARM_TASKS",
+      "$JS.API.DIRECT.GET.OBJ_docswarm-docs",
     ]) {
       await expectRefused(t, observer, `observer publishes on ${subject}`, () =>
         observer.publish(subject, none),

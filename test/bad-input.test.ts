@@ -53,10 +53,10 @@ test("the first half of a PDF fails with PDF_TRUNCATED", async (t) => {
   await failsWhileGoodCompletes(t, "truncated", half, "PDF_TRUNCATED", /truncated/i);
 });
 
-test("an encrypted PDF without its password fails with PDF_ENCRYPTED", async (t) => {
+test("an encrypted PDF without its password fails with PDF_PASSWORD_REQUIRED", async (t) => {
   // Made once with qpdf (see fixtures/README.md): AES-256, user password "user-pw".
   const encrypted = new Uint8Array(await readFile(ENCRYPTED_FIXTURE));
-  await failsWhileGoodCompletes(t, "encrypted", encrypted, "PDF_ENCRYPTED", /encrypted/i);
+  await failsWhileGoodCompletes(t, "encrypted", encrypted, "PDF_PASSWORD_REQUIRED", /needs a password/i);
 });
 
 test("the client refuses a missing path with FILE_NOT_FOUND before submitting", async (t) => {

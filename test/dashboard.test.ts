@@ -118,7 +118,11 @@ test("the dashboard shows agents, stage backlogs and document progress change du
     },
     { message: "every document done on the page", timeoutMs: 90_000, intervalMs: 30 },
   );
-  t.is(await page.locator("#agents tr[data-agent]").count(), 3, "split agent plus two workers");
+  // The agents table refreshes with the next snapshot (~1 s); documents may finish before it does.
+  await waitFor(async () => (await page.locator("#agents tr[data-agent]").count()) === 3, {
+    message: "split agent plus two workers in the agents table",
+    timeoutMs: 10_000,
+  });
   t.is(
     await page.locator("#agents tr[data-agent] td:nth-child(2)", { hasText: "extract, merge" }).count(),
     2,

@@ -59,7 +59,7 @@ test("the document cache takes shared bytes before the object store, keyed by ru
   } as unknown as ObjectStore;
   const opened: number[][] = [];
   const engine: PdfEngine = {
-    name: "fake",
+    name: "pdfjs",
     async open(bytes) {
       opened.push([...bytes]);
       return { pageCount: 1, close: async () => {} } as unknown as PdfDocument;
@@ -93,7 +93,7 @@ test("a document opened from the caller's bytes is reused, and forget() closes i
   } as unknown as ObjectStore;
   let opens = 0;
   const engine: PdfEngine = {
-    name: "fake",
+    name: "pdfjs",
     async open() {
       opens++;
       return {
@@ -122,7 +122,7 @@ test("a document in use is not closed when other documents push it out of the ca
   const closed: string[] = [];
   let n = 0;
   const engine: PdfEngine = {
-    name: "fake",
+    name: "pdfjs",
     async open() {
       const id = `doc${n++}`;
       return {

@@ -1,13 +1,10 @@
-// Pure functions of the pipeline: chunk planning, ack subjects, structural PDF checks, doc ids,
+// Pure functions of the pipeline: chunk planning, ack subjects, doc ids,
 // and how pdf.js text items become lines.
 import test from "ava";
 import { planChunks } from "../agents/chunking.ts";
 import { parseAckSubject } from "../agents/delivery.ts";
-import { StageError } from "../agents/errors.ts";
-import { checkPdfStructure } from "../agents/pdf/classify.ts";
 import { joinTextItems } from "../agents/pdf/pdfjs-engine.ts";
 import { defaultDocId } from "../streams/doc-id.ts";
-import { knownDoc } from "./support/pdf.ts";
 
 // --- planChunks -------------------------------------------------------------------------------
 
@@ -118,80 +115,6 @@ test("parseAckSubject rejects subjects that are not JetStream acks", (t) => {
   t.is(parseAckSubject("$JS.ACK.S.C.1.2.3.4"), undefined, "8 tokens");
   t.is(parseAckSubject("$JS.ACK.S.C.1.2.3.4.5.6"), undefined, "10 tokens");
   t.is(parseAckSubject(""), undefined);
-});
-
-// --- checkPdfStructure ------------------------------------------------------------------------
-
-function codeOf(fn: () => void): string | undefined {
-  try {
-    fn();
-    return undefined;
-  } catch (err) {
-    return err instanceof StageError ? err.code : `not a StageError: ${String(err)}`;
-  }
-}
-
-test("checkPdfStructure classifies empty, non-PDF, truncated and whole documents", async (t) => {
-  const enc = new TextEncoder();
-  const { bytes } = await knownDoc("units", 3);
-  t.is(
-    codeOf(() => checkPdfStructure(new Uint8Array())),
-    "PDF_EMPTY",
-  );
-  t.is(
-    codeOf(() => checkPdfStructure(enc.encode("hello, this is a text file\n"))),
-    "PDF_INVALID",
-  );
-  t.is(
-    codeOf(() => checkPdfStructure(enc.encode("PDF-1.7 lookalike %%EOF"))),
-    "PDF_INVALID",
-  );
-  t.is(
-    codeOf(() => checkPdfStructure(bytes.slice(0, Math.floor(bytes.length / 2)))),
-    "PDF_TRUNCATED",
-  );
-  t.is(
-    codeOf(() => checkPdfStructure(bytes)),
-    undefined,
-  );
-});
-
-test("checkPdfStructure accepts junk before the header (within 1 KiB) and after %%EOF", async (t) => {
-  const { bytes } = await knownDoc("units", 1);
-  const withJunk = (before: number, after: number) => {
-    const out = new Uint8Array(before + bytes.length + after).fill(0x20);
-    out.set(bytes, before);
-    return out;
-  };
-  t.is(
-    codeOf(() => checkPdfStructure(withJunk(100, 0))),
-    undefined,
-  );
-  t.is(
-    codeOf(() => checkPdfStructure(withJunk(0, 100))),
-    undefined,
-  );
-  t.is(
-    codeOf(() => checkPdfStructure(withJunk(2000, 0))),
-    "PDF_INVALID",
-    "header beyond the first KiB",
-  );
-  t.is(
-    codeOf(() => checkPdfStructure(withJunk(0, 4096))),
-    "PDF_TRUNCATED",
-    "%%EOF far from the end",
-  );
-});
-
-test("checkPdfStructure errors carry a message and are not retryable", (t) => {
-  try {
-    checkPdfStructure(new Uint8Array());
-    t.fail("no error");
-  } catch (err) {
-    t.true(err instanceof StageError);
-    t.regex((err as StageError).message, /empty/);
-    t.false((err as StageError).retryable);
-  }
 });
 
 // --- defaultDocId -----------------------------------------------------------------------------

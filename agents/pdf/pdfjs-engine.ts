@@ -1,11 +1,16 @@
 // pdf.js as the extraction engine. pdf.js 6 removed `isEvalSupported` together with the font
 // compiler that used eval; test/pdfjs-no-eval.test.ts keeps it that way for the version we ship.
-// No fonts are loaded: we need text and structure, not rendering.
-import type { DocMeta } from "../../schemas/index.ts";
+// No fonts are rendered: we need text and structure. But pdf.js in Node reads nothing it is not
+// pointed at: without its packed CMaps, text in predefined-CMap fonts (CJK: UniJIS-UCS2-H,
+// UniGB-UCS2-H, ...) is silently dropped; without the standard font data, text in non-embedded
+// standard fonts loses its widths and some glyph names; without wasm, JBIG2/JPX decoders are missing.
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { DocMeta, DocWarning } from "../../schemas/index.ts";
 import { StageError } from "../errors.ts";
-import { checkPdfStructure } from "./classify.ts";
 import { contentSizes } from "./content-size.ts";
-import type { PdfDocument, PdfEngine } from "./engine.ts";
+import { type OpenOptions, type PdfDocument, type PdfEngine, readPageWith } from "./engine.ts";
+import { passwordError, readable } from "./reading.ts";
 
 type PdfJs = typeof import("pdfjs-dist/legacy/build/pdf.mjs");
 type TextItem = { str?: string; hasEOL?: boolean };
@@ -25,6 +30,15 @@ export function loadPdfJs(): Promise<PdfJs> {
   return pdfjsModule;
 }
 
+/** pdfjs-dist's own data folders, as the trailing-slash paths its Node file reader expects. */
+const pdfjsDir = dirname(fileURLToPath(import.meta.resolve("pdfjs-dist/package.json")));
+export const PDFJS_DATA = {
+  cMapUrl: `${join(pdfjsDir, "cmaps")}/`,
+  cMapPacked: true,
+  standardFontDataUrl: `${join(pdfjsDir, "standard_fonts")}/`,
+  wasmUrl: `${join(pdfjsDir, "wasm")}/`,
+} as const;
+
 function str(v: unknown): string | null {
   return typeof v === "string" && v.length > 0 ? v : null;
 }
@@ -39,19 +53,19 @@ export function joinTextItems(items: readonly unknown[]): string {
   return out;
 }
 
-function classify(err: unknown): StageError {
+function classify(err: unknown, password: string | undefined): StageError {
   const e = err as { name?: string; message?: string };
   const message = e?.message ?? String(err);
-  if (e?.name === "PasswordException") {
-    return new StageError("PDF_ENCRYPTED", "the PDF is encrypted and no password was given", { cause: err });
-  }
+  if (e?.name === "PasswordException") return passwordError(password);
   if (e?.name === "InvalidPDFException")
     return new StageError("PDF_CORRUPT", `corrupt PDF: ${message}`, { cause: err });
   return new StageError("PDF_CORRUPT", `the PDF could not be parsed: ${message}`, { cause: err });
 }
 
 class PdfJsDocument implements PdfDocument {
+  readonly engine = "pdfjs" as const;
   readonly pageCount: number;
+  readonly warnings: readonly DocWarning[];
   readonly #doc: Awaited<ReturnType<PdfJs["getDocument"]>["promise"]>;
   readonly #task: ReturnType<PdfJs["getDocument"]>;
 
@@ -61,7 +75,9 @@ class PdfJsDocument implements PdfDocument {
     task: ReturnType<PdfJs["getDocument"]>,
     doc: Awaited<ReturnType<PdfJs["getDocument"]>["promise"]>,
     bytes: Uint8Array,
+    warnings: DocWarning[],
   ) {
+    this.warnings = warnings;
     this.#task = task;
     this.#doc = doc;
     this.#bytes = bytes;
@@ -107,9 +123,18 @@ class PdfJsDocument implements PdfDocument {
       page.cleanup();
       return joinTextItems(content.items);
     } catch (err) {
-      throw classify(err);
+      const e = err as { message?: string };
+      throw new StageError(
+        "PDF_PAGE_CORRUPT",
+        `page ${pageNumber} could not be parsed: ${e?.message ?? err}`,
+        {
+          cause: err,
+        },
+      );
     }
   }
+
+  readPage = readPageWith(this);
 
   async close(): Promise<void> {
     await this.#task.destroy();
@@ -117,25 +142,27 @@ class PdfJsDocument implements PdfDocument {
 }
 
 export const pdfjsEngine: PdfEngine = {
-  name: "pdf.js",
-  async open(bytes: Uint8Array): Promise<PdfDocument> {
-    checkPdfStructure(bytes);
+  name: "pdfjs",
+  async open(bytes: Uint8Array, options: OpenOptions = {}): Promise<PdfDocument> {
+    const warnings = readable(bytes);
     const pdfjs = await loadPdfJs();
     // pdf.js transfers (detaches) the buffer it is given. Hand it a fresh copy: the caller's bytes
     // may be a cache entry, or a Node Buffer view into a pooled socket buffer, where Buffer's own
     // slice() would share memory and the transfer would fail inside pdf.js and never settle.
     const task = pdfjs.getDocument({
       data: new Uint8Array(bytes),
+      ...PDFJS_DATA,
       disableFontFace: true,
       useSystemFonts: false,
       stopAtErrors: false,
       verbosity: 0,
+      ...(options.password !== undefined && { password: options.password }),
     });
     try {
-      return new PdfJsDocument(task, await task.promise, bytes);
+      return new PdfJsDocument(task, await task.promise, bytes, warnings);
     } catch (err) {
       await task.destroy().catch(() => {});
-      throw classify(err);
+      throw classify(err, options.password);
     }
   },
 };

@@ -9,15 +9,21 @@ export const extractStage = defineStage({
   input: ExtractInput,
   output: ExtractOutput,
   async process(input, ctx) {
-    return ctx.services.documents.use(input.object, ctx.task.runId, async (doc) => {
-      if (doc.pageCount !== input.pageCount) {
-        throw new StageError(
-          "PDF_CORRUPT",
-          `the document has ${doc.pageCount} pages, the plan expected ${input.pageCount}`,
-        );
-      }
-      const { pages } = await extractPages(doc, input.range, ctx.signal);
-      return { pages };
-    });
+    const { documents } = ctx.services;
+    return documents.use(
+      input.object,
+      ctx.task.runId,
+      async (doc) => {
+        if (doc.pageCount !== input.pageCount) {
+          throw new StageError(
+            "PDF_CORRUPT",
+            `the document has ${doc.pageCount} pages, the plan expected ${input.pageCount}`,
+          );
+        }
+        return extractPages(doc, input.range, ctx.signal);
+      },
+      undefined,
+      input.reading,
+    );
   },
 });

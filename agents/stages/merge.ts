@@ -4,6 +4,7 @@ import { endDocument } from "../../jobs/index.ts";
 import { type FinalResult, MergeInput, MergeOutput } from "../../schemas/index.ts";
 import { StageError } from "../errors.ts";
 import { documentInput } from "../inputs.ts";
+import { documentWarnings } from "../pdf/extract-pages.ts";
 import { defineStage } from "../stage.ts";
 
 export const mergeStage = defineStage({
@@ -20,6 +21,7 @@ export const mergeStage = defineStage({
       throw new StageError("DEPENDENCY_FAILED", `run ${runId} of ${docId} was superseded by ${job.runId}`);
     }
     const { pages, stages } = doc;
+    const { warnings, error } = documentWarnings(pages, doc.warnings ?? []);
     if (pages.length !== input.pageCount || pages.some((p, i) => p.page !== i + 1)) {
       throw new StageError("RESULT_MISSING", `chunks of ${docId} do not cover pages 1..${input.pageCount}`, {
         retryable: true,
@@ -30,11 +32,12 @@ export const mergeStage = defineStage({
       v: 1,
       kind: "document",
       docId,
-      status: "done",
+      status: error ? "failed" : "done",
       source: job.source,
       pageCount: input.pageCount,
       pages,
       meta: job.meta,
+      warnings,
       timings: {
         submittedAt: job.submittedAt,
         finishedAt,
@@ -43,6 +46,7 @@ export const mergeStage = defineStage({
       },
       chunks: input.chunks,
       ...(Object.keys(stages).length > 0 && { stages }),
+      ...(error && { error }),
     };
     const { inline } = await endDocument(s.js, { kind: "document", final, runId }, s.maxPayloadBytes);
     return { pageCount: input.pageCount, inline };

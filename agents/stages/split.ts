@@ -24,17 +24,22 @@ import {
   validate,
 } from "../../schemas/index.ts";
 import {
+  adoptUpload,
   defaultDocId,
   OBJECT_STORES,
   purgeUpload,
+  type ReadUpload,
   readUpload,
   subjects,
   taskId,
+  type Upload,
   UploadError,
+  uploadDocId,
 } from "../../streams/index.ts";
 import { planChunks } from "../chunking.ts";
 import type { TaskDelivery } from "../delivery.ts";
 import { StageError, toErrorInfo } from "../errors.ts";
+import { checkDocumentSize, readingOf } from "../pdf/reading.ts";
 import { publishResult } from "../results.ts";
 import type { AgentServices } from "../services.ts";
 import type { TaskHandler } from "../stage.ts";
@@ -137,7 +142,9 @@ export const splitHandler: TaskHandler = {
     const bytes = d.data;
     const headerDocId =
       typeof rawHeaders.docId === "string" && /^[A-Za-z0-9_-]{1,128}$/.test(rawHeaders.docId);
-    const docId = headerDocId ? rawHeaders.docId! : defaultDocId(bytes);
+    const docId = headerDocId
+      ? rawHeaders.docId!
+      : ((rawHeaders.upload && uploadDocId(rawHeaders.uploadDigest)) ?? defaultDocId(bytes));
     const sub: Submission = {
       docId,
       runId: runIdOf(d),
@@ -145,9 +152,11 @@ export const splitHandler: TaskHandler = {
       submittedAt: d.info.storedAt || startedAt,
     };
     annotateSpan({ "docswarm.doc.id": docId, "docswarm.run.id": sub.runId });
+    let adopted = false;
     try {
       if (!parsed.ok) throw new StageError("HEADER_INVALID", `submission headers: ${parsed.message}`);
       const h = parsed.value;
+      const reading = readingOf(h);
       const priority = subjectPriority(d.subject) ?? h.priority ?? "normal";
       const reprocess = h.reprocess === "true";
 
@@ -170,7 +179,10 @@ export const splitHandler: TaskHandler = {
       const pipeline = await resolvePipeline(s, h.pipeline);
       if (reprocess) await purgeFinal(s.jsm, docId);
 
+      checkDocumentSize(bytes.length, s.processing.maxDocumentBytes);
       let data = bytes;
+      let upload: Upload | undefined;
+      let uploaded: ReadUpload | undefined;
       // Bytes we store are named per run, so cleaning up an earlier run never removes a newer one's.
       let object = { bucket: OBJECT_STORES.docs, name: `${docId}.${sub.runId}`, size: bytes.length };
       if (h.upload) {
@@ -179,11 +191,12 @@ export const splitHandler: TaskHandler = {
             "HEADER_INVALID",
             `${HEADERS.upload} needs ${HEADERS.uploadSize} and ${HEADERS.uploadDigest}, an empty body and no ${HEADERS.object}`,
           );
-        data = await readUpload(s.jsm, { id: h.upload, size: h.uploadSize, digest: h.uploadDigest }).catch(
-          (err) => {
-            throw err instanceof UploadError ? new StageError(err.code, err.message) : err;
-          },
-        );
+        checkDocumentSize(h.uploadSize, s.processing.maxDocumentBytes);
+        upload = { id: h.upload, size: h.uploadSize, digest: h.uploadDigest };
+        uploaded = await readUpload(s.jsm, upload).catch((err) => {
+          throw err instanceof UploadError ? new StageError(err.code, err.message) : err;
+        });
+        data = uploaded.bytes;
         object = { ...object, size: data.length };
       }
       if (h.object) {
@@ -192,6 +205,7 @@ export const splitHandler: TaskHandler = {
         const info = await s.state.docs.info(h.object);
         if (!info || info.deleted)
           throw new StageError("OBJECT_MISSING", `object '${h.object}' is not in ${OBJECT_STORES.docs}`);
+        checkDocumentSize(info.size, s.processing.maxDocumentBytes);
         object = { bucket: OBJECT_STORES.docs, name: h.object, size: info.size };
         data = await s.documents.bytes(object, sub.runId);
       }
@@ -216,6 +230,7 @@ export const splitHandler: TaskHandler = {
             };
           },
           data,
+          reading,
         );
         meta = opened.meta;
         costs = opened.costs;
@@ -224,7 +239,13 @@ export const splitHandler: TaskHandler = {
         throw err;
       }
       if (!h.object) {
-        object = { ...object, size: (await s.state.docs.putBlob({ name: object.name }, data)).size };
+        // An upload becomes the object as it is (its metadata written, no copy); inline bytes are stored.
+        const stored =
+          upload && uploaded
+            ? await adoptUpload(s.js, upload, uploaded, object.name)
+            : await s.state.docs.putBlob({ name: object.name }, data);
+        adopted = Boolean(upload);
+        object = { ...object, size: stored.size };
         // The agents of this host that extract its chunks read the bytes from memory.
         s.documents.share(object, sub.runId, data);
       }
@@ -242,6 +263,7 @@ export const splitHandler: TaskHandler = {
         source: sub.source,
         pipeline: pipeline.map((p) => p.stage),
         object,
+        ...(reading && { reading }),
         pageCount: meta.pageCount,
         meta,
         chunks,
@@ -261,9 +283,6 @@ export const splitHandler: TaskHandler = {
       if (stored.status === "running") await publishFirstTasks(s, stored);
       await publishSplitOk(s, stored, delivered, startedAt);
       d.ack();
-      // The document is stored as the swarm's own object now; a failed purge leaves chunks that
-      // expire with the store's max age.
-      if (h.upload) await purgeUpload(s.jsm, h.upload).catch(() => {});
     } catch (err) {
       const error = toErrorInfo(err);
       markTaskFailed(error);
@@ -274,6 +293,8 @@ export const splitHandler: TaskHandler = {
       try {
         await publishSplitFailed(s, sub, error, delivered, startedAt);
         d.term(`${error.code}: ${error.message}`);
+        // An upload that never became the document's object has no one else to remove it.
+        if (rawHeaders.upload && !adopted) await purgeUpload(s.jsm, rawHeaders.upload).catch(() => {});
       } catch {
         d.nak(retryDelayMs(s.topology.backoffMs, delivered));
       }

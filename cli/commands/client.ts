@@ -5,6 +5,7 @@ import { DocswarmClient } from "../../client/index.ts";
 import { DocId, Priority, validate } from "../../schemas/index.ts";
 import { authOf } from "../../streams/index.ts";
 import { CONNECTION_OPTIONS, commandConnection } from "../connection-flags.ts";
+import { ENGINE_OPTIONS, engineOption, passwordOption } from "../engine-options.ts";
 import { createLogger } from "../log.ts";
 import { roleTopology } from "../role-topology.ts";
 import { exitOnSignal, onShutdown, runCleanups } from "../signals.ts";
@@ -28,9 +29,12 @@ export async function submitCommand(argv: string[]): Promise<number> {
       wait: { type: "boolean", default: false },
       json: { type: "boolean", default: false },
       ...CONNECTION_OPTIONS,
+      ...ENGINE_OPTIONS,
     },
   });
   if (positionals.length === 0) throw new UsageError("give at least one file");
+  const engine = engineOption(values.engine);
+  const password = await passwordOption(values["password-file"]);
   const priority = validate(Priority, values.priority);
   if (!priority.ok) throw new UsageError(`--priority: ${priority.message}`);
   if (values["doc-id"] !== undefined) {
@@ -50,6 +54,8 @@ export async function submitCommand(argv: string[]): Promise<number> {
       ...(values["doc-id"] && { docId: values["doc-id"] }),
       reprocess: values.reprocess,
       ...(values.pipeline && { pipeline: values.pipeline }),
+      ...(engine && { engine }),
+      ...(password !== undefined && { password }),
       onFull: (attempt, delayMs) =>
         process.stderr.write(`docswarm: the swarm is full; retry ${attempt} in ${delayMs} ms\n`),
     });

@@ -18,6 +18,7 @@ import {
 import { subjects } from "../../streams/index.ts";
 import { Swarm } from "../../swarm/index.ts";
 import { CONNECTION_OPTIONS, commandConnection } from "../connection-flags.ts";
+import { ENGINE_OPTIONS, engineOption, passwordOption } from "../engine-options.ts";
 import { expandInputs } from "../files.ts";
 import { createLogger } from "../log.ts";
 import { outputStems, writeOutputs } from "../outputs.ts";
@@ -48,9 +49,12 @@ export async function processCommand(argv: string[]): Promise<number> {
       pipeline: { type: "string" },
       stage: { type: "string", multiple: true, default: [] },
       ...CONNECTION_OPTIONS,
+      ...ENGINE_OPTIONS,
     },
   });
-  const { stage: extraStages, pipeline, ...rest } = values;
+  const { stage: extraStages, pipeline, engine: engineName, "password-file": passwordFile, ...rest } = values;
+  const engine = engineOption(engineName);
+  const password = await passwordOption(passwordFile);
   const parsed = validate(ProcessCommandOptions, { ...rest, paths: positionals });
   if (!parsed.ok) throw new UsageError(parsed.message);
   const opts = parsed.value;
@@ -98,6 +102,7 @@ export async function processCommand(argv: string[]): Promise<number> {
     ...swarmAuth(conn),
     agents: opts.agents,
     stages: stageList("split,extract,merge", extraStages),
+    ...(engine && { processing: { engine } }),
     onLog: log,
   });
   onShutdown(() => swarm.shutdown());
@@ -165,6 +170,7 @@ export async function processCommand(argv: string[]): Promise<number> {
         priority: opts.priority,
         source: file,
         ...(pipeline && { pipeline }),
+        ...(password !== undefined && { password }),
       });
       pending.set(sub.docId, [...(pending.get(sub.docId) ?? []), file]);
     } catch (err) {

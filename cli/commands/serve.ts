@@ -15,6 +15,7 @@ import { type NatsConnectionConfig, type TopologyConfig, validate } from "../../
 import { authOf, connectNats, displayServers } from "../../streams/index.ts";
 import { Swarm, type SwarmOptions } from "../../swarm/index.ts";
 import { CONNECTION_OPTIONS, type CommandConnection, commandConnection } from "../connection-flags.ts";
+import { ENGINE_OPTIONS, engineOption } from "../engine-options.ts";
 import { firstConnection } from "../first-connection.ts";
 import type { LogFn } from "../log.ts";
 import { createLogger } from "../log.ts";
@@ -157,6 +158,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
       // Replicas for what this role creates because it is missing; existing streams keep theirs.
       replicas: { type: "string" },
       "heap-mb": { type: "string", default: "2048" },
+      engine: ENGINE_OPTIONS.engine,
       autoscale: { type: "boolean", default: false },
       min: { type: "string", default: "1" },
       max: { type: "string", default: "16" },
@@ -164,7 +166,8 @@ export async function agentCommand(argv: string[]): Promise<number> {
       ...CONNECTION_OPTIONS,
     },
   });
-  const { stage: extra, autoscale, min, max, ...rest } = values;
+  const { stage: extra, autoscale, min, max, engine: engineName, ...rest } = values;
+  const engine = engineOption(engineName);
   const bounds = validate(ScaleBounds, { min, max });
   if (!bounds.ok) throw new UsageError(bounds.message);
   const args = validate(AgentArgs, rest);
@@ -184,6 +187,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
     slots: args.value.slots,
     agentHeapMb: args.value["heap-mb"],
     topology,
+    ...(engine && { processing: { engine } }),
     onLog: log,
     ...(autoscale && { autoscale: bounds.value }),
   });

@@ -243,8 +243,14 @@ export async function findEmbeddedServer(
     for (const f of await readdir(dir).catch(() => [])) {
       const m = /_(\d+)\.ports$/.exec(f);
       if (!m) continue;
+      // Another test's server may be writing its ports file right now: half a file is not ours.
       const text = await readFile(join(dir, f), "utf8").catch(() => "{}");
-      const ports = JSON.parse(text) as { nats?: string[] };
+      let ports: { nats?: string[] };
+      try {
+        ports = JSON.parse(text) as { nats?: string[] };
+      } catch {
+        continue;
+      }
       if (ports.nats?.includes(url)) return { pid: Number(m[1]), dir };
     }
   }
