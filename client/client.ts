@@ -32,6 +32,7 @@ import {
   drainConnection,
   isStreamFull,
   jsonBytes,
+  PAYLOAD_HEADROOM_BYTES,
   STREAMS,
   subjects,
   uploadDocument,
@@ -61,8 +62,6 @@ export type SubmitOptions = {
 };
 
 export type Submitted = { docId: string; priority: Priority; bytes: number; viaObjectStore: boolean };
-
-const HEADROOM_BYTES = 8 * 1024;
 
 export class DocswarmClient {
   readonly nc: NatsConnection;
@@ -115,7 +114,7 @@ export class DocswarmClient {
     withTraceHeaders(h);
 
     const maxPayload = this.nc.info?.max_payload ?? 1024 * 1024;
-    const viaObjectStore = bytes.length > maxPayload - HEADROOM_BYTES;
+    const viaObjectStore = bytes.length > maxPayload - PAYLOAD_HEADROOM_BYTES;
     let body = bytes;
     if (viaObjectStore) {
       // Chunks under a fresh upload id: what a submitter may write (streams/uploads.ts).

@@ -8,17 +8,8 @@ import type { JetStreamClient } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
 import type { LogFn } from "../observability/index.ts";
 import { decodeJson, LeaderLease } from "../schemas/index.ts";
-import { BUCKETS, isWrongLastSequence, jsonBytes, kvPutWithTtl } from "../streams/index.ts";
-
-export const LEADER_KEY = "leader.coordinator";
-
-export class NotLeaderError extends Error {
-  readonly code = "NOT_LEADER";
-  constructor(message: string) {
-    super(message);
-    this.name = "NotLeaderError";
-  }
-}
+import { BUCKETS, isWrongLastSequence, jsonBytes, kvPutWithTtl, LEADER_KEY } from "../streams/index.ts";
+import { NotLeaderError } from "./errors.ts";
 
 export type LeaderElectionOptions = {
   js: JetStreamClient;

@@ -12,7 +12,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { readFinal } from "../jobs/index.ts";
 import { createPrometheusProvider, type LogFn, registerSwarmGauges } from "../observability/index.ts";
 import { DocId, decodeJson, Job, type NatsAuth, validate } from "../schemas/index.ts";
-import { BUCKETS, connectNats, drainConnection } from "../streams/index.ts";
+import { BUCKETS, connectNats, drainConnection, kvStream, kvSubject } from "../streams/index.ts";
 import { DashboardState, describedEvent } from "./state.ts";
 
 export type DashboardOptions = {
@@ -303,7 +303,7 @@ export class Dashboard {
       .jetstreamManager()
       .then((jsm) =>
         jsm.direct
-          .getMessage(`KV_${BUCKETS.jobs}`, { last_by_subj: `$KV.${BUCKETS.jobs}.${docId}` })
+          .getMessage(kvStream(BUCKETS.jobs), { last_by_subj: kvSubject(BUCKETS.jobs, docId) })
           .catch(() => null),
       );
     const job = entry?.data.length ? decodeJson(Job, entry.data) : undefined;

@@ -8,6 +8,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { EmbeddedServerError } from "./errors.ts";
 import { findNatsServer } from "./nats-binary.ts";
 
 export type EmbeddedServerOptions = {
@@ -22,14 +23,6 @@ export type EmbeddedServerOptions = {
   serverName?: string;
   startTimeoutMs?: number;
 };
-
-export class EmbeddedServerError extends Error {
-  readonly code = "EMBEDDED_SERVER_FAILED";
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "EmbeddedServerError";
-  }
-}
 
 // A guard that stops the server on TERM, INT or HUP (nats-server itself takes HUP as "reload its
 // config" and would live on) and when the parent's pipe closes. The trap is set before the server

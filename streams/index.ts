@@ -30,6 +30,11 @@ export {
   isStatusError,
   isStreamFull,
   isWrongLastSequence,
+  NoStreamError,
+  ObjectDigestError,
+  PublishTimeoutError,
+  STREAMS_ERROR_CODES,
+  type StreamsErrorCode,
 } from "./errors.ts";
 export { eventKey, publishEvent } from "./events.ts";
 export {
@@ -38,8 +43,10 @@ export {
   COORDINATOR_CONSUMER,
   consumerName,
   DEAD_LETTER_CONSUMER,
-  DEFAULT_PIPELINE,
   JOBS_CONSUMER,
+  kvStream,
+  kvSubject,
+  LEADER_KEY,
   OBJECT_STORES,
   PREFIX,
   STREAMS,
@@ -49,13 +56,11 @@ export {
   taskLeaseKey,
   taskSources,
 } from "./names.ts";
-export { ObjectDigestError, readObject } from "./objects.ts";
+export { readObject } from "./objects.ts";
 export { inboxPrefixFor, type Permissions, ROLES, type Role, rolePermissions } from "./permissions.ts";
 export {
   type FastPublishOptions,
   JetStreamPublisher,
-  NoStreamError,
-  PublishTimeoutError,
   publisherFor,
 } from "./publisher.ts";
 export { readLastPerSubject, readSubject } from "./read.ts";
@@ -72,4 +77,4 @@ export {
   uploadDocId,
   uploadDocument,
 } from "./uploads.ts";
-export { jsonBytes, kvPutWithTtl, publishJson } from "./wire.ts";
+export { jsonBytes, kvPutWithTtl, PAYLOAD_HEADROOM_BYTES, publishJson } from "./wire.ts";

@@ -7,7 +7,7 @@ import { Kvm } from "@nats-io/kv";
 import { decodeJson, formatPipeline, Pipeline, parsePipeline } from "../../schemas/index.ts";
 import { BUCKETS, connectNats, ensureTopology, jsonBytes } from "../../streams/index.ts";
 import { CONNECTION_OPTIONS, commandConnection } from "../connection-flags.ts";
-import { UsageError } from "../usage.ts";
+import { UsageError } from "../errors.ts";
 
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
