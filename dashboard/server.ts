@@ -13,6 +13,7 @@ import { readFinal } from "../jobs/index.ts";
 import { createPrometheusProvider, type LogFn, registerSwarmGauges } from "../observability/index.ts";
 import { DocId, decodeJson, Job, type NatsAuth, validate } from "../schemas/index.ts";
 import { BUCKETS, connectNats, drainConnection, kvStream, kvSubject } from "../streams/index.ts";
+import { DashboardAuthError } from "./errors.ts";
 import { DashboardState, describedEvent } from "./state.ts";
 
 export type DashboardOptions = {
@@ -55,14 +56,6 @@ const SECURITY_HEADERS = {
 
 const SESSION_MS = 12 * 3_600_000;
 const MAX_SESSIONS = 1000;
-
-export class DashboardAuthError extends Error {
-  readonly code = "DASHBOARD_AUTH";
-  constructor(message: string) {
-    super(message);
-    this.name = "DashboardAuthError";
-  }
-}
 
 export function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || host === "[::1]" || /^127\./.test(host);

@@ -68,7 +68,7 @@ export function isNoMessage(err: unknown): boolean {
 }
 
 /** Codes of the errors this folder raises (beyond the wire's ErrorCode). */
-export const STREAMS_ERROR_CODES = ["OBJECT_CORRUPT", "TIMEOUT", "NO_STREAM"] as const;
+export const STREAMS_ERROR_CODES = ["OBJECT_CORRUPT", "TIMEOUT", "NO_STREAM", "CONNECTION_CONFIG"] as const;
 export type StreamsErrorCode = (typeof STREAMS_ERROR_CODES)[number];
 
 /** An object's bytes do not match its info (size or digest): read again, it may have been replaced. */
@@ -102,5 +102,26 @@ export class NoStreamError extends Error {
   constructor(subject: string) {
     super(`no stream stores subject '${subject}' (no responders)`);
     this.name = "NoStreamError";
+  }
+}
+
+/** Connection settings that contradict each other or name a file that is not there. */
+export class ConnectionConfigError extends Error {
+  readonly code = "CONNECTION_CONFIG";
+  readonly retryable = false;
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ConnectionConfigError";
+  }
+}
+
+/** An uploaded document's chunks are missing or do not match the headers that announce them. */
+export class UploadError extends Error {
+  readonly code: "OBJECT_MISSING" | "HEADER_INVALID";
+  readonly retryable = false;
+  constructor(code: "OBJECT_MISSING" | "HEADER_INVALID", message: string) {
+    super(message);
+    this.name = "UploadError";
+    this.code = code;
   }
 }

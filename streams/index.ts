@@ -12,7 +12,6 @@ export {
 } from "./connect.ts";
 export {
   authOf,
-  ConnectionConfigError,
   type ConnectionInput,
   contextFile,
   displayServers,
@@ -25,6 +24,7 @@ export { defaultDocId } from "./doc-id.ts";
 export {
   ApiCodes,
   apiErrorCode,
+  ConnectionConfigError,
   isApiError,
   isNoMessage,
   isStatusError,
@@ -35,6 +35,7 @@ export {
   PublishTimeoutError,
   STREAMS_ERROR_CODES,
   type StreamsErrorCode,
+  UploadError,
 } from "./errors.ts";
 export { eventKey, publishEvent } from "./events.ts";
 export {
@@ -73,7 +74,6 @@ export {
   type ReadUpload,
   readUpload,
   type Upload,
-  UploadError,
   uploadDocId,
   uploadDocument,
 } from "./uploads.ts";
