@@ -68,6 +68,7 @@ export class DocswarmClient {
   readonly #js: JetStreamClient;
   readonly #owns: boolean;
   #closing: Promise<void> | undefined;
+  readonly #closed = Promise.withResolvers<void>();
 
   constructor(nc: NatsConnection, owns = false) {
     this.nc = nc;
@@ -214,9 +215,17 @@ export class DocswarmClient {
     }
   }
 
+  /** Drains the connection when the client opened it (DocswarmClient.connect); a borrowed one stays open. */
   close(): Promise<void> {
-    this.#closing ??= this.#owns ? drainConnection(this.nc) : Promise.resolve();
+    this.#closing ??= (this.#owns ? drainConnection(this.nc) : Promise.resolve()).finally(() =>
+      this.#closed.resolve(),
+    );
     return this.#closing;
+  }
+
+  /** Resolves once close() has run, whatever its outcome. */
+  closed(): Promise<void> {
+    return this.#closed.promise;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -1,4 +1,6 @@
 // JetStream topology and wire helpers: subjects, streams, consumers, buckets.
+
+export { closeSteps } from "./close-steps.ts";
 export {
   authOptions,
   type ConnectOptions,
