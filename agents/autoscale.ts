@@ -6,7 +6,14 @@ import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { LogFn } from "../observability/index.ts";
 import { type AgentRegistration, decodeJson, ScaleDecision } from "../schemas/index.ts";
-import { BUCKETS, listAgents, publishEvent, readLastPerSubject } from "../streams/index.ts";
+import {
+  BUCKETS,
+  kvStream,
+  kvSubject,
+  listAgents,
+  publishEvent,
+  readLastPerSubject,
+} from "../streams/index.ts";
 import type { AgentSlot } from "./agent-slot.ts";
 
 export type AutoscaleOptions = { min?: number; max?: number; intervalMs?: number };
@@ -50,7 +57,7 @@ export function planStep(
 
 export async function readDecisions(jsm: JetStreamManager): Promise<Map<string, ScaleDecision>> {
   const out = new Map<string, ScaleDecision>();
-  for (const m of await readLastPerSubject(jsm, `KV_${BUCKETS.scale}`, `$KV.${BUCKETS.scale}.>`)) {
+  for (const m of await readLastPerSubject(jsm, kvStream(BUCKETS.scale), kvSubject(BUCKETS.scale, ">"))) {
     if (m.data.length === 0) continue;
     const d = decodeJson(ScaleDecision, m.data);
     if (d.ok) out.set(d.value.stage, d.value);

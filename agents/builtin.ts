@@ -1,5 +1,6 @@
 // The built-in stages by name, and loading user stages from modules.
 import { pathToFileURL } from "node:url";
+import { StageLoadError } from "./errors.ts";
 import type { StageDefinition, TaskHandler } from "./stage.ts";
 import { stageHandler } from "./stage-runner.ts";
 import { extractStage } from "./stages/extract.ts";
@@ -11,14 +12,6 @@ export const builtinHandlers: Record<string, TaskHandler> = {
   extract: stageHandler(extractStage as StageDefinition),
   merge: stageHandler(mergeStage as StageDefinition),
 };
-
-export class StageLoadError extends Error {
-  readonly code = "UNKNOWN_STAGE";
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "StageLoadError";
-  }
-}
 
 function isStageDefinition(v: unknown): v is StageDefinition {
   const d = v as Partial<StageDefinition> | undefined;

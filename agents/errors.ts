@@ -1,6 +1,8 @@
-// Errors a stage throws; `code` and `retryable` survive serialisation across threads and NATS.
+// The errors of agents/, each with a code (all of them the wire's ErrorCode) and whether trying
+// again may succeed; `code` and `retryable` survive serialisation across threads and NATS.
 import type { ErrorCode, ErrorInfo } from "../schemas/index.ts";
 
+/** A stage's error. */
 export class StageError extends Error {
   readonly code: ErrorCode;
   readonly retryable: boolean;
@@ -13,6 +15,16 @@ export class StageError extends Error {
 
   toInfo(): ErrorInfo {
     return { code: this.code, message: this.message, retryable: this.retryable };
+  }
+}
+
+/** A stage module that cannot be loaded, or is not a stage. */
+export class StageLoadError extends Error {
+  readonly code = "UNKNOWN_STAGE";
+  readonly retryable = false;
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "StageLoadError";
   }
 }
 

@@ -14,7 +14,7 @@ import {
   TopologyConfig,
   type TopologyOptions,
 } from "../schemas/index.ts";
-import { BUILTIN_STAGES, connectNats, drainConnection } from "../streams/index.ts";
+import { BUILTIN_STAGES, closeSteps, connectNats, drainConnection } from "../streams/index.ts";
 import { type AgentSlot, newSlot } from "./agent-slot.ts";
 import { type AutoscaleOptions, ScaleFollower } from "./autoscale.ts";
 import { parseAckSubject } from "./delivery.ts";
@@ -94,6 +94,7 @@ export class AgentHost {
   readonly #leases: LeaseWriter;
   #next = 0;
   #closing: Promise<void> | undefined;
+  readonly #closed = Promise.withResolvers<void>();
 
   private constructor(nc: NatsConnection, options: AgentHostOptions) {
     this.#nc = nc;
@@ -388,15 +389,22 @@ export class AgentHost {
   /** Drains every agent. `abandonPulls` when the NATS server goes away too (nothing to hand back to). */
   close(options: { abandonPulls?: boolean } = {}): Promise<void> {
     this.#closing ??= (async () => {
-      this.#registry.close();
-      await this.#scale?.close();
-      await Promise.allSettled([...this.#agents.keys()].map((id) => this.drain(id, options)));
-      clearInterval(this.#sweep);
-      this.#metrics.close();
-      this.#shared.clear();
-      await drainConnection(this.#nc);
+      await closeSteps(
+        () => this.#registry.close(),
+        () => this.#scale?.close(),
+        () => Promise.allSettled([...this.#agents.keys()].map((id) => this.drain(id, options))),
+        () => clearInterval(this.#sweep),
+        () => this.#metrics.close(),
+        () => this.#shared.clear(),
+        () => drainConnection(this.#nc),
+      ).finally(() => this.#closed.resolve());
     })();
     return this.#closing;
+  }
+
+  /** Resolves once close() has run, whatever its outcome. */
+  closed(): Promise<void> {
+    return this.#closed.promise;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -1,8 +1,8 @@
 // Agents: the runtime in worker threads, the host that supervises them, and the built-in stages.
-export { builtinHandlers, loadHandler, StageLoadError } from "./builtin.ts";
+export { builtinHandlers, loadHandler } from "./builtin.ts";
 export { planChunks } from "./chunking.ts";
 export { DocumentCache } from "./document-cache.ts";
-export { StageError, toErrorInfo } from "./errors.ts";
+export { StageError, StageLoadError, toErrorInfo } from "./errors.ts";
 export { AgentHost, type AgentHostOptions } from "./host.ts";
 export type { PdfDocument, PdfEngine } from "./pdf/engine.ts";
 export { chooseEngine, ENGINE_BY_NAME } from "./pdf/engines.ts";

@@ -17,7 +17,7 @@ import type { KV } from "@nats-io/kv";
 import { headers, type NatsConnection } from "@nats-io/transport-node";
 import type { LogFn } from "../observability/thread.ts";
 import { AgentRegistration, decodeJson, TaskId, TaskLease } from "../schemas/index.ts";
-import { BUCKETS, isNoMessage, kvPutWithTtl, taskLeaseKey } from "../streams/index.ts";
+import { BUCKETS, isNoMessage, kvPutWithTtl, kvSubject, taskLeaseKey } from "../streams/index.ts";
 import type { TaskDelivery } from "./delivery.ts";
 
 export type LeaseTiming = {
@@ -121,7 +121,7 @@ export class LeaseWriter {
     l.released = true;
     if (!l.written && !l.writing) return;
     try {
-      this.#nc.publish(`$KV.${BUCKETS.leases}.${taskLeaseKey(task.taskId)}`, new Uint8Array(), {
+      this.#nc.publish(kvSubject(BUCKETS.leases, taskLeaseKey(task.taskId)), new Uint8Array(), {
         headers: deleteWithTtl(),
       });
     } catch {
@@ -137,7 +137,7 @@ export class LeaseWriter {
     await l.writing;
     if (!l.written) return;
     await this.#js
-      .publish(`$KV.${BUCKETS.leases}.${taskLeaseKey(task.taskId)}`, new Uint8Array(), {
+      .publish(kvSubject(BUCKETS.leases, taskLeaseKey(task.taskId)), new Uint8Array(), {
         headers: deleteWithTtl(),
         timeout: 1000,
       })

@@ -9,7 +9,7 @@
 // outstanding request may still deliver, which the client's fetch()/consume() do not.
 import { type Msg, type NatsConnection, nuid, type Subscription } from "@nats-io/transport-node";
 import { PRIORITIES, type Priority } from "../schemas/index.ts";
-import { inboxPrefixOf, type TaskSource } from "../streams/index.ts";
+import { closeSteps, inboxPrefixOf, type TaskSource } from "../streams/index.ts";
 import { parseAckSubject, TaskDelivery } from "./delivery.ts";
 
 export type PullerOptions = {
@@ -124,13 +124,21 @@ export class Puller {
     if (this.#closed) return;
     this.#closed = true;
     this.#wake();
-    await this.#pumping;
-    const deadline = options.abandonPulls ? 0 : Date.now() + this.#longPollMs + 500;
-    while (this.#requests.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    for (const p of PRIORITIES) for (const d of this.#ready[p].splice(0)) d.nak();
-    for (const r of this.#requests.values()) clearTimeout(r.timer);
-    this.#requests.clear();
-    this.#sub.unsubscribe();
+    await closeSteps(
+      () => this.#pumping,
+      async () => {
+        const deadline = options.abandonPulls ? 0 : Date.now() + this.#longPollMs + 500;
+        while (this.#requests.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      },
+      () => {
+        for (const p of PRIORITIES) for (const d of this.#ready[p].splice(0)) d.nak();
+      },
+      () => {
+        for (const r of this.#requests.values()) clearTimeout(r.timer);
+        this.#requests.clear();
+      },
+      () => this.#sub.unsubscribe(),
+    );
   }
 
   #wait(): Promise<void> {

@@ -5,7 +5,7 @@ import { hostname } from "node:os";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { headers, type NatsConnection } from "@nats-io/transport-node";
 import type { AgentRegistration } from "../schemas/index.ts";
-import { BUCKETS, kvPutWithTtl } from "../streams/index.ts";
+import { BUCKETS, kvPutWithTtl, kvSubject } from "../streams/index.ts";
 import type { AgentSlot } from "./agent-slot.ts";
 
 export type HostRegistryOptions = {
@@ -85,7 +85,7 @@ export class HostRegistry {
     const h = headers();
     h.set("KV-Operation", "DEL");
     await this.#js
-      .publish(`$KV.${BUCKETS.agents}.${agentId}`, new Uint8Array(), { headers: h })
+      .publish(kvSubject(BUCKETS.agents, agentId), new Uint8Array(), { headers: h })
       .catch(() => {});
   }
 

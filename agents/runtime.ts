@@ -6,6 +6,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import type { AgentStatus, AgentThreadConfig } from "../schemas/index.ts";
 import {
   BUILTIN_STAGES,
+  closeSteps,
   connectNats,
   drainConnection,
   ensureStage,
@@ -193,12 +194,16 @@ export class Agent {
     this.#closing ??= (async () => {
       this.#setStatus("draining");
       this.#stop.abort();
-      await this.#puller.close(options);
-      await Promise.all(this.#loops);
-      await this.#services.documents.close();
-      await drainConnection(this.#nc);
-      this.#status = "stopped";
-      this.#port.post({ t: "status", status: "stopped" });
+      await closeSteps(
+        () => this.#puller.close(options),
+        () => Promise.all(this.#loops),
+        () => this.#services.documents.close(),
+        () => drainConnection(this.#nc),
+        () => {
+          this.#status = "stopped";
+          this.#port.post({ t: "status", status: "stopped" });
+        },
+      );
     })();
     return this.#closing;
   }

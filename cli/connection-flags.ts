@@ -12,7 +12,7 @@ import {
   resolveConnection,
   withoutUndefined,
 } from "../streams/index.ts";
-import { UsageError } from "./usage.ts";
+import { UsageError } from "./errors.ts";
 
 export const CONNECTION_OPTIONS = {
   server: { type: "string", short: "s" },

@@ -12,9 +12,8 @@ import { agentCommand, coordinatorCommand, upCommand } from "./commands/serve.ts
 import { statusCommand } from "./commands/status.ts";
 import { watchCommand } from "./commands/watch.ts";
 import { CONNECTION_HELP } from "./connection-flags.ts";
-import { clientErrorCode } from "./errors.ts";
+import { clientErrorCode, UsageError } from "./errors.ts";
 import { installSignalHandlers, runCleanups } from "./signals.ts";
-import { UsageError } from "./usage.ts";
 
 const HELP = `docswarm: process PDFs with a swarm of agents on NATS JetStream
 

@@ -1,7 +1,7 @@
 // --engine and --password-file, shared by the commands that start agents or submit documents.
 import { readFile } from "node:fs/promises";
 import { ENGINES, type EngineName } from "../schemas/index.ts";
-import { UsageError } from "./usage.ts";
+import { UsageError } from "./errors.ts";
 
 export const ENGINE_OPTIONS = {
   engine: { type: "string" },

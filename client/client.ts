@@ -33,6 +33,7 @@ import {
   isStreamFull,
   isTransient,
   jsonBytes,
+  PAYLOAD_HEADROOM_BYTES,
   retryJetStream,
   STREAMS,
   subjects,
@@ -64,13 +65,12 @@ export type SubmitOptions = {
 
 export type Submitted = { docId: string; priority: Priority; bytes: number; viaObjectStore: boolean };
 
-const HEADROOM_BYTES = 8 * 1024;
-
 export class DocswarmClient {
   readonly nc: NatsConnection;
   readonly #js: JetStreamClient;
   readonly #owns: boolean;
   #closing: Promise<void> | undefined;
+  readonly #closed = Promise.withResolvers<void>();
 
   constructor(nc: NatsConnection, owns = false) {
     this.nc = nc;
@@ -117,7 +117,7 @@ export class DocswarmClient {
     withTraceHeaders(h);
 
     const maxPayload = this.nc.info?.max_payload ?? 1024 * 1024;
-    const viaObjectStore = bytes.length > maxPayload - HEADROOM_BYTES;
+    const viaObjectStore = bytes.length > maxPayload - PAYLOAD_HEADROOM_BYTES;
     let body = bytes;
     if (viaObjectStore) {
       // Chunks under a fresh upload id: what a submitter may write (streams/uploads.ts).
@@ -236,9 +236,17 @@ export class DocswarmClient {
     }
   }
 
+  /** Drains the connection when the client opened it (DocswarmClient.connect); a borrowed one stays open. */
   close(): Promise<void> {
-    this.#closing ??= this.#owns ? drainConnection(this.nc) : Promise.resolve();
+    this.#closing ??= (this.#owns ? drainConnection(this.nc) : Promise.resolve()).finally(() =>
+      this.#closed.resolve(),
+    );
     return this.#closing;
+  }
+
+  /** Resolves once close() has run, whatever its outcome. */
+  closed(): Promise<void> {
+    return this.#closed.promise;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

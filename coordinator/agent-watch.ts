@@ -7,6 +7,7 @@ import type { KV, KvWatchEntry } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { LogFn } from "../observability/index.ts";
 import { AgentRegistration, decodeJson, type LostAgent } from "../schemas/index.ts";
+import { closeSteps } from "../streams/index.ts";
 import { publishEvent } from "./events.ts";
 
 type Iter = Awaited<ReturnType<KV["watch"]>>;
@@ -142,8 +143,10 @@ export class AgentWatch {
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      this.#iter.stop();
-      await this.#loop;
+      await closeSteps(
+        () => this.#iter.stop(),
+        () => this.#loop,
+      );
     })();
     return this.#closing;
   }

@@ -56,8 +56,9 @@ import { Autoscaler } from "./autoscaler.ts";
 import { Capabilities } from "./capabilities.ts";
 import { acceptJobSpec } from "./dag-jobs.ts";
 import { LeaderDuties } from "./duties.ts";
+import { NotLeaderError } from "./errors.ts";
 import { publishEvent } from "./events.ts";
-import { LeaderElection, NotLeaderError } from "./leader.ts";
+import { LeaderElection } from "./leader.ts";
 import { sinkOutputs } from "./outputs.ts";
 
 export type CoordinatorOptions = {

@@ -21,6 +21,7 @@ import {
   type TaskResult,
 } from "../schemas/index.ts";
 import {
+  closeSteps,
   DEAD_LETTER_CONSUMER,
   defaultDocId,
   isNoMessage,
@@ -235,8 +236,10 @@ export class AdvisoryListener {
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      await this.#messages.close();
-      await this.#loop;
+      await closeSteps(
+        () => this.#messages.close(),
+        () => this.#loop,
+      );
     })();
     return this.#closing;
   }

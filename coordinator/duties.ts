@@ -5,7 +5,7 @@ import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { LogFn } from "../observability/index.ts";
 import type { CoordinatorConfig, CoordinatorStatus } from "../schemas/index.ts";
-import { jsonBytes, type SwarmState, subjects } from "../streams/index.ts";
+import { closeSteps, jsonBytes, type SwarmState, subjects } from "../streams/index.ts";
 import { AgentWatch } from "./agent-watch.ts";
 import { AdvisoryListener, DeadLetterer } from "./dead-letters.ts";
 import { StorageWatch } from "./storage-watch.ts";
@@ -94,13 +94,16 @@ export class LeaderDuties {
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      this.#statusSub.unsubscribe();
-      await Promise.allSettled([
-        this.#sweeper.close(),
-        this.#storage.close(),
-        this.#advisories.close(),
-        this.agents.close(),
-      ]);
+      await closeSteps(
+        () => this.#statusSub.unsubscribe(),
+        () =>
+          Promise.allSettled([
+            this.#sweeper.close(),
+            this.#storage.close(),
+            this.#advisories.close(),
+            this.agents.close(),
+          ]),
+      );
     })();
     return this.#closing;
   }

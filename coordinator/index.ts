@@ -2,3 +2,4 @@
 
 export { Autoscaler, decide } from "./autoscaler.ts";
 export { Coordinator, type CoordinatorOptions } from "./coordinator.ts";
+export { COORDINATOR_ERROR_CODES, NotLeaderError } from "./errors.ts";

@@ -8,17 +8,15 @@ import type { JetStreamClient } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
 import type { LogFn } from "../observability/index.ts";
 import { decodeJson, LeaderLease } from "../schemas/index.ts";
-import { BUCKETS, isWrongLastSequence, jsonBytes, kvPutWithTtl } from "../streams/index.ts";
-
-export const LEADER_KEY = "leader.coordinator";
-
-export class NotLeaderError extends Error {
-  readonly code = "NOT_LEADER";
-  constructor(message: string) {
-    super(message);
-    this.name = "NotLeaderError";
-  }
-}
+import {
+  BUCKETS,
+  closeSteps,
+  isWrongLastSequence,
+  jsonBytes,
+  kvPutWithTtl,
+  LEADER_KEY,
+} from "../streams/index.ts";
+import { NotLeaderError } from "./errors.ts";
 
 export type LeaderElectionOptions = {
   js: JetStreamClient;
@@ -215,14 +213,17 @@ export class LeaderElection {
       this.#stopped = true;
       this.#wake?.();
       this.#firstAttemptDone();
-      await this.#loop;
-      await this.#transitions;
-      const wasLeader = this.#leader;
-      this.#leader = false;
-      this.#validUntil = 0;
-      if (wasLeader && options.release !== false) {
-        await this.#o.kv.delete(LEADER_KEY, { previousSeq: this.#revision }).catch(() => {});
-      }
+      await closeSteps(
+        () => this.#loop,
+        () => this.#transitions,
+        async () => {
+          const wasLeader = this.#leader;
+          this.#leader = false;
+          this.#validUntil = 0;
+          if (wasLeader && options.release !== false)
+            await this.#o.kv.delete(LEADER_KEY, { previousSeq: this.#revision }).catch(() => {});
+        },
+      );
     })();
     return this.#closing;
   }

@@ -12,7 +12,8 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { readFinal } from "../jobs/index.ts";
 import { createPrometheusProvider, type LogFn, registerSwarmGauges } from "../observability/index.ts";
 import { DocId, decodeJson, Job, type NatsAuth, validate } from "../schemas/index.ts";
-import { BUCKETS, connectNats, drainConnection } from "../streams/index.ts";
+import { BUCKETS, closeSteps, connectNats, drainConnection, kvStream, kvSubject } from "../streams/index.ts";
+import { DashboardAuthError } from "./errors.ts";
 import { DashboardState, describedEvent } from "./state.ts";
 
 export type DashboardOptions = {
@@ -56,14 +57,6 @@ const SECURITY_HEADERS = {
 const SESSION_MS = 12 * 3_600_000;
 const MAX_SESSIONS = 1000;
 
-export class DashboardAuthError extends Error {
-  readonly code = "DASHBOARD_AUTH";
-  constructor(message: string) {
-    super(message);
-    this.name = "DashboardAuthError";
-  }
-}
-
 export function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || host === "[::1]" || /^127\./.test(host);
 }
@@ -87,6 +80,7 @@ export class Dashboard {
   readonly #clients = new Set<ServerResponse>();
   readonly #ticker: NodeJS.Timeout;
   #closing: Promise<void> | undefined;
+  readonly #closed = Promise.withResolvers<void>();
 
   private constructor(init: {
     server: Server;
@@ -303,7 +297,7 @@ export class Dashboard {
       .jetstreamManager()
       .then((jsm) =>
         jsm.direct
-          .getMessage(`KV_${BUCKETS.jobs}`, { last_by_subj: `$KV.${BUCKETS.jobs}.${docId}` })
+          .getMessage(kvStream(BUCKETS.jobs), { last_by_subj: kvSubject(BUCKETS.jobs, docId) })
           .catch(() => null),
       );
     const job = entry?.data.length ? decodeJson(Job, entry.data) : undefined;
@@ -317,19 +311,28 @@ export class Dashboard {
   }
 
   close(): Promise<void> {
-    this.#closing ??= (async () => {
-      clearInterval(this.#ticker);
-      for (const c of this.#clients) c.end();
-      this.#clients.clear();
-      const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-      this.#server.closeAllConnections();
-      await closed;
-      this.#unregisterGauges();
-      await this.#state.close();
-      await this.#metrics.provider.shutdown().catch(() => {});
-      if (this.#ownsNc) await drainConnection(this.#nc);
-    })();
+    this.#closing ??= closeSteps(
+      () => clearInterval(this.#ticker),
+      () => {
+        for (const c of this.#clients) c.end();
+        this.#clients.clear();
+      },
+      () => {
+        const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+        this.#server.closeAllConnections();
+        return closed;
+      },
+      () => this.#unregisterGauges(),
+      () => this.#state.close(),
+      () => this.#metrics.provider.shutdown().catch(() => {}),
+      () => this.#ownsNc && drainConnection(this.#nc),
+    ).finally(() => this.#closed.resolve());
     return this.#closing;
+  }
+
+  /** Resolves once close() has run, whatever its outcome. */
+  closed(): Promise<void> {
+    return this.#closed.promise;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -34,7 +34,7 @@ import {
   type Throughput,
   validate,
 } from "../schemas/index.ts";
-import { BUCKETS, BUILTIN_STAGES, subjects } from "../streams/index.ts";
+import { BUCKETS, BUILTIN_STAGES, closeSteps, subjects } from "../streams/index.ts";
 import { type DeadLetter, readRecentDeadLetters } from "./dead-letters.ts";
 
 /** One second of the throughput series. */
@@ -343,10 +343,7 @@ export class DashboardState {
   }
 
   close(): Promise<void> {
-    this.#closing ??= (async () => {
-      clearInterval(this.#poller);
-      for (const stop of this.#stops.splice(0)) await stop();
-    })();
+    this.#closing ??= closeSteps(() => clearInterval(this.#poller), ...this.#stops.splice(0));
     return this.#closing;
   }
 }

@@ -8,6 +8,8 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { closeSteps } from "../streams/close-steps.ts";
+import { EmbeddedServerError } from "./errors.ts";
 import { findNatsServer } from "./nats-binary.ts";
 
 export type EmbeddedServerOptions = {
@@ -22,14 +24,6 @@ export type EmbeddedServerOptions = {
   serverName?: string;
   startTimeoutMs?: number;
 };
-
-export class EmbeddedServerError extends Error {
-  readonly code = "EMBEDDED_SERVER_FAILED";
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "EmbeddedServerError";
-  }
-}
 
 // A guard that stops the server on TERM, INT or HUP (nats-server itself takes HUP as "reload its
 // config" and would live on) and when the parent's pipe closes. The trap is set before the server
@@ -169,27 +163,29 @@ export class EmbeddedNatsServer {
   }
 
   close(): Promise<void> {
-    this.#closing ??= (async () => {
-      this.#child.kill("SIGTERM");
-      const grace = new AbortController();
-      const killed = await Promise.race([
-        this.#exited.then(() => true),
-        sleep(5000, false, { signal: grace.signal }).catch(() => false),
-      ]);
-      grace.abort();
-      if (!killed) {
-        // Stuck: kill the server itself too, or the guard's death would orphan it.
-        if (this.serverPid) {
-          try {
-            process.kill(this.serverPid, "SIGKILL");
-          } catch {}
+    this.#closing ??= closeSteps(
+      async () => {
+        this.#child.kill("SIGTERM");
+        const grace = new AbortController();
+        const killed = await Promise.race([
+          this.#exited.then(() => true),
+          sleep(5000, false, { signal: grace.signal }).catch(() => false),
+        ]);
+        grace.abort();
+        if (!killed) {
+          // Stuck: kill the server itself too, or the guard's death would orphan it.
+          if (this.serverPid) {
+            try {
+              process.kill(this.serverPid, "SIGKILL");
+            } catch {}
+          }
+          this.#child.kill("SIGKILL");
+          await this.#exited;
         }
-        this.#child.kill("SIGKILL");
-        await this.#exited;
-      }
-      live.delete(this);
-      await rm(this.#ownsStore ? this.dir : join(this.dir, "nats.conf"), { recursive: true, force: true });
-    })();
+      },
+      () => live.delete(this),
+      () => rm(this.#ownsStore ? this.dir : join(this.dir, "nats.conf"), { recursive: true, force: true }),
+    );
     return this.#closing;
   }
 

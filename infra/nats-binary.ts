@@ -3,18 +3,11 @@ import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { NatsServerNotFoundError } from "./errors.ts";
 
 export const MIN_NATS_SERVER = { major: 2, minor: 12 } as const;
 
 export type NatsServerBinary = { path: string; version: string };
-
-export class NatsServerNotFoundError extends Error {
-  readonly code = "NATS_SERVER_NOT_FOUND";
-  constructor(message: string) {
-    super(message);
-    this.name = "NatsServerNotFoundError";
-  }
-}
 
 const projectCopy = fileURLToPath(new URL("../.cache/nats-server/nats-server", import.meta.url));
 

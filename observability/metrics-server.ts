@@ -5,11 +5,14 @@ import { metrics } from "@opentelemetry/api";
 import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
 import { defaultResource, resourceFromAttributes } from "@opentelemetry/resources";
 import { MeterProvider } from "@opentelemetry/sdk-metrics";
+import { closeSteps } from "../streams/close-steps.ts";
 
 export type MetricsServer = {
   readonly url: string;
   readonly port: number;
   close(): Promise<void>;
+  /** Resolves once close() has run, whatever its outcome. */
+  closed(): Promise<void>;
 };
 
 export type MetricsServerOptions = {
@@ -54,18 +57,22 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : options.port;
   let closing: Promise<void> | undefined;
+  const done = Promise.withResolvers<void>();
   return {
     url: `http://${host.includes(":") ? `[${host}]` : host}:${port}/metrics`,
     port,
     close() {
-      closing ??= (async () => {
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeAllConnections();
-        await closed;
-        metrics.disable();
-        await provider.shutdown().catch(() => {});
-      })();
+      closing ??= closeSteps(
+        () => {
+          const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+          server.closeAllConnections();
+          return closed;
+        },
+        () => metrics.disable(),
+        () => provider.shutdown().catch(() => {}),
+      ).finally(() => done.resolve());
       return closing;
     },
+    closed: () => done.promise,
   };
 }

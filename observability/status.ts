@@ -21,6 +21,9 @@ import {
   BUCKETS,
   BUILTIN_STAGES,
   COORDINATOR_CONSUMER,
+  kvStream,
+  kvSubject,
+  LEADER_KEY,
   listAgents,
   readLastPerSubject,
   STREAMS,
@@ -100,9 +103,6 @@ function liveCount(byStage: Record<string, Record<string, number>>, stage: strin
     .reduce((n, [, c]) => n + c, 0);
 }
 
-const LEASES_STREAM = `KV_${BUCKETS.leases}`;
-const LEADER_KEY = "leader.coordinator";
-
 // The lease's holder field is whatever the leader election writes; accept the usual names.
 /** Holder and term of the leader lease (schemas/lease.ts); a value that does not parse names nobody. */
 function leaseHolder(m: StoredMsg): { holder: string; term: number } | null {
@@ -117,7 +117,7 @@ export async function readCoordinator(jsm: JetStreamManager): Promise<Coordinato
   const [info, lease] = await Promise.all([
     jsm.consumers.info(STREAMS.results, COORDINATOR_CONSUMER).catch(() => undefined),
     jsm.direct
-      .getMessage(LEASES_STREAM, { last_by_subj: `$KV.${BUCKETS.leases}.${LEADER_KEY}` })
+      .getMessage(kvStream(BUCKETS.leases), { last_by_subj: kvSubject(BUCKETS.leases, LEADER_KEY) })
       .catch(() => null),
   ]);
   const op = lease?.header?.get("KV-Operation");
@@ -155,7 +155,7 @@ export async function readDocumentsInProgress(
   jsm: JetStreamManager,
   limit = 100,
 ): Promise<DocumentProgress[]> {
-  const msgs = await readLastPerSubject(jsm, `KV_${BUCKETS.jobs}`, `$KV.${BUCKETS.jobs}.>`);
+  const msgs = await readLastPerSubject(jsm, kvStream(BUCKETS.jobs), kvSubject(BUCKETS.jobs, ">"));
   const out: DocumentProgress[] = [];
   for (const m of msgs) {
     const op = m.header?.get("KV-Operation");

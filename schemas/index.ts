@@ -68,6 +68,7 @@ export { DLQ_HEADERS, HEADERS, SubmitHeaders } from "./headers.ts";
 export { INPUT_MODES, InputMode, JOB_STATUSES, Job, JobTask, TASK_STATES, TaskKey, TaskMode } from "./job.ts";
 export { LeaderLease, TaskLease } from "./lease.ts";
 export {
+  BUILTIN_STAGES,
   ChunkStageInput,
   DEFAULT_PIPELINE_TEXT,
   DocumentStageInput,

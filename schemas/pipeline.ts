@@ -12,7 +12,9 @@ export type StageScope = z.infer<typeof StageScope>;
 export const PipelineStep = z.object({ stage: StageName, scope: StageScope }).meta({ id: "PipelineStep" });
 export type PipelineStep = z.infer<typeof PipelineStep>;
 
-const BUILTIN = new Set(["split", "extract", "merge"]);
+/** The built-in stages, in their pipeline order: the default pipeline. */
+export const BUILTIN_STAGES = ["split", "extract", "merge"] as const;
+const BUILTIN = new Set<string>(BUILTIN_STAGES);
 
 export const Pipeline = z
   .array(PipelineStep)
@@ -36,7 +38,7 @@ export const Pipeline = z
   .meta({ id: "Pipeline" });
 export type Pipeline = z.infer<typeof Pipeline>;
 
-export const DEFAULT_PIPELINE_TEXT = "split,extract,merge";
+export const DEFAULT_PIPELINE_TEXT = BUILTIN_STAGES.join(",");
 
 /**
  * Parses "split,extract,keywords,summary:document,merge": user stages are per chunk unless marked

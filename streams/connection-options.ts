@@ -11,6 +11,7 @@ import {
   NatsCliContext,
   type NatsConnectionConfig,
 } from "../schemas/index.ts";
+import { ConnectionConfigError } from "./errors.ts";
 
 /** What a user may say about the connection (CLI flags or library options); all optional. */
 export type ConnectionInput = {
@@ -36,14 +37,6 @@ export type ResolvedConnection = {
   /** The context that was read, if any. */
   contextFile?: string;
 };
-
-export class ConnectionConfigError extends Error {
-  readonly code = "CONNECTION_CONFIG";
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "ConnectionConfigError";
-  }
-}
 
 type Env = Record<string, string | undefined>;
 

@@ -1,3 +1,4 @@
+// The errors of streams/ (each with a listed code and whether trying again may succeed), and
 // JetStream conditions recognised by their codes, never by message text (descriptions change
 // between server versions; codes are nats-server's contract, see its errors.json).
 import { JetStreamApiCodes, JetStreamApiError, JetStreamError } from "@nats-io/jetstream";
@@ -73,4 +74,63 @@ export function isNoMessage(err: unknown): boolean {
     isApiError(err, ApiCodes.NoMessageFound, ApiCodes.SequenceNotFound, ApiCodes.StreamMsgDeleteFailed) ||
     isStatusError(err, 404)
   );
+}
+
+/** Codes of the errors this folder raises (beyond the wire's ErrorCode). */
+export const STREAMS_ERROR_CODES = ["OBJECT_CORRUPT", "TIMEOUT", "NO_STREAM", "CONNECTION_CONFIG"] as const;
+export type StreamsErrorCode = (typeof STREAMS_ERROR_CODES)[number];
+
+/** An object's bytes do not match its info (size or digest): read again, it may have been replaced. */
+export class ObjectDigestError extends Error {
+  readonly code = "OBJECT_CORRUPT";
+  readonly retryable = true;
+  constructor(message: string) {
+    super(message);
+    this.name = "ObjectDigestError";
+  }
+}
+
+/** JetStream did not acknowledge a publish in time; it may have been stored (publish idempotently). */
+export class PublishTimeoutError extends Error {
+  readonly code = "TIMEOUT";
+  readonly retryable = true;
+  constructor(subject: string, timeoutMs: number) {
+    super(`no acknowledgement from JetStream for a publish to '${subject}' within ${timeoutMs} ms`);
+    this.name = "PublishTimeoutError";
+  }
+}
+
+/**
+ * No stream stores the subject (no responders). Not retryable as such: the topology is missing
+ * (`docswarm init`); a cluster electing a stream leader answers the same for a moment, which the
+ * JetStream retry wrapper tells apart.
+ */
+export class NoStreamError extends Error {
+  readonly code = "NO_STREAM";
+  readonly retryable = false;
+  constructor(subject: string) {
+    super(`no stream stores subject '${subject}' (no responders)`);
+    this.name = "NoStreamError";
+  }
+}
+
+/** Connection settings that contradict each other or name a file that is not there. */
+export class ConnectionConfigError extends Error {
+  readonly code = "CONNECTION_CONFIG";
+  readonly retryable = false;
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ConnectionConfigError";
+  }
+}
+
+/** An uploaded document's chunks are missing or do not match the headers that announce them. */
+export class UploadError extends Error {
+  readonly code: "OBJECT_MISSING" | "HEADER_INVALID";
+  readonly retryable = false;
+  constructor(code: "OBJECT_MISSING" | "HEADER_INVALID", message: string) {
+    super(message);
+    this.name = "UploadError";
+    this.code = code;
+  }
 }

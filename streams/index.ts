@@ -1,4 +1,6 @@
 // JetStream topology and wire helpers: subjects, streams, consumers, buckets.
+
+export { closeSteps } from "./close-steps.ts";
 export {
   authOptions,
   type ConnectOptions,
@@ -12,7 +14,6 @@ export {
 } from "./connect.ts";
 export {
   authOf,
-  ConnectionConfigError,
   type ConnectionInput,
   contextFile,
   displayServers,
@@ -25,11 +26,18 @@ export { defaultDocId } from "./doc-id.ts";
 export {
   ApiCodes,
   apiErrorCode,
+  ConnectionConfigError,
   isApiError,
   isNoMessage,
   isStatusError,
   isStreamFull,
   isWrongLastSequence,
+  NoStreamError,
+  ObjectDigestError,
+  PublishTimeoutError,
+  STREAMS_ERROR_CODES,
+  type StreamsErrorCode,
+  UploadError,
 } from "./errors.ts";
 export { eventKey, publishEvent } from "./events.ts";
 export {
@@ -38,8 +46,10 @@ export {
   COORDINATOR_CONSUMER,
   consumerName,
   DEAD_LETTER_CONSUMER,
-  DEFAULT_PIPELINE,
   JOBS_CONSUMER,
+  kvStream,
+  kvSubject,
+  LEADER_KEY,
   OBJECT_STORES,
   PREFIX,
   STREAMS,
@@ -49,13 +59,11 @@ export {
   taskLeaseKey,
   taskSources,
 } from "./names.ts";
-export { ObjectDigestError, readObject } from "./objects.ts";
+export { readObject } from "./objects.ts";
 export { inboxPrefixFor, type Permissions, ROLES, type Role, rolePermissions } from "./permissions.ts";
 export {
   type FastPublishOptions,
   JetStreamPublisher,
-  NoStreamError,
-  PublishTimeoutError,
   publisherFor,
 } from "./publisher.ts";
 export { readLastPerSubject, readSubject } from "./read.ts";
@@ -107,8 +115,7 @@ export {
   type ReadUpload,
   readUpload,
   type Upload,
-  UploadError,
   uploadDocId,
   uploadDocument,
 } from "./uploads.ts";
-export { jsonBytes, kvPutWithTtl, publishJson } from "./wire.ts";
+export { jsonBytes, kvPutWithTtl, PAYLOAD_HEADROOM_BYTES, publishJson } from "./wire.ts";

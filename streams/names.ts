@@ -1,6 +1,8 @@
 // Subject, stream, consumer and bucket names: the wire contract's vocabulary, in one place.
 import type { Priority } from "../schemas/index.ts";
-import { PRIORITIES } from "../schemas/index.ts";
+import { BUILTIN_STAGES, PRIORITIES } from "../schemas/index.ts";
+
+export { BUILTIN_STAGES };
 
 export const PREFIX = "docswarm";
 
@@ -24,15 +26,25 @@ export const BUCKETS = {
   pipelines: "docswarm-pipelines",
 } as const;
 
+/** The stream behind a KV bucket. */
+export function kvStream(bucket: string): string {
+  return `KV_${bucket}`;
+}
+
+/** The subject of a key of a KV bucket (`>` for every key). */
+export function kvSubject(bucket: string, key: string): string {
+  return `$KV.${bucket}.${key}`;
+}
+
+/** The leading coordinator's lease: a key of the leases bucket. */
+export const LEADER_KEY = "leader.coordinator";
+
 export const OBJECT_STORES = {
   /** Document bytes (split names them <docId>.<runId>); chunk tasks carry references, not copies. */
   docs: "docswarm-docs",
   /** Final results too large for one message, named by doc id. */
   results: "docswarm-results",
 } as const;
-
-export const BUILTIN_STAGES = ["split", "extract", "merge"] as const;
-export const DEFAULT_PIPELINE = ["split", "extract", "merge"] as const;
 
 export const COORDINATOR_CONSUMER = "coordinator";
 /** The coordinator's durable consumer of DAG job specs on the submit stream. */

@@ -5,15 +5,8 @@
 import { createHash } from "node:crypto";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { type ObjectStore, Objm } from "@nats-io/obj";
+import { ObjectDigestError } from "./errors.ts";
 import { readSubject } from "./read.ts";
-
-export class ObjectDigestError extends Error {
-  readonly code = "OBJECT_CORRUPT";
-  constructor(message: string) {
-    super(message);
-    this.name = "ObjectDigestError";
-  }
-}
 
 /** The bytes of object `name` in `bucket`, or null when there is no such object. */
 export async function readObject(

@@ -7,6 +7,7 @@
 import { JetStreamApiError, type PubAck } from "@nats-io/jetstream";
 import { type MsgHdrs, type NatsConnection, headers as newHeaders, nuid } from "@nats-io/transport-node";
 import { inboxPrefixOf } from "./connect.ts";
+import { NoStreamError, PublishTimeoutError } from "./errors.ts";
 
 export type FastPublishOptions = {
   msgID?: string;
@@ -15,22 +16,6 @@ export type FastPublishOptions = {
   /** Per-message TTL (nats-server 2.11+), e.g. "5s". */
   ttl?: string;
 };
-
-export class PublishTimeoutError extends Error {
-  readonly code = "TIMEOUT";
-  constructor(subject: string, timeoutMs: number) {
-    super(`no acknowledgement from JetStream for a publish to '${subject}' within ${timeoutMs} ms`);
-    this.name = "PublishTimeoutError";
-  }
-}
-
-export class NoStreamError extends Error {
-  readonly code = "NO_STREAM";
-  constructor(subject: string) {
-    super(`no stream stores subject '${subject}' (no responders)`);
-    this.name = "NoStreamError";
-  }
-}
 
 type Pending = {
   subject: string;

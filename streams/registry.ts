@@ -2,11 +2,11 @@
 // host's agents disappear by themselves (with a delete marker watchers see).
 import type { JetStreamManager } from "@nats-io/jetstream";
 import { AgentRegistration, validate } from "../schemas/index.ts";
-import { BUCKETS } from "./names.ts";
+import { BUCKETS, kvStream, kvSubject } from "./names.ts";
 import { readLastPerSubject } from "./read.ts";
 
 export async function listAgents(jsm: JetStreamManager): Promise<AgentRegistration[]> {
-  const msgs = await readLastPerSubject(jsm, `KV_${BUCKETS.agents}`, `$KV.${BUCKETS.agents}.>`);
+  const msgs = await readLastPerSubject(jsm, kvStream(BUCKETS.agents), kvSubject(BUCKETS.agents, ">"));
   const out: AgentRegistration[] = [];
   for (const m of msgs) {
     const op = m.header?.get("KV-Operation");

@@ -4,8 +4,7 @@
 // unavailable". Those conditions are recognised by error class and JetStream API code, never by
 // message text, and retried with backoff within a bounded time; anything else fails at once.
 import { NoRespondersError, RequestError, TimeoutError } from "@nats-io/transport-node";
-import { ApiCodes, isApiError, isStatusError } from "./errors.ts";
-import { NoStreamError, PublishTimeoutError } from "./publisher.ts";
+import { ApiCodes, isApiError, isStatusError, NoStreamError, PublishTimeoutError } from "./errors.ts";
 
 /** JetStream API error codes (nats-server errors.json) that mean "no leader right now, try again". */
 export const TRANSIENT_API_CODES: readonly number[] = [

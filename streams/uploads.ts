@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { headers, nuid } from "@nats-io/transport-node";
+import { UploadError } from "./errors.ts";
 import { OBJECT_STORES } from "./names.ts";
 import { readSubject } from "./read.ts";
 
@@ -22,15 +23,6 @@ const b64urlPadded = (b: Buffer) => b.toString("base64").replace(/\+/g, "-").rep
 const digestOf = (bytes: Uint8Array) =>
   `SHA-256=${b64urlPadded(createHash("sha256").update(bytes).digest())}`;
 const sameDigest = (a: string, b: string) => a.replace(/=+$/, "") === b.replace(/=+$/, "");
-
-export class UploadError extends Error {
-  readonly code: "OBJECT_MISSING" | "HEADER_INVALID";
-  constructor(code: "OBJECT_MISSING" | "HEADER_INVALID", message: string) {
-    super(message);
-    this.name = "UploadError";
-    this.code = code;
-  }
-}
 
 /**
  * The default doc id of an upload's document, from the digest its submission names: the same id as

@@ -2,8 +2,15 @@
 // publishes (Nats-Msg-Id), compare-and-set publishes, and per-key TTL writes into KV buckets.
 import type { JetStreamClient, PubAck } from "@nats-io/jetstream";
 import type { MsgHdrs } from "@nats-io/transport-node";
+import { kvSubject } from "./names.ts";
 
 const encoder = new TextEncoder();
+
+/**
+ * Room kept under the server's max_payload for headers (trace context, ids, expected sequences)
+ * when deciding whether a body goes inline or to the object store.
+ */
+export const PAYLOAD_HEADROOM_BYTES = 16 * 1024;
 
 export function jsonBytes(value: unknown): Uint8Array {
   return encoder.encode(JSON.stringify(value));
@@ -50,7 +57,7 @@ export async function kvPutWithTtl(
   expectRevision?: number,
   timeoutMs?: number,
 ): Promise<number> {
-  const ack = await publishJson(js, `$KV.${bucket}.${key}`, value, {
+  const ack = await publishJson(js, kvSubject(bucket, key), value, {
     ttlMs,
     ...(expectRevision !== undefined && { expectLastSubjectSequence: expectRevision }),
     ...(timeoutMs !== undefined && { timeoutMs }),

@@ -19,7 +19,14 @@ import type {
   ProcessingConfig,
   TopologyOptions,
 } from "../schemas/index.ts";
-import { checkTopology, connectNats, drainConnection, ensureTopology, type Role } from "../streams/index.ts";
+import {
+  checkTopology,
+  closeSteps,
+  connectNats,
+  drainConnection,
+  ensureTopology,
+  type Role,
+} from "../streams/index.ts";
 import { readCoordinatorStatus, readStatus, type SwarmStatus } from "./status.ts";
 
 export type SwarmOptions = {
@@ -57,6 +64,7 @@ export class Swarm {
   #host: AgentHost | undefined;
   readonly #options: SwarmOptions;
   #closing: Promise<void> | undefined;
+  readonly #closed = Promise.withResolvers<void>();
 
   private constructor(init: {
     url: string;
@@ -213,16 +221,23 @@ export class Swarm {
 
   /** Agents finish what they run, then the coordinator, the connection and the server stop. */
   shutdown(): Promise<void> {
-    this.#closing ??= (async () => {
+    this.#closing ??= closeSteps(
       // With our own embedded server there is no one to hand pulled-but-unstarted tasks back to.
-      await this.#host?.close({ abandonPulls: this.#server !== undefined }).catch(() => {});
-      await this.#coordinator?.close().catch(() => {});
-      await this.client.close();
-      if (this.#observerNc) await drainConnection(await this.#observerNc).catch(() => {});
-      await drainConnection(this.#nc);
-      await this.#server?.close();
-    })();
+      () => this.#host?.close({ abandonPulls: this.#server !== undefined }).catch(() => {}),
+      () => this.#coordinator?.close().catch(() => {}),
+      () => this.client.close(),
+      async () => {
+        if (this.#observerNc) await drainConnection(await this.#observerNc).catch(() => {});
+      },
+      () => drainConnection(this.#nc),
+      () => this.#server?.close(),
+    ).finally(() => this.#closed.resolve());
     return this.#closing;
+  }
+
+  /** Resolves once shutdown() has run, whatever its outcome. */
+  closed(): Promise<void> {
+    return this.#closed.promise;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

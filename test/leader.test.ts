@@ -3,8 +3,9 @@
 import { jetstream } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import test from "ava";
-import { LEADER_KEY, LeaderElection, NotLeaderError } from "../coordinator/leader.ts";
-import { BUCKETS, jsonBytes } from "../streams/index.ts";
+import { NotLeaderError } from "../coordinator/errors.ts";
+import { LeaderElection } from "../coordinator/leader.ts";
+import { BUCKETS, jsonBytes, LEADER_KEY } from "../streams/index.ts";
 import { startTopology } from "./support/server.ts";
 import { waitFor } from "./support/wait.ts";
 

@@ -8,7 +8,7 @@
 import { parseArgs } from "node:util";
 import { addUser, initAuthDir, listUsers, type PermissionsFor, revokeUser } from "../../infra/index.ts";
 import { ROLES, type Role, rolePermissions } from "../../streams/index.ts";
-import { UsageError } from "../usage.ts";
+import { UsageError } from "../errors.ts";
 
 const permissionsFor: PermissionsFor = (role, user) => rolePermissions(role as Role, user);
 

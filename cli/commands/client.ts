@@ -6,10 +6,10 @@ import { DocId, Priority, validate } from "../../schemas/index.ts";
 import { authOf } from "../../streams/index.ts";
 import { CONNECTION_OPTIONS, commandConnection } from "../connection-flags.ts";
 import { ENGINE_OPTIONS, engineOption, passwordOption } from "../engine-options.ts";
+import { UsageError } from "../errors.ts";
 import { createLogger } from "../log.ts";
 import { roleTopology } from "../role-topology.ts";
 import { exitOnSignal, onShutdown, runCleanups } from "../signals.ts";
-import { UsageError } from "../usage.ts";
 
 /** A client with the submitter's credentials (flags, NATS_* variables or the nats CLI context). */
 function connectClient(values: Record<string, unknown>): Promise<DocswarmClient> {

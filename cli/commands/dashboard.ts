@@ -5,11 +5,11 @@ import { Dashboard } from "../../dashboard/index.ts";
 import { validate } from "../../schemas/index.ts";
 import { drainConnection } from "../../streams/index.ts";
 import { CONNECTION_OPTIONS, commandConnection } from "../connection-flags.ts";
+import { UsageError } from "../errors.ts";
 import { firstConnection } from "../first-connection.ts";
 import { createLogger } from "../log.ts";
 import { roleTopology } from "../role-topology.ts";
 import { onShutdown, untilSignal } from "../signals.ts";
-import { UsageError } from "../usage.ts";
 
 export const DashboardArgs = z.object({
   port: z.coerce.number().int().min(0).max(65535),

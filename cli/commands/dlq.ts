@@ -8,8 +8,8 @@ import { DocswarmClient, listDeadLetters, requeueDeadLetter } from "../../client
 import { StageName, validate } from "../../schemas/index.ts";
 import { authOf } from "../../streams/index.ts";
 import { CONNECTION_OPTIONS, commandConnection } from "../connection-flags.ts";
+import { UsageError } from "../errors.ts";
 import { exitOnSignal, onShutdown, runCleanups } from "../signals.ts";
-import { UsageError } from "../usage.ts";
 
 function when(ms: number): string {
   return new Date(ms).toISOString().replace("T", " ").slice(0, 19);

@@ -11,9 +11,9 @@ import {
   initTopology,
 } from "../../streams/index.ts";
 import { CONNECTION_OPTIONS, commandConnection } from "../connection-flags.ts";
+import { UsageError } from "../errors.ts";
 import { firstConnection } from "../first-connection.ts";
 import { createLogger } from "../log.ts";
-import { UsageError } from "../usage.ts";
 
 type Unit = "bytes" | "duration" | "durations" | "number" | "ratio";
 

@@ -7,8 +7,8 @@ import { Kvm } from "@nats-io/kv";
 import { decodeJson, formatPipeline, Pipeline, parsePipeline } from "../../schemas/index.ts";
 import { BUCKETS, checkTopology, connectNats, jsonBytes } from "../../streams/index.ts";
 import { CONNECTION_OPTIONS, commandConnection } from "../connection-flags.ts";
+import { UsageError } from "../errors.ts";
 import { createLogger } from "../log.ts";
-import { UsageError } from "../usage.ts";
 
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 

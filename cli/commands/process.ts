@@ -19,12 +19,12 @@ import { subjects } from "../../streams/index.ts";
 import { Swarm } from "../../swarm/index.ts";
 import { CONNECTION_OPTIONS, commandConnection } from "../connection-flags.ts";
 import { ENGINE_OPTIONS, engineOption, passwordOption } from "../engine-options.ts";
+import { UsageError } from "../errors.ts";
 import { expandInputs } from "../files.ts";
 import { createLogger } from "../log.ts";
 import { outputStems, writeOutputs } from "../outputs.ts";
 import { ProgressBar } from "../progress.ts";
 import { exitOnSignal, onShutdown, runCleanups } from "../signals.ts";
-import { UsageError } from "../usage.ts";
 import { stageList, swarmAuth } from "./serve.ts";
 
 type Line = {

@@ -16,13 +16,13 @@ import { authOf, connectNats, displayServers } from "../../streams/index.ts";
 import { Swarm, type SwarmOptions } from "../../swarm/index.ts";
 import { CONNECTION_OPTIONS, type CommandConnection, commandConnection } from "../connection-flags.ts";
 import { ENGINE_OPTIONS, engineOption } from "../engine-options.ts";
+import { UsageError } from "../errors.ts";
 import { firstConnection } from "../first-connection.ts";
 import type { LogFn } from "../log.ts";
 import { createLogger } from "../log.ts";
 import { guardRoleProcess } from "../role-guards.ts";
 import { roleTopology } from "../role-topology.ts";
 import { onShutdown, untilSignal } from "../signals.ts";
-import { UsageError } from "../usage.ts";
 import { printDashboard } from "./dashboard.ts";
 
 const AgentArgs = z.object({

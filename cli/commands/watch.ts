@@ -7,10 +7,10 @@ import { formatEventLine } from "../../observability/index.ts";
 import { decodeJson, SwarmEvent, validate } from "../../schemas/index.ts";
 import { connectNats, displayServers, STREAMS, subjects } from "../../streams/index.ts";
 import { CONNECTION_OPTIONS, commandConnection } from "../connection-flags.ts";
+import { UsageError } from "../errors.ts";
 import { createLogger } from "../log.ts";
 import { roleTopology } from "../role-topology.ts";
 import { onShutdown, untilSignal } from "../signals.ts";
-import { UsageError } from "../usage.ts";
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 

@@ -15,6 +15,7 @@ import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { encodeAccount, encodeOperator, encodeUser, fmtCreds } from "@nats-io/jwt";
 import { createAccount, createOperator, createUser, fromSeed, type KeyPair } from "@nats-io/nkeys";
+import { AuthDirError } from "../errors.ts";
 import { createCa, issueCertificate } from "./tls.ts";
 
 /** The permissions of one user, as the user JWT carries them (same shape as streams/permissions.ts). */
@@ -43,14 +44,6 @@ export type AuthInitOptions = {
 };
 
 export type AuthInitResult = { created: string[]; kept: string[]; refreshed: string[] };
-
-export class AuthDirError extends Error {
-  readonly code = "AUTH_DIR";
-  constructor(message: string) {
-    super(message);
-    this.name = "AuthDirError";
-  }
-}
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

@@ -1,6 +1,6 @@
 // NATS accounts, users and TLS for docswarm: what `docswarm auth` writes and how roles use it.
+export { AuthDirError, AuthDirMissingError } from "../errors.ts";
 export {
-  AuthDirError,
   type AuthInitOptions,
   type AuthInitResult,
   addUser,
@@ -12,7 +12,6 @@ export {
   type UserRecord,
 } from "./auth-dir.ts";
 export {
-  AuthDirMissingError,
   authDirHasTls,
   authFromDir,
   type DirAuth,

@@ -2,16 +2,9 @@
 // that gives an embedded nats-server the same accounts and TLS.
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { AuthDirMissingError } from "../errors.ts";
 
 export type DirAuth = { creds: string; tls?: { ca: string } };
-
-export class AuthDirMissingError extends Error {
-  readonly code = "AUTH_DIR";
-  constructor(message: string) {
-    super(message);
-    this.name = "AuthDirMissingError";
-  }
-}
 
 /** The connection settings of user `name` (by default the role's own user, named after it). */
 export function authFromDir(dir: string, name: string): DirAuth {
