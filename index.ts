@@ -1,16 +1,28 @@
-// The docswarm library: embed a swarm, talk to one, or write a stage.
+/**
+ * The docswarm library: embed a swarm (`Swarm`), talk to one (`DocswarmClient`), write a stage
+ * (`defineStage`, `defineTask`), run distributed tasks (`DistributedProcessor`), and every
+ * schema's type. Every type a public signature names is exported too.
+ * @module docswarm
+ */
 export {
   AgentHost,
   type AgentHostOptions,
+  type AgentServices,
+  type AutoscaleOptions,
+  type DocumentCache,
   defineStage,
   defineTask,
+  type PdfDocument,
+  type PdfEngine,
   type StageContext,
   type StageDefinition,
   StageError,
+  StageLoadError,
   type Task as SwarmTask,
 } from "./agents/index.ts";
 export {
   ClientError,
+  type ClientErrorCode,
   DocswarmClient,
   listDeadLetters,
   type Requeued,
@@ -24,26 +36,46 @@ export {
   addUser,
   authFromDir,
   EmbeddedNatsServer,
+  EmbeddedServerError,
   type EmbeddedServerOptions,
+  type EnsureOptions,
+  ensureNatsServer,
+  findNatsServer,
   initAuthDir,
+  NatsDownloadError,
+  type NatsServerBinary,
+  NatsServerNotFoundError,
   revokeUser,
 } from "./infra/index.ts";
 export {
   createLogger,
+  LOG_LEVELS,
+  type LogFn,
+  type LoggerOptions,
+  type LogLevel,
+  type MetricsServer,
+  type MetricsServerOptions,
+  type ReadStatusOptions,
   readSwarmStatus,
+  type StartTracingOptions,
   startMetricsServer,
   startTracing,
+  type Tracing,
   withTraceHeaders,
 } from "./observability/index.ts";
 export * from "./schemas/index.ts";
 export {
   type ConnectionInput,
   ensureTopology,
+  type FastPublishOptions,
+  type JetStreamPublisher,
   ROLES,
   type Role,
   resolveConnection,
   rolePermissions,
+  type SwarmState,
   subjects,
+  type Topology,
 } from "./streams/index.ts";
 export {
   type DistributedOptions,
