@@ -1,7 +1,7 @@
 /**
  * The docswarm library: embed a swarm (`Swarm`), talk to one (`DocswarmClient`), write a stage
  * (`defineStage`, `defineTask`), run distributed tasks (`DistributedProcessor`), and every
- * schema's type. Every type a public signature names is exported too.
+ * schema's type, with the option and result types the public signatures name.
  * @module docswarm
  */
 export {
@@ -9,7 +9,6 @@ export {
   type AgentHostOptions,
   type AgentServices,
   type AutoscaleOptions,
-  type DocumentCache,
   defineStage,
   defineTask,
   type PdfDocument,
@@ -67,13 +66,10 @@ export * from "./schemas/index.ts";
 export {
   type ConnectionInput,
   ensureTopology,
-  type FastPublishOptions,
-  type JetStreamPublisher,
   ROLES,
   type Role,
   resolveConnection,
   rolePermissions,
-  type SwarmState,
   subjects,
   type Topology,
 } from "./streams/index.ts";

@@ -1,7 +1,7 @@
 // `npm run docs`: the API reference in docs/api/, made by TypeDoc (typedoc.json) from the package's
 // entry points: index.ts (docswarm), stage.ts (docswarm/stage), schemas/index.ts (docswarm/schemas).
 // TypeDoc reads the sources with the TypeScript 6 of tools/ (its own peer; it has no TypeScript 7
-// support yet); warnings are errors, so a public signature naming an unexported type fails it.
+// support yet); its warnings (a broken {@link}, a bad tag) are errors.
 // The files are committed; test/api-docs.test.ts fails when they are stale.
 import { execFile } from "node:child_process";
 import { rm } from "node:fs/promises";
@@ -19,7 +19,8 @@ export async function renderApiDocs(outDir: string): Promise<void> {
     cwd: root,
     maxBuffer: 16 * 1024 * 1024,
   }).catch((err: { stdout?: string; stderr?: string; message: string }) => {
-    throw new Error(`typedoc failed:\n${err.stdout ?? ""}${err.stderr ?? ""}`.trim() || err.message);
+    const out = `${err.stdout ?? ""}${err.stderr ?? ""}`.trim() || err.message;
+    throw new Error(`typedoc failed:\n${out}`);
   });
 }
 
