@@ -6,7 +6,7 @@
 // public types type-checked, and a TypeScript stage of that project loaded into `docswarm agent`.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { copyFile, cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { promisify } from "node:util";
@@ -54,111 +54,8 @@ function userEnv(tmp: string, mirror: Mirror): NodeJS.ProcessEnv {
   return env;
 }
 
-const JS_STAGE = `import { ChunkStageInput, defineStage, z } from "docswarm/stage";
-
-export default defineStage({
-  name: "shout",
-  input: ChunkStageInput,
-  output: z.object({ firstLine: z.string() }),
-  async process(input) {
-    return { firstLine: (input.pages[0]?.text.split("\\n")[0] ?? "").toUpperCase() };
-  },
-});
-`;
-
-const TS_STAGE = `import { ChunkStageInput, defineStage, type StageContext, z } from "docswarm/stage";
-
-const Output = z.object({ agent: z.string(), pages: z.number().int() });
-type Output = z.infer<typeof Output>;
-
-export default defineStage({
-  name: "count-pages",
-  input: ChunkStageInput,
-  output: Output,
-  async process(input: ChunkStageInput, ctx: StageContext): Promise<Output> {
-    return { agent: ctx.agentId, pages: input.pages.length };
-  },
-});
-`;
-
-// The library from ESM JavaScript: an embedded swarm with the JS stage, and the client.
-const APP = `import { readFile } from "node:fs/promises";
-import { DocswarmClient, ERROR_CODES, Swarm } from "docswarm";
-import { FinalResult } from "docswarm/schemas";
-import shout from "./shout-stage.js";
-
-const swarm = await Swarm.initialize({
-  agents: 1,
-  stages: ["split", "extract", "merge", new URL("./shout-stage.js", import.meta.url).href],
-});
-try {
-  const { docId } = await swarm.submit(await readFile("sample.pdf"), { pipeline: "split,extract,shout,merge" });
-  const client = await DocswarmClient.connect(swarm.url);
-  const result = FinalResult.parse(await client.result(docId, { timeoutMs: 60_000 }));
-  await client.close();
-  console.log(JSON.stringify({ stage: shout.name, codes: ERROR_CODES.length, status: result.status, stages: result.stages }));
-} finally {
-  await swarm.shutdown();
-}
-`;
-
-// What importing docswarm/stage loads.
-const LIGHT = `import { registerHooks } from "node:module";
-const loaded = [];
-registerHooks({
-  resolve(specifier, context, next) {
-    const r = next(specifier, context);
-    loaded.push(r.url);
-    return r;
-  },
-});
-const stage = await import("docswarm/stage");
-console.log(JSON.stringify({ exports: Object.keys(stage).sort(), loaded }));
-`;
-
-// The public types in use; each @ts-expect-error proves a type is real, not any.
-const CHECK = `import { DocswarmClient, type FinalResult, type SubmitOptions, Swarm, type SwarmStatus } from "docswarm";
-import { FinalResult as FinalResultSchema, JSON_SCHEMA_CATALOG } from "docswarm/schemas";
-import countPages from "./count-pages.ts";
-
-const options: SubmitOptions = { priority: "high" };
-// @ts-expect-error not a priority
-const wrong: SubmitOptions = { priority: "urgent" };
-
-export async function firstPageText(url: string, docId: string): Promise<string> {
-  const client = await DocswarmClient.connect(url);
-  const result: FinalResult = await client.result(docId);
-  await client.close();
-  // @ts-expect-error pages hold objects
-  const n: number = result.pages[0];
-  return result.pages[0]?.text ?? "";
-}
-
-export async function embedded(): Promise<SwarmStatus> {
-  const swarm = await Swarm.initialize({ agents: 1 });
-  await swarm.submit("report.pdf", options);
-  return swarm.status();
-}
-
-const parsed: FinalResult = FinalResultSchema.parse({});
-const names: string[] = JSON_SCHEMA_CATALOG.map((s) => s.name);
-const stageName: string = countPages.name;
-export { parsed, names, stageName, wrong };
-`;
-
-const TSCONFIG = {
-  compilerOptions: {
-    target: "es2022",
-    module: "nodenext",
-    moduleResolution: "nodenext",
-    strict: true,
-    noEmit: true,
-    allowImportingTsExtensions: true,
-    types: ["node"],
-    skipLibCheck: false,
-  },
-  files: ["check.ts", "count-pages.ts"],
-};
+// The user's project: its stages, its ESM app, its TypeScript, its tsconfig.
+const APP_FILES = join(REPO_ROOT, "test", "fixtures", "package-app");
 
 const cleanups: Array<() => Promise<unknown>> = [];
 test.after.always(async () => {
@@ -197,13 +94,8 @@ test.before(async (t) => {
     ],
     { cwd: app, env, maxBuffer: 64 * 1024 * 1024 },
   );
+  await cp(APP_FILES, app, { recursive: true });
   await copyFile(join(REPO_ROOT, "samples", "letters", "welcome.pdf"), join(app, "sample.pdf"));
-  await writeFile(join(app, "shout-stage.js"), JS_STAGE);
-  await writeFile(join(app, "count-pages.ts"), TS_STAGE);
-  await writeFile(join(app, "app.mjs"), APP);
-  await writeFile(join(app, "light.mjs"), LIGHT);
-  await writeFile(join(app, "check.ts"), CHECK);
-  await writeFile(join(app, "tsconfig.json"), JSON.stringify(TSCONFIG, null, 2));
   // The minimum Node.js, for running the same package on it (npm's cache keeps it after one fetch).
   const { stdout: nodePack } = await run(
     "npm",
