@@ -262,3 +262,15 @@ test.serial(
     t.like(JSON.parse(app.stdout.trim()), { stage: "shout", status: "done" });
   },
 );
+
+test.serial(
+  "npx docswarm in this repository changes no tracked file (the bin is committed executable)",
+  async (t) => {
+    const git = (...args: string[]) => run("git", args, { cwd: REPO_ROOT }).then((r) => r.stdout);
+    t.regex(await git("ls-files", "-s", "bin/docswarm.js"), /^100755 /, "committed with mode 755");
+    const before = await git("status", "--porcelain", "--", "bin", "cli");
+    const help = await run("npx", ["docswarm", "--help"], { cwd: REPO_ROOT, env: process.env });
+    t.regex(help.stdout, /^docswarm: process PDFs/);
+    t.is(await git("status", "--porcelain", "--", "bin", "cli"), before);
+  },
+);
