@@ -20,6 +20,7 @@ export {
   type Task as SwarmTask,
 } from "./agents/index.ts";
 export {
+  CLIENT_ERROR_CODES,
   ClientError,
   type ClientErrorCode,
   DocswarmClient,
@@ -29,9 +30,21 @@ export {
   type SubmitOptions,
   type Submitted,
 } from "./client/index.ts";
-export { Coordinator, type CoordinatorOptions } from "./coordinator/index.ts";
-export { Dashboard, type DashboardOptions } from "./dashboard/index.ts";
 export {
+  COORDINATOR_ERROR_CODES,
+  Coordinator,
+  type CoordinatorOptions,
+  NotLeaderError,
+} from "./coordinator/index.ts";
+export {
+  DASHBOARD_ERROR_CODES,
+  Dashboard,
+  DashboardAuthError,
+  type DashboardOptions,
+} from "./dashboard/index.ts";
+export {
+  AuthDirError,
+  AuthDirMissingError,
   addUser,
   authFromDir,
   EmbeddedNatsServer,
@@ -40,6 +53,8 @@ export {
   type EnsureOptions,
   ensureNatsServer,
   findNatsServer,
+  INFRA_ERROR_CODES,
+  type InfraErrorCode,
   initAuthDir,
   NatsDownloadError,
   type NatsServerBinary,
@@ -64,14 +79,21 @@ export {
 } from "./observability/index.ts";
 export * from "./schemas/index.ts";
 export {
+  ConnectionConfigError,
   type ConnectionInput,
   ensureTopology,
+  NoStreamError,
+  ObjectDigestError,
+  PublishTimeoutError,
   ROLES,
   type Role,
   resolveConnection,
   rolePermissions,
+  STREAMS_ERROR_CODES,
+  type StreamsErrorCode,
   subjects,
   type Topology,
+  UploadError,
 } from "./streams/index.ts";
 export {
   type DistributedOptions,

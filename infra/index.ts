@@ -5,6 +5,7 @@ export { EmbeddedNatsServer, type EmbeddedServerOptions } from "./embedded-serve
 export {
   EmbeddedServerError,
   INFRA_ERROR_CODES,
+  type InfraErrorCode,
   NatsDownloadError,
   NatsServerNotFoundError,
 } from "./errors.ts";

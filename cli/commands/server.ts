@@ -3,7 +3,7 @@
 // `path` says which binary would run and why.
 import { parseArgs } from "node:util";
 import { ensureNatsServer, findNatsServer, type NatsServerBinary } from "../../infra/index.ts";
-import { UsageError } from "../usage.ts";
+import { UsageError } from "../errors.ts";
 
 const WHY: Record<NatsServerBinary["source"], string> = {
   DOCSWARM_NATS_SERVER: "named by DOCSWARM_NATS_SERVER",
