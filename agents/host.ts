@@ -60,7 +60,11 @@ export type AgentHostOptions = {
 const WPI = new TextEncoder().encode("+WPI");
 const NAK = new TextEncoder().encode("-NAK");
 const workerUrl = new URL("./worker-entry.mjs", import.meta.url);
-const workerMain = new URL("./worker-main.ts", import.meta.url);
+// worker-main.ts from the sources, worker-main.js in the built package.
+const workerMain = new URL(
+  `./worker-main${import.meta.url.slice(import.meta.url.lastIndexOf("."))}`,
+  import.meta.url,
+);
 
 /** What an agent thread gets as workerData (read by worker-entry.mjs and worker-main.ts). */
 export type AgentWorkerData = {

@@ -1,4 +1,5 @@
 // Agents: the runtime in worker threads, the host that supervises them, and the built-in stages.
+export type { AutoscaleOptions } from "./autoscale.ts";
 export { builtinHandlers, loadHandler } from "./builtin.ts";
 export { planChunks } from "./chunking.ts";
 export { DocumentCache } from "./document-cache.ts";

@@ -9,6 +9,7 @@ import { initCommand } from "./commands/init.ts";
 import { pipelineCommand } from "./commands/pipeline.ts";
 import { processCommand } from "./commands/process.ts";
 import { agentCommand, coordinatorCommand, upCommand } from "./commands/serve.ts";
+import { serverCommand } from "./commands/server.ts";
 import { statusCommand } from "./commands/status.ts";
 import { watchCommand } from "./commands/watch.ts";
 import { CONNECTION_HELP } from "./connection-flags.ts";
@@ -40,6 +41,7 @@ Usage:
                                                 live web dashboard (token on every interface; text only with --show-text)
   docswarm dlq [list] [--stage S] [--limit N] [--json]   dead letters
   docswarm dlq requeue <seq>                    put one dead letter back to work
+  docswarm server install [--force] | path      the nats-server of the embedded mode: fetch it, find it
   docswarm auth init DIR [--tls] [--tls-host H]... [--resolver memory|full] [--force]
                                                 operator, accounts, a user per role, nats-server.conf
   docswarm auth add-user NAME --role submitter|agent|coordinator|observer|admin --dir DIR
@@ -47,6 +49,8 @@ Usage:
 
 ${CONNECTION_HELP}'process' and 'up' start an embedded server unless one is named (with --auth DIR, it uses DIR's
 accounts and TLS, and each role connects as its own user).
+The embedded server's nats-server: DOCSWARM_NATS_SERVER, else one on PATH, else fetched once into
+docswarm's cache ('docswarm server install' does it ahead of time).
 DOCSWARM_LOG_LEVEL=debug|info|warn|error sets the log level (JSON lines; readable on a terminal).
 --metrics-host (default 127.0.0.1) sets where --metrics-port listens.
 Tracing: set OTEL_EXPORTER_OTLP_ENDPOINT (and OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_SERVICE_NAME);
@@ -67,6 +71,7 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   dashboard: dashboardCommand,
   dlq: dlqCommand,
   auth: authCommand,
+  server: serverCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { closeSteps } from "../streams/close-steps.ts";
 import { EmbeddedServerError } from "./errors.ts";
-import { findNatsServer } from "./nats-binary.ts";
+import { ensureNatsServer } from "./nats-binary.ts";
 
 export type EmbeddedServerOptions = {
   host?: string;
@@ -83,7 +83,7 @@ export class EmbeddedNatsServer {
   }
 
   static async start(options: EmbeddedServerOptions = {}): Promise<EmbeddedNatsServer> {
-    const bin = findNatsServer();
+    const bin = await ensureNatsServer();
     const dir = await mkdtemp(join(tmpdir(), "docswarm-nats-"));
     const storeDir = options.storeDir ?? join(dir, "js");
     const host = options.host ?? "127.0.0.1";

@@ -1,7 +1,12 @@
 // The errors of infra/, each with a listed code and whether trying again may succeed.
 
 /** Codes of the errors this folder raises. */
-export const INFRA_ERROR_CODES = ["NATS_SERVER_NOT_FOUND", "EMBEDDED_SERVER_FAILED", "AUTH_DIR"] as const;
+export const INFRA_ERROR_CODES = [
+  "NATS_SERVER_NOT_FOUND",
+  "NATS_SERVER_DOWNLOAD_FAILED",
+  "EMBEDDED_SERVER_FAILED",
+  "AUTH_DIR",
+] as const;
 export type InfraErrorCode = (typeof INFRA_ERROR_CODES)[number];
 
 /** No nats-server new enough: install one (DEVELOPERS.md says how). */
@@ -11,6 +16,18 @@ export class NatsServerNotFoundError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "NatsServerNotFoundError";
+  }
+}
+
+/** Fetching the nats-server release into the cache failed (network, checksum, unpacking). */
+export class NatsDownloadError extends Error {
+  readonly code = "NATS_SERVER_DOWNLOAD_FAILED";
+  /** A network failure may pass; a platform without a build or a bad checksum will not. */
+  readonly retryable: boolean;
+  constructor(message: string, options?: ErrorOptions & { retryable?: boolean }) {
+    super(message, options);
+    this.name = "NatsDownloadError";
+    this.retryable = options?.retryable ?? false;
   }
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Puts a nats-server >= 2.12 where docswarm looks for one, without touching the system:
 # Debian's unstable suite ships 2.15 as a static Go binary, so we download that .deb with a
-# private apt state directory and unpack it into .cache/ (git-ignored). Run by `npm install`.
+# private apt state directory and unpack it into .cache/ (git-ignored). Run by this repository's
+# `npm ci` (the tools/ workspace's postinstall), never in a project that installs the package.
 set -euo pipefail
 
 min_minor=12

@@ -2,5 +2,22 @@
 
 export * from "./auth/index.ts";
 export { EmbeddedNatsServer, type EmbeddedServerOptions } from "./embedded-server.ts";
-export { EmbeddedServerError, INFRA_ERROR_CODES, NatsServerNotFoundError } from "./errors.ts";
-export { findNatsServer, MIN_NATS_SERVER, parseNatsServerVersion } from "./nats-binary.ts";
+export {
+  EmbeddedServerError,
+  INFRA_ERROR_CODES,
+  type InfraErrorCode,
+  NatsDownloadError,
+  NatsServerNotFoundError,
+} from "./errors.ts";
+export {
+  cacheDir,
+  cachedNatsServerPath,
+  type EnsureOptions,
+  ensureNatsServer,
+  findNatsServer,
+  MIN_NATS_SERVER,
+  NATS_SERVER_RELEASE,
+  type NatsServerBinary,
+  parseNatsServerVersion,
+} from "./nats-binary.ts";
+export { checksumFor, releaseAsset } from "./nats-download.ts";

@@ -1,6 +1,6 @@
 // The schemas published as JSON Schema for clients in other languages, with the side of the wire
 // they describe: "input" for what clients send us, "output" for what we publish.
-import type { z } from "zod";
+import { z } from "zod";
 import { AgentRegistration } from "./agent.ts";
 import { ErrorInfo } from "./common.ts";
 import { CoordinatorStatus } from "./coordinator-status.ts";
@@ -48,3 +48,16 @@ export const JSON_SCHEMA_CATALOG: Array<{ name: string; schema: z.ZodType; io: "
   { name: "DocWarning", schema: DocWarning, io: "output" },
   { name: "ErrorInfo", schema: ErrorInfo, io: "output" },
 ];
+
+/**
+ * The JSON Schemas (draft 2020-12) of the catalog by name, as committed in schemas/json/ and
+ * shipped as `docswarm/schemas/json/<Name>.schema.json`.
+ */
+export function jsonSchemas(): Record<string, Record<string, unknown>> {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const { name, schema, io } of JSON_SCHEMA_CATALOG) {
+    const json = z.toJSONSchema(schema, { target: "draft-2020-12", io, unrepresentable: "any" });
+    out[name] = { $id: `https://docswarm.dev/schemas/${name}.schema.json`, title: name, ...json };
+  }
+  return out;
+}

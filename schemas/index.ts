@@ -1,7 +1,11 @@
-// Every message, KV value, config and result shape of docswarm.
+/**
+ * Every message, KV value, config and result shape of docswarm, as zod schemas (each with the
+ * type of the same name), and their JSON Schemas for clients in other languages.
+ * @module docswarm/schemas
+ */
 export { MaxDeliveriesAdvisory } from "./advisory.ts";
 export { AGENT_STATUSES, AgentRegistration, AgentStatus } from "./agent.ts";
-export { JSON_SCHEMA_CATALOG } from "./catalog.ts";
+export { JSON_SCHEMA_CATALOG, jsonSchemas } from "./catalog.ts";
 export {
   DocId,
   EpochMs,

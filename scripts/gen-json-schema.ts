@@ -1,16 +1,13 @@
 // Writes schemas/json/<Name>.schema.json from the zod schemas (npm run schemas). The files are
 // committed; test/json-schema.test.ts fails when they are stale.
 import { mkdir, writeFile } from "node:fs/promises";
-import { z } from "zod";
-import { JSON_SCHEMA_CATALOG } from "../schemas/index.ts";
+import { JSON_SCHEMA_CATALOG, jsonSchemas } from "../schemas/index.ts";
 
 export const JSON_SCHEMA_DIR = new URL("../schemas/json/", import.meta.url);
 
 export function renderJsonSchemas(): Map<string, string> {
   const out = new Map<string, string>();
-  for (const { name, schema, io } of JSON_SCHEMA_CATALOG) {
-    const json = z.toJSONSchema(schema, { target: "draft-2020-12", io, unrepresentable: "any" });
-    const doc = { $id: `https://docswarm.dev/schemas/${name}.schema.json`, title: name, ...json };
+  for (const [name, doc] of Object.entries(jsonSchemas())) {
     out.set(`${name}.schema.json`, `${JSON.stringify(doc, null, 2)}\n`);
   }
   return out;

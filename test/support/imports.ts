@@ -7,7 +7,18 @@ import { fileURLToPath } from "node:url";
 
 export const REPO = fileURLToPath(new URL("../..", import.meta.url));
 
-const SKIP = new Set(["node_modules", ".git", ".cache", "test-artifacts", "samples", "json", "vendor"]);
+// dist/: the package build (npm pack); tools/: the repository's toolchain workspace.
+const SKIP = new Set([
+  "node_modules",
+  ".git",
+  ".cache",
+  "test-artifacts",
+  "samples",
+  "json",
+  "vendor",
+  "dist",
+  "tools",
+]);
 
 /** Every .ts / .mjs file under the repository, as repo-relative paths with forward slashes. */
 export function sourceFiles(root = REPO): string[] {
