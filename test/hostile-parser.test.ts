@@ -24,7 +24,10 @@ test("a parser-spinning PDF is stopped by the watchdog, dead-lettered, and compl
     servers: url,
     agents: 1,
     topology,
-    processing: { taskTimeoutMs: 100 },
+    // Long enough for opening the document (PDFium: ~80 ms quiet, several times that under load:
+    // a 100 ms limit let the task stop itself cleanly before the page, TASK_TIMEOUT instead of the
+    // watchdog), far below the ~5 s the page spins, so the watchdog (limit + 1 s) always ends it.
+    processing: { taskTimeoutMs: 700 },
     // Only the extract task's terminations count: on a loaded machine the split of the same
     // document can also overrun the 100 ms limit once, and is simply run again.
     onLog: (_l, msg, fields) => {
