@@ -74,6 +74,19 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   server: serverCommand,
 };
 
+/** `docswarm <command> --help`: that command's lines of HELP, then the notes all commands share. */
+function commandHelp(name: string): string {
+  const usage: string[] = [];
+  let inside = false;
+  for (const line of HELP.split("\n")) {
+    if (line.startsWith("  docswarm "))
+      inside = line.startsWith(`  docswarm ${name} `) || line === `  docswarm ${name}`;
+    else if (!line.startsWith("   ")) inside = false;
+    if (inside) usage.push(line);
+  }
+  return `Usage:\n${usage.join("\n")}\n\n${HELP.slice(HELP.indexOf(CONNECTION_HELP))}`;
+}
+
 async function main(argv: string[]): Promise<number> {
   void installSignalHandlers();
   const [name, ...rest] = argv;
@@ -83,6 +96,11 @@ async function main(argv: string[]): Promise<number> {
   }
   const command = commands[name];
   if (!command) throw new UsageError(`unknown command '${name}'`);
+  const options = rest.includes("--") ? rest.slice(0, rest.indexOf("--")) : rest;
+  if (options.includes("--help") || options.includes("-h")) {
+    process.stdout.write(commandHelp(name));
+    return 0;
+  }
   // Tracing (when OTEL_* asks for it) covers the whole command; spans are flushed before exit.
   const tracing = await startTracing({ serviceName: `docswarm-${name}` });
   try {

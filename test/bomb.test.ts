@@ -4,9 +4,10 @@
 // then aborted) or 2.6 GB (pdf.js) of RSS. The bound: a document's streams are inflated at most to
 // maxInflatedBytes (the output dropped at once), so the host's extra memory per document in flight
 // is at most that plus the document's bytes. The RSS figure is logged; the assertion is generous.
+// An LZW bomb is refused the same way (LZW is counted with every other filter an engine runs for text).
 import { createDeflate } from "node:zlib";
 import test from "ava";
-import { rawPdf } from "./support/hostile-pdfs.ts";
+import { filteredPagePdf, lzwBomb, rawPdf } from "./support/hostile-pdfs.ts";
 import { knownDoc, uniqueId } from "./support/pdf.ts";
 import { startSwarm } from "./support/server.ts";
 
@@ -58,4 +59,19 @@ test("a deflate bomb fails with PDF_RESOURCE_LIMIT, host memory stays bounded, g
   const good = await knownDoc("after-bomb", 2);
   await swarm.client.submit(good.bytes, { docId: good.docId });
   t.is((await swarm.client.result(good.docId, { timeoutMs: 30_000 })).status, "done");
+});
+
+test("an LZW bomb (1 GiB from 413 KB) fails with PDF_RESOURCE_LIMIT through the swarm", async (t) => {
+  // Before the cap counted LZW, it reached the engines: PDFium grew +945 MB of RSS on a 512 MiB one
+  // and aborted, pdf.js +1.1 GB (test/decompression-cap.test.ts has the unit cases).
+  const swarm = await startSwarm(t, { agents: 1, processing: { maxInflatedBytes: 64 * 1024 * 1024 } });
+  const bomb = filteredPagePdf("/LZWDecode", lzwBomb(1024 * 1024 * 1024));
+  const docId = uniqueId("lzw-bomb");
+  await swarm.client.submit(bomb, { docId });
+  const r = await swarm.client.result(docId, { timeoutMs: 60_000 });
+  t.is(r.status, "failed");
+  t.is(r.error?.code, "PDF_RESOURCE_LIMIT", r.error?.message);
+  // Refused by the cap before an engine saw it (PDFium's own abort on it maps to the same code).
+  t.regex(r.error?.message ?? "", /refused as a decompression bomb/);
+  t.is(swarm.host.size, 1, "the agent thread is still there");
 });

@@ -3,7 +3,9 @@
 // dependencies), and there: `npx docswarm process` with the embedded server (its nats-server
 // fetched on first use, from a loopback stand-in for the release downloads), the library and a
 // JavaScript stage from ESM, `docswarm/stage` loading nothing heavy, a TypeScript file using the
-// public types type-checked, and a TypeScript stage of that project loaded into `docswarm agent`.
+// public types type-checked, the README's examples type-checked there, `--help`, a TypeScript
+// stage of that project loaded into `docswarm agent`, the same on the oldest Node.js claimed;
+// `npm publish --dry-run` accepts the package.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { copyFile, cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -29,6 +31,7 @@ const test = anyTest as TestFn<Context>;
 const run = promisify(execFile);
 
 const manifest = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as {
+  version: string;
   devDependencies: Record<string, string>;
   engines: { node: string };
 };
@@ -190,13 +193,65 @@ test.serial("docswarm/stage loads zod and docswarm's schemas, nothing heavy", as
   );
 });
 
-test.serial("a TypeScript file using the public types type-checks (skipLibCheck off)", async (t) => {
-  const errors = await npx(t, ["tsc", "-p", "."]).then(
+/** What `tsc -p <project>` reports in the user's project ("" when it type-checks). */
+const typeErrors = (t: { context: Context }, project: string) =>
+  npx(t, ["tsc", "-p", project]).then(
     () => "",
     (err: { stdout?: string; stderr?: string; message: string }) =>
       `${err.stdout}${err.stderr}` || err.message,
   );
-  t.is(errors, "");
+
+test.serial("a TypeScript file using the public types type-checks (skipLibCheck off)", async (t) => {
+  t.is(await typeErrors(t, "."), "");
+});
+
+/** The README's TypeScript examples (```ts blocks). */
+function readmeExamples(): string[] {
+  const readme = readFileSync(join(REPO_ROOT, "README.md"), "utf8");
+  return [...readme.matchAll(/^```ts\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
+}
+
+test.serial("the README's TypeScript examples import docswarm as a user does, and type-check", async (t) => {
+  const blocks = readmeExamples();
+  const imports = blocks.flatMap((b) => [...b.matchAll(/\bfrom "([^"]+)"/g)].map((m) => m[1]!));
+  t.deepEqual(
+    imports.filter((s) => !/^(docswarm(\/stage|\/schemas)?|node:[\w/]+)$/.test(s)),
+    [],
+    "no relative imports into docswarm's tree",
+  );
+  // The examples that stand alone (fragments such as `await client.submitJob(...)` continue one).
+  const standalone = blocks.filter((b) => /^(\/\/.*\n)*import /.test(b));
+  t.true(standalone.length >= 4, `${standalone.length} standalone examples`);
+  const files = standalone.map((_, i) => `readme-${i + 1}.ts`);
+  await Promise.all(standalone.map((b, i) => writeFile(join(t.context.app, files[i]!), b)));
+  await writeFile(
+    join(t.context.app, "tsconfig.readme.json"),
+    JSON.stringify({ extends: "./tsconfig.json", files }),
+  );
+  t.is(await typeErrors(t, "tsconfig.readme.json"), "");
+});
+
+test.serial("npx docswarm --help and <command> --help print the usage", async (t) => {
+  t.regex((await npx(t, ["docswarm", "--help"])).stdout, /^docswarm: process PDFs/);
+  const up = (await npx(t, ["docswarm", "up", "--help"])).stdout;
+  t.regex(up, /^Usage:\n {2}docswarm up \[--agents N\]/);
+  t.notRegex(up, /docswarm agent/);
+  t.regex(up, /-s\/--server URL/, "with the connection flags");
+});
+
+test.serial("npm publish --dry-run accepts the package", async (t) => {
+  // dist/ is the one `npm pack` built; no second build.
+  const { stdout } = await run("npm", ["publish", "--dry-run", "--ignore-scripts", "--json"], {
+    cwd: REPO_ROOT,
+    env: { ...t.context.env, PATH: process.env.PATH },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  type Published = { id: string; files: unknown[] };
+  // npm 11 keys the report by package name; npm 10 prints it bare.
+  const report = JSON.parse(stdout.slice(stdout.indexOf("{"))) as Published & { docswarm?: Published };
+  const published = report.docswarm ?? report;
+  t.is(published.id, `docswarm@${manifest.version}`);
+  t.is(published.files.length, t.context.files.length);
 });
 
 test.serial(

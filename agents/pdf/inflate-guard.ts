@@ -1,29 +1,37 @@
 // A cap on what a document may decompress to, checked before any engine sees it: both engines decode
 // a content stream whole, into memory V8's heap limit does not cover (typed arrays; PDFium's
 // WebAssembly heap), so a 1 MB file that inflates to 1 GB took an agent thread to 1.3-2.6 GB of RSS
-// and aborted PDFium. Flate streams an engine may decode for text (content streams, forms, fonts,
-// object streams; images are never decoded for text) are inflated here, each inflate capped by what
-// is left of the document's budget, the output dropped at once.
+// and aborted PDFium. Streams an engine may decode for text (content streams, forms, fonts, object
+// streams; images are never decoded for text) are decoded here through their filter chains
+// (agents/pdf/stream-filters.ts), each decode capped by what is left of the document's budget, the
+// output dropped at once.
 //
-// Cheap for ordinary documents: deflate cannot expand data more than ~1032 times, so a file whose
-// Flate data × 1032 fits the budget cannot exceed it and is not inflated at all (most small
-// documents); otherwise the largest streams are inflated first, and the scan stops as soon as what
-// is left could not reach the budget even at that ratio.
-import { constants, inflateSync } from "node:zlib";
+// Cheap for ordinary documents: deflate cannot expand data more than ~1032 times, so a file that
+// only uses Flate, one layer per stream, and whose size × 1032 fits the budget cannot exceed it and
+// is not decoded at all (most small documents). Otherwise each stream's bound is its size times its
+// filters' worst ratios (LZW ~1400, layers multiply); the streams with the largest bounds are decoded
+// first, and the scan stops as soon as what is left could not reach the budget even at its bounds.
 import { StageError } from "../errors.ts";
 import { body, indexObjects, nextStart, streamLength } from "./content-size.ts";
+import { decode, type Filter, filtersOf, MAX_RATIO, needsScan } from "./stream-filters.ts";
 
-/** zlib's worst case: 258-byte matches coded in ~2 bits, plus headers. */
-const MAX_DEFLATE_RATIO = 1032;
-
-type Candidate = { num: number; data: Uint8Array; flates: number };
+type Candidate = {
+  num: number;
+  data: Uint8Array;
+  dict: string;
+  filters: Array<Filter | undefined>;
+  /** The most it can decode to: its size times each filter's worst ratio. */
+  bound: number;
+};
 
 function candidates(bytes: Uint8Array): Candidate[] {
   const o = indexObjects(bytes);
   const out: Candidate[] = [];
   for (const [num, at] of o.direct) {
     const dict = body(o, num);
-    if (!dict?.includes("/FlateDecode") || /\/Subtype\s*\/Image\b/.test(dict)) continue;
+    if (!dict || /\/Subtype\s*\/Image\b/.test(dict)) continue;
+    const filters = filtersOf(dict);
+    if (!filters.some((f) => f && MAX_RATIO[f] > 1)) continue;
     const start = at + dict.length;
     if (!o.text.startsWith("stream", start)) continue;
     let dataAt = start + 6;
@@ -34,43 +42,45 @@ function candidates(bytes: Uint8Array): Candidate[] {
     const objectEnd = nextStart(o.starts, at) ?? o.text.length;
     const endstream = o.text.slice(dataAt, objectEnd).indexOf("endstream");
     const end = Math.max(dataAt + (streamLength(o, num) ?? 0), endstream < 0 ? 0 : dataAt + endstream);
-    // /Filter [/FlateDecode /FlateDecode]: each layer multiplies the ratio, so each is inflated.
-    const flates =
-      (/\/Filter\s*\[([^\]]{0,512})\]/.exec(dict)?.[1] ?? "/FlateDecode").split("/FlateDecode").length - 1;
-    out.push({ num, data: bytes.subarray(dataAt, Math.min(bytes.length, end)), flates: Math.max(1, flates) });
+    const data = bytes.subarray(dataAt, Math.min(bytes.length, end));
+    let bound = data.length;
+    for (const f of filters) {
+      if (!f) break;
+      bound *= MAX_RATIO[f];
+    }
+    out.push({ num, dict, filters, data, bound });
   }
   return out;
 }
 
 /**
- * Throws PDF_RESOURCE_LIMIT when the document's Flate streams (images aside) inflate to more than
- * `limit` bytes in all; returns the bytes it inflated. Corrupt streams count what they inflate to
- * before the damage.
+ * Throws PDF_RESOURCE_LIMIT when the document's streams (images aside) decode to more than `limit`
+ * bytes in all, through every filter in their chains (Flate, LZW, ASCII85, ASCIIHex, RunLength, in
+ * layers too); returns the bytes they decoded to. Corrupt streams count what they decode to before the
+ * damage; a chain stops at a filter not decoded here (image codecs), counting what came before it.
  */
 export function checkInflatedSize(bytes: Uint8Array, limit: number): number {
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const layered = text.includes("/FlateDecode /FlateDecode") || text.includes("/FlateDecode/FlateDecode");
-  if (!layered && bytes.length * MAX_DEFLATE_RATIO <= limit) return 0;
-  const streams = candidates(bytes).sort((a, b) => b.data.length - a.data.length);
-  let left = streams.reduce((n, s) => n + s.data.length, 0);
+  if (!needsScan(text) && bytes.length * MAX_RATIO.flate <= limit) return 0;
+  const streams = candidates(bytes).sort((a, b) => b.bound - a.bound);
+  let left = streams.reduce((n, s) => n + s.bound, 0);
   let total = 0;
   for (const s of streams) {
-    if (!layered && total + left * MAX_DEFLATE_RATIO <= limit) break;
-    left -= s.data.length;
+    if (total + left <= limit) break;
+    left -= s.bound;
     let data: Uint8Array = s.data;
-    for (let layer = 0; layer < s.flates; layer++) {
-      try {
-        data = inflateSync(data, {
-          maxOutputLength: Math.max(1, limit - total + 1),
-          finishFlush: constants.Z_SYNC_FLUSH,
-        });
-      } catch (err) {
-        if ((err as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") total = limit + 1;
-        break; // else corrupt: the engines decide what to make of it
+    let over = false;
+    for (const filter of s.filters) {
+      if (!filter) break;
+      const decoded = decode(filter, data, limit - total, s.dict);
+      if (decoded === "over") {
+        over = true;
+        break;
       }
-      if (layer === s.flates - 1) total += data.length;
+      data = decoded;
     }
-    if (total > limit) {
+    if (data !== s.data) total += data.length;
+    if (over || total > limit) {
       throw new StageError(
         "PDF_RESOURCE_LIMIT",
         `the document decompresses to more than ${limit} bytes (object ${s.num}): refused as a decompression bomb (maxInflatedBytes)`,

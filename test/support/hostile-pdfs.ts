@@ -117,3 +117,131 @@ export function paddedPdf(bytes: number): Uint8Array {
     stream("", junk),
   ]);
 }
+
+/**
+ * LZW as PDF's LZWDecode reads it (9-12 bit codes, MSB first, EarlyChange 1): a clear code first and
+ * whenever the table is full, end-of-data last. Engines and the decompression cap read what it writes.
+ */
+export function lzwEncode(data: Uint8Array): Uint8Array {
+  const out: number[] = [];
+  let acc = 0;
+  let bits = 0;
+  let width = 9;
+  const emit = (code: number) => {
+    acc = (acc << width) | code;
+    bits += width;
+    while (bits >= 8) {
+      bits -= 8;
+      out.push((acc >>> bits) & 0xff);
+    }
+    acc &= (1 << bits) - 1;
+  };
+  // Entries keyed by (code of the string so far, next byte).
+  let table = new Map<number, number>();
+  let next = 258;
+  const reset = () => {
+    emit(256);
+    table = new Map();
+    next = 258;
+    width = 9;
+  };
+  reset();
+  let w = -1; // the code of the current string
+  for (const c of data) {
+    if (w < 0) {
+      w = c;
+      continue;
+    }
+    const known = table.get(w * 256 + c);
+    if (known !== undefined) {
+      w = known;
+      continue;
+    }
+    emit(w);
+    table.set(w * 256 + c, next++);
+    // The decoder adds each entry one code later than this, and widens one code early.
+    if (next + 1 > 1 << width && width < 12) width++;
+    if (next >= 4093) reset();
+    w = c;
+  }
+  if (w >= 0) emit(w);
+  emit(257);
+  if (bits > 0) out.push((acc << (8 - bits)) & 0xff);
+  return new Uint8Array(out);
+}
+
+/** One page whose content stream is `content` through `filter` (already encoded) with a font. */
+export function filteredPagePdf(filter: string, encoded: Uint8Array): Uint8Array {
+  return rawPdf([
+    catalog,
+    "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+    "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+    stream(`/Filter ${filter}`, encoded),
+    font,
+  ]);
+}
+
+/** A content stream that shows `text` and then `padding` spaces (which a bomb inflates to). */
+export function paddedContent(text: string, padding: number): Uint8Array {
+  const head = Buffer.from(`BT /F1 12 Tf 72 700 Td (${text}) Tj ET\n`, "latin1");
+  const out = new Uint8Array(head.length + padding);
+  out.set(head);
+  out.fill(0x20, head.length);
+  return out;
+}
+
+/** ASCII85 as PDF's ASCII85Decode reads it ("z" for zero groups, "~>" at the end). */
+export function ascii85Encode(data: Uint8Array): Uint8Array {
+  let s = "";
+  for (let i = 0; i < data.length; i += 4) {
+    const n = Math.min(4, data.length - i);
+    let v = 0;
+    for (let k = 0; k < 4; k++) v = v * 256 + (k < n ? data[i + k]! : 0);
+    if (v === 0 && n === 4) {
+      s += "z";
+      continue;
+    }
+    const digits: string[] = [];
+    for (let k = 0; k < 5; k++) {
+      digits.unshift(String.fromCharCode(33 + (v % 85)));
+      v = Math.floor(v / 85);
+    }
+    s += digits.slice(0, n + 1).join("");
+  }
+  return Buffer.from(`${s}~>`, "latin1");
+}
+
+/**
+ * LZW codes that decode to `bytes` spaces from about bytes / 2558 bytes, LZW's worst case: each code
+ * is the entry the decoder is about to add (a run one byte longer than the last) until the table is
+ * full, then the longest run (3839 bytes) again and again, with no clear code.
+ */
+export function lzwBomb(bytes: number): Uint8Array {
+  const out: number[] = [];
+  let acc = 0;
+  let bits = 0;
+  let width = 9;
+  let next = 258; // the decoder's next table entry
+  let emitted = 0;
+  let first = true;
+  const emit = (code: number, produces: number) => {
+    acc = (acc << width) | code;
+    bits += width;
+    while (bits >= 8) {
+      bits -= 8;
+      out.push((acc >>> bits) & 0xff);
+    }
+    acc &= (1 << bits) - 1;
+    emitted += produces;
+    // What the decoder does after reading it: add an entry (not after the first code), widen early.
+    if (!first && next < 4096) next++;
+    first = false;
+    if (next >= (1 << width) - 1 && width < 12) width++;
+  };
+  emit(0x20, 1);
+  while (emitted < bytes && next < 4096) emit(next, next - 256);
+  while (emitted < bytes) emit(4095, 3839);
+  emit(257, 0);
+  if (bits > 0) out.push((acc << (8 - bits)) & 0xff);
+  return new Uint8Array(out);
+}
