@@ -5,10 +5,16 @@ import type { StageDefinition, TaskHandler } from "./stage.ts";
 import { stageHandler } from "./stage-runner.ts";
 import { extractStage } from "./stages/extract.ts";
 import { mergeStage } from "./stages/merge.ts";
-import { splitHandler } from "./stages/split.ts";
+import { reportSplit, splitFailed, splitStage } from "./stages/split.ts";
+import type { Submission } from "./submission.ts";
+import { receiveSubmission } from "./submission.ts";
 
 export const builtinHandlers: Record<string, TaskHandler> = {
-  split: splitHandler,
+  split: stageHandler(splitStage, {
+    receive: receiveSubmission,
+    report: reportSplit,
+    failed: (r, s) => splitFailed(r.input as Submission, r.task, s),
+  }),
   extract: stageHandler(extractStage as StageDefinition),
   merge: stageHandler(mergeStage as StageDefinition),
 };

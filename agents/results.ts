@@ -2,7 +2,7 @@
 // Nats-Msg-Id *before* the task is acked, so a crash in between yields a redelivery whose result
 // the stream drops as a duplicate.
 
-import { withTraceHeaders } from "../observability/trace-headers.ts";
+import { withTraceHeaders } from "../observability/thread.ts";
 import type { ErrorInfo, TaskResult } from "../schemas/index.ts";
 import { jsonBytes, OBJECT_STORES, subjects } from "../streams/index.ts";
 import type { AgentServices } from "./services.ts";

@@ -12,7 +12,7 @@ import {
   type JobTask,
 } from "../schemas/index.ts";
 import { jsonBytes } from "../streams/index.ts";
-import type { CoordinatorContext } from "./coordinator.ts";
+import type { CoordinatorContext } from "./context.ts";
 import { publishEvent } from "./events.ts";
 
 // One job record (a KV value) has to fit in a message.

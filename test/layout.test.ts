@@ -79,7 +79,7 @@ function allowed(from: string, to: string): boolean {
  * shrinks with the fix. coordinator.ts <-> dag-jobs.ts: the coordinator context type moves to
  * coordinator/context.ts with helper life's coordinator split (issue 11, outcome 2).
  */
-const KNOWN_CYCLES = ["coordinator/coordinator.ts -> coordinator/dag-jobs.ts -> coordinator/coordinator.ts"];
+const KNOWN_CYCLES: string[] = [];
 
 const graph = importGraph();
 const edges: ImportEdge[] = [...graph.values()].flat();
@@ -116,8 +116,8 @@ test("there are no import cycles", (t) => {
   t.deepEqual(gone, [], "known cycles that are gone: remove them from KNOWN_CYCLES");
 });
 
-/** Files whose thread-side imports of observability predate observability/thread.ts (life's split). */
-const THREAD_IMPORT_EXCEPTIONS = ["agents/stages/split.ts", "agents/results.ts"];
+/** Files whose thread-side imports of observability predate observability/thread.ts. */
+const THREAD_IMPORT_EXCEPTIONS: string[] = [];
 
 test("agent threads load observability through its light entry only", (t) => {
   // What a worker thread evaluates: the closure of its entry over imports that survive type stripping.

@@ -1,0 +1,266 @@
+// Job progress: what the leading coordinator does with each task result. It counts each task once in
+// its job (compare-and-set), releases the tasks whose dependencies are all done, publishes progress
+// events, and when a task fails for good fails the job and its dependents and ends the document with
+// its failure. Every effect is idempotent and derived again from stored state when a result is
+// redelivered, so a crash at any point is safe.
+import type { JsMsg } from "@nats-io/jetstream";
+import { dependentsOf, endDocument, isComplete, releasedBy } from "../jobs/index.ts";
+import { observeTaskResult } from "../observability/index.ts";
+import {
+  decodeJson,
+  type ErrorInfo,
+  type FinalResult,
+  type Job,
+  type JobResult,
+  SplitFailure,
+  TaskResult,
+  validate,
+} from "../schemas/index.ts";
+import { STREAMS, subjects } from "../streams/index.ts";
+import type { CoordinatorContext } from "./context.ts";
+import { publishEvent } from "./events.ts";
+import { sinkOutputs } from "./outputs.ts";
+
+type Timings = { submittedAt: number; finishedAt: number; totalMs: number };
+
+function pagesOf(job: Job, index: number): number {
+  const range = job.chunks.find((c) => c.index === index);
+  return range ? range.lastPage - range.firstPage + 1 : 0;
+}
+
+export class JobProgress {
+  readonly #ctx: CoordinatorContext;
+
+  constructor(ctx: CoordinatorContext) {
+    this.#ctx = ctx;
+  }
+
+  /** One message from the results stream. */
+  async onResult(m: JsMsg): Promise<void> {
+    const decoded = decodeJson(TaskResult, m.data);
+    if (!decoded.ok) {
+      this.#ctx.log("warn", "invalid result message dropped", { subject: m.subject, error: decoded.message });
+      return;
+    }
+    const r = decoded.value;
+    const key = `${r.stage}.${r.index}`;
+    if (m.subject !== subjects.result(r.docId, key)) {
+      this.#ctx.log("warn", "result published on another task's subject dropped", {
+        subject: m.subject,
+        docId: r.docId,
+      });
+      return;
+    }
+    observeTaskResult(r);
+    if (r.status === "failed") return this.#onFailed(r, key);
+    const cur = await this.#ctx.jobs.loadRun(r.docId, r.runId);
+    if (!cur || cur.job.runId !== r.runId) {
+      this.#ctx.log("debug", "result of an unknown or older run ignored", { docId: r.docId, runId: r.runId });
+      return;
+    }
+    if (r.stage === "split") return this.#onAccepted(cur.job);
+    await this.#onDone(r, key);
+  }
+
+  async #onAccepted(job: Job): Promise<void> {
+    // A split result can come late: its first holder died after publishing the tasks, and the
+    // redelivery reports it once the document may be finished. Nothing to announce then.
+    if (job.status !== "running") return;
+    publishEvent(this.#ctx.nc, {
+      type: "doc.accepted",
+      at: Date.now(),
+      docId: job.docId,
+      runId: job.runId,
+      priority: job.priority,
+      pageCount: job.pageCount,
+      chunks: job.chunks.length,
+    });
+    const first = Object.values(job.tasks).filter((t) => t.state === "released");
+    await this.#ctx.capabilities.check(job.docId, first);
+  }
+
+  async #onDone(r: TaskResult, key: string): Promise<void> {
+    const ctx = this.#ctx;
+    const v = await ctx.jobs.update(r.docId, (job) => {
+      const t = job.tasks[key];
+      if (
+        job.runId !== r.runId ||
+        job.status !== "running" ||
+        !t ||
+        t.state === "done" ||
+        t.state === "failed"
+      )
+        return undefined;
+      t.state = "done";
+      job.stageMs[r.stage] = (job.stageMs[r.stage] ?? 0) + Math.max(0, r.finishedAt - r.startedAt);
+      if (t.stage === "extract") job.pagesDone += pagesOf(job, t.index);
+      for (const k of releasedBy(job, key)) job.tasks[k]!.state = "released";
+      if (isComplete(job)) {
+        job.status = "done";
+        job.finishedAt = r.finishedAt;
+      }
+      return job;
+    });
+    if (!v || v.job.runId !== r.runId) return;
+    const job = v.job;
+    // Derived from state, so a redelivered result republishes (deduplicated) what it released.
+    const released = job.status === "running" ? releasedBy(job, key) : [];
+    await ctx.publishTasks(job, released);
+    await ctx.capabilities.check(
+      job.docId,
+      released.map((k) => job.tasks[k]!),
+    );
+    const tasks = Object.values(job.tasks);
+    publishEvent(ctx.nc, {
+      type: "doc.progress",
+      at: Date.now(),
+      docId: job.docId,
+      stage: r.stage,
+      done: tasks.filter((t) => t.state === "done").length,
+      total: tasks.length,
+      pagesDone: job.pagesDone,
+      pageCount: job.pageCount,
+      chunkPages: r.stage === "extract" ? pagesOf(job, r.index) : 0,
+    });
+    if (job.status === "done") await this.#finish(job);
+  }
+
+  /** A finished job: DAG jobs get their result published here (documents' merge published theirs). */
+  async #finish(job: Job): Promise<void> {
+    const ctx = this.#ctx;
+    const finishedAt = job.finishedAt ?? Date.now();
+    if (job.kind === "dag") {
+      const result: JobResult = {
+        v: 1,
+        kind: "job",
+        jobId: job.docId,
+        status: "done",
+        outputs: await sinkOutputs(ctx.jsm, ctx.state.results, job),
+        timings: {
+          submittedAt: job.submittedAt,
+          finishedAt,
+          totalMs: Math.max(0, finishedAt - job.submittedAt),
+        },
+      };
+      ctx.fence();
+      await endDocument(ctx.js, { kind: "job", result, runId: job.runId }, ctx.maxPayloadBytes);
+    }
+    publishEvent(ctx.nc, {
+      type: "doc.done",
+      at: Date.now(),
+      docId: job.docId,
+      pageCount: job.pageCount,
+      totalMs: Math.max(0, finishedAt - job.submittedAt),
+    });
+    await this.#cleanup(job);
+  }
+
+  async #onFailed(r: TaskResult, key: string): Promise<void> {
+    const ctx = this.#ctx;
+    const cause: ErrorInfo = r.error ?? {
+      code: "INTERNAL",
+      message: "task failed without an error",
+      retryable: false,
+    };
+    const cur = await ctx.jobs.loadRun(r.docId, r.runId);
+    if (cur && cur.job.runId !== r.runId) {
+      // A second submission of a document that already has a job failed (bad headers, say):
+      // the existing job and its result stand.
+      ctx.log("info", "failed resubmission ignored; the document keeps its job", {
+        docId: r.docId,
+        code: cause.code,
+      });
+      return;
+    }
+    publishEvent(ctx.nc, {
+      type: "task.failed",
+      at: Date.now(),
+      docId: r.docId,
+      taskId: r.taskId,
+      stage: r.stage,
+      agentId: r.agentId,
+      delivery: r.delivery,
+      error: cause,
+    });
+    const error: ErrorInfo =
+      r.stage === "split" ? cause : { ...cause, message: `${key} failed: ${cause.message}` };
+    const now = Date.now();
+    let job = cur?.job;
+    if (job) {
+      const v = await ctx.jobs.update(r.docId, (j) => {
+        // The run check matters when a reprocess started a new run since we last read the job.
+        if (j.status !== "running" || j.runId !== r.runId) return undefined;
+        const failed = j.tasks[key];
+        if (failed) {
+          failed.state = "failed";
+          failed.error = cause;
+        }
+        for (const d of dependentsOf(j, key)) {
+          j.tasks[d]!.state = "failed";
+          j.tasks[d]!.error = {
+            code: "DEPENDENCY_FAILED",
+            message: `depends on ${key}, which failed: ${cause.code}`,
+            retryable: false,
+          };
+        }
+        return { ...j, status: "failed", finishedAt: now, error };
+      });
+      job = v?.job ?? job;
+    }
+    const splitInfo = validate(SplitFailure, r.output);
+    const submittedAt = job?.submittedAt ?? (splitInfo.ok ? splitInfo.value.submittedAt : r.startedAt);
+    const timings = { submittedAt, finishedAt: now, totalMs: Math.max(0, now - submittedAt) };
+    // The final result first: if we crash after it, the redelivered result finds it there.
+    ctx.fence();
+    const { outcome } = await endDocument(
+      ctx.js,
+      job?.kind === "dag"
+        ? {
+            kind: "job",
+            result: { v: 1, kind: "job", jobId: r.docId, status: "failed", outputs: {}, timings, error },
+            runId: r.runId,
+          }
+        : { kind: "document", final: failedDocument(r, job, error, timings), runId: r.runId },
+      ctx.maxPayloadBytes,
+    );
+    if (outcome === "published") {
+      publishEvent(ctx.nc, {
+        type: "doc.failed",
+        at: now,
+        docId: r.docId,
+        pageCount: job?.pageCount ?? 0,
+        totalMs: timings.totalMs,
+        error,
+      });
+    }
+    // A dead-lettered document keeps its bytes, so `docswarm dlq requeue` can process it again.
+    if (job && job.runId === r.runId)
+      await this.#cleanup(job, { keepBytes: error.code === "MAX_DELIVERIES" });
+  }
+
+  /** A finished job's task results and document bytes are no longer needed. */
+  async #cleanup(job: Job, options: { keepBytes?: boolean } = {}): Promise<void> {
+    this.#ctx.jobs.forget(job.docId);
+    await Promise.allSettled([
+      this.#ctx.jsm.streams.purge(STREAMS.results, { filter: subjects.results(job.docId) }),
+      job.object && !options.keepBytes ? this.#ctx.state.docs.delete(job.object.name) : Promise.resolve(),
+    ]);
+  }
+}
+
+function failedDocument(r: TaskResult, job: Job | undefined, error: ErrorInfo, t: Timings): FinalResult {
+  const splitInfo = validate(SplitFailure, r.output);
+  return {
+    v: 1,
+    kind: "document",
+    docId: r.docId,
+    status: "failed",
+    source: job?.source ?? (splitInfo.ok ? splitInfo.value.source : null),
+    pageCount: job?.pageCount ?? 0,
+    pages: [],
+    meta: job?.meta ?? null,
+    timings: { ...t, stageMs: job?.stageMs ?? {} },
+    chunks: job?.chunks.length ?? 0,
+    error,
+  };
+}
