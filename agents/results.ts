@@ -4,12 +4,10 @@
 
 import { withTraceHeaders } from "../observability/thread.ts";
 import type { ErrorInfo, TaskResult } from "../schemas/index.ts";
-import { jsonBytes, OBJECT_STORES, subjects } from "../streams/index.ts";
+import { jsonBytes, OBJECT_STORES, PAYLOAD_HEADROOM_BYTES, subjects } from "../streams/index.ts";
 import type { AgentServices } from "./services.ts";
 
 export type TaskIdentity = Pick<TaskResult, "taskId" | "docId" | "runId" | "stage" | "index">;
-
-const HEADROOM_BYTES = 16 * 1024;
 
 export async function publishResult(
   s: AgentServices,
@@ -30,7 +28,7 @@ export async function publishResult(
     ...(outcome.status === "failed" && { error: outcome.error }),
   };
   let body = jsonBytes(result);
-  if (body.length > s.maxPayloadBytes - HEADROOM_BYTES) {
+  if (body.length > s.maxPayloadBytes - PAYLOAD_HEADROOM_BYTES) {
     // Large outputs (a chunk of very dense pages) travel through the object store.
     const name = `out/${task.taskId}`;
     const info = await s.state.results.putBlob({ name }, jsonBytes(result.output));

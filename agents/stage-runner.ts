@@ -97,7 +97,6 @@ export function stageHandler<I, O>(def: StageDefinition<I, O>, options: RunnerOp
   const stage = def as StageDefinition;
   return {
     name: def.name,
-    concurrency: def.concurrency ?? 1,
     timeoutMs: def.timeoutMs,
     async handle(delivery: TaskDelivery, s: AgentServices, signal: AbortSignal): Promise<void> {
       const startedAt = Date.now();

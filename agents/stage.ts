@@ -30,8 +30,6 @@ export type StageDefinition<I = unknown, O = unknown> = {
    */
   split?: (input: I) => I[] | undefined;
   merge?: (outputs: O[], ctx: StageContext) => Promise<O> | O;
-  /** Tasks one agent runs at once for this stage (I/O-bound stages want more than 1). */
-  concurrency?: number;
   /** The watchdog's limit for one task of this stage. */
   timeoutMs?: number;
   process(input: I, ctx: StageContext): Promise<O>;
@@ -44,7 +42,6 @@ export function defineStage<I, O>(definition: StageDefinition<I, O>): StageDefin
 /** What the runtime runs for a stage: it settles the delivery itself (ack, nak or term). */
 export type TaskHandler = {
   name: string;
-  concurrency: number;
   timeoutMs: number | undefined;
   handle(delivery: TaskDelivery, services: AgentServices, signal: AbortSignal): Promise<void>;
 };

@@ -27,6 +27,7 @@ import {
 } from "../schemas/index.ts";
 import {
   COORDINATOR_CONSUMER,
+  closeSteps,
   connectNats,
   drainConnection,
   JOBS_CONSUMER,
@@ -71,6 +72,7 @@ export class Coordinator {
   #consumers: Array<Awaited<ReturnType<Consumer["consume"]>>> = [];
   #loops: Promise<void>[] = [];
   #closing: Promise<void> | undefined;
+  readonly #closed = Promise.withResolvers<void>();
   #autoscaler: Autoscaler | undefined;
   #unregisterGauges: (() => void) | undefined;
 
@@ -256,20 +258,34 @@ export class Coordinator {
    * `releaseLeadership: false` leaves the lease to lapse, as a crash would (for failover tests).
    */
   close(options: { releaseLeadership?: boolean } = {}): Promise<void> {
-    this.#closing ??= (async () => {
-      this.#unregisterGauges?.();
-      if (options.releaseLeadership === false) {
-        await this.#election.close({ release: false });
-        await this.#standDown(this.#election.term, "closed").catch(() => {});
-      } else {
-        if (this.#consumers.length > 0 || this.#duties) {
-          await this.#standDown(this.#election.term, "closed").catch(() => {});
-        }
-        await this.#election.close({ release: true });
-      }
-      await drainConnection(this.#ctx.nc);
-    })();
+    const standDown = async () => {
+      // Standing down while closing may meet a connection that is already gone: say so, carry on.
+      if (this.#consumers.length > 0 || this.#duties)
+        await this.#standDown(this.#election.term, "closed").catch((err: Error) =>
+          this.#ctx.log("warn", "standing down on close failed", { err: err.message }),
+        );
+    };
+    this.#closing ??= (
+      options.releaseLeadership === false
+        ? closeSteps(
+            () => this.#unregisterGauges?.(),
+            () => this.#election.close({ release: false }),
+            standDown,
+            () => drainConnection(this.#ctx.nc),
+          )
+        : closeSteps(
+            () => this.#unregisterGauges?.(),
+            standDown,
+            () => this.#election.close({ release: true }),
+            () => drainConnection(this.#ctx.nc),
+          )
+    ).finally(() => this.#closed.resolve());
     return this.#closing;
+  }
+
+  /** Resolves once close() has run all its steps (whoever called it). */
+  closed(): Promise<void> {
+    return this.#closed.promise;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -11,7 +11,7 @@ import {
   JobSpec,
   type JobTask,
 } from "../schemas/index.ts";
-import { jsonBytes } from "../streams/index.ts";
+import { jsonBytes, PAYLOAD_HEADROOM_BYTES } from "../streams/index.ts";
 import type { CoordinatorContext } from "./context.ts";
 import { publishEvent } from "./events.ts";
 
@@ -128,7 +128,7 @@ export async function acceptJobSpec(ctx: CoordinatorContext, m: JsMsg): Promise<
     updatedAt: now,
   };
   const body = jsonBytes(job);
-  if (body.length > ctx.maxPayloadBytes - 16 * 1024) {
+  if (body.length > ctx.maxPayloadBytes - PAYLOAD_HEADROOM_BYTES) {
     await reject(
       ctx,
       s.jobId,

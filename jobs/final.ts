@@ -7,13 +7,12 @@ import {
   isWrongLastSequence,
   jsonBytes,
   OBJECT_STORES,
+  PAYLOAD_HEADROOM_BYTES,
   readObject,
   STREAMS,
   subjects,
 } from "../streams/index.ts";
-
-// Room for headers and protocol framing below the server's max payload.
-const HEADROOM_BYTES = 16 * 1024;
+import { FinalResultInvalidError } from "./errors.ts";
 
 export type PublishFinalOutcome = { outcome: "published" | "exists"; inline: boolean };
 
@@ -31,7 +30,7 @@ export async function publishDone(
   maxPayloadBytes: number,
 ): Promise<PublishFinalOutcome> {
   let body = jsonBytes(final);
-  const inline = body.length <= maxPayloadBytes - HEADROOM_BYTES;
+  const inline = body.length <= maxPayloadBytes - PAYLOAD_HEADROOM_BYTES;
   if (!inline) {
     const store = await new Objm(js).open(OBJECT_STORES.results);
     const info = await store.putBlob({ name: id }, body);
@@ -57,14 +56,6 @@ export async function publishDone(
 /** Removes a document's final result so it can be processed again on explicit request. */
 export async function purgeFinal(jsm: JetStreamManager, docId: string): Promise<void> {
   await jsm.streams.purge(STREAMS.done, { filter: subjects.done(docId) });
-}
-
-export class FinalResultInvalidError extends Error {
-  readonly code = "SCHEMA_INVALID";
-  constructor(message: string) {
-    super(message);
-    this.name = "FinalResultInvalidError";
-  }
 }
 
 /** What a done message is: a document's result or a DAG job's. */

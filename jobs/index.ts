@@ -1,11 +1,11 @@
 // The life of a job, used by agents and the coordinator alike: its task graph, its record in the
 // jobs bucket, its tasks' results, and its one final result.
 export { type Ending, endDocument } from "./end.ts";
+export { FinalResultInvalidError, JobConflictError } from "./errors.ts";
 export {
   decodeFinal,
   decodeJobResult,
   doneKind,
-  FinalResultInvalidError,
   type PublishFinalOutcome,
   purgeFinal,
   readFinal,
@@ -24,5 +24,5 @@ export {
   taskKey,
 } from "./graph.ts";
 export { readRunResults, readTaskResult, resultOutput } from "./results.ts";
-export { JobConflictError, JobStore, type Versioned } from "./store.ts";
+export { JobStore, type Versioned } from "./store.ts";
 export { publishTasks, releasedTasks } from "./tasks.ts";

@@ -6,17 +6,9 @@
 import type { KV } from "@nats-io/kv";
 import { decodeJson, Job } from "../schemas/index.ts";
 import { isWrongLastSequence, jsonBytes } from "../streams/index.ts";
+import { JobConflictError } from "./errors.ts";
 
 export type Versioned = { job: Job; revision: number };
-
-export class JobConflictError extends Error {
-  readonly code = "INTERNAL";
-  readonly retryable = true;
-  constructor(docId: string) {
-    super(`job ${docId}: too many conflicting updates`);
-    this.name = "JobConflictError";
-  }
-}
 
 const ATTEMPTS = 8;
 

@@ -6,7 +6,6 @@ export default defineStage({
   name: "noop",
   input: z.unknown(),
   output: z.object({ ok: z.literal(true) }),
-  concurrency: 1,
   async process() {
     return { ok: true };
   },
