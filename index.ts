@@ -61,6 +61,8 @@ export {
   NatsServerNotFoundError,
   revokeUser,
 } from "./infra/index.ts";
+// A stored final result that does not decode (DocswarmClient.result), a job record that kept changing.
+export { FinalResultInvalidError, JobConflictError } from "./jobs/index.ts";
 export {
   createLogger,
   LOG_LEVELS,
