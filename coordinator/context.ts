@@ -2,7 +2,7 @@
 // fence that stops a deposed leader from writing.
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import type { JobStore } from "../jobs/index.ts";
+import type { FinalLimits, JobStore } from "../jobs/index.ts";
 import type { LogFn } from "../observability/index.ts";
 import type { Job, TaskKey } from "../schemas/index.ts";
 import type { SwarmState } from "../streams/index.ts";
@@ -16,6 +16,8 @@ export type CoordinatorContext = {
   jobs: JobStore;
   capabilities: Capabilities;
   maxPayloadBytes: number;
+  /** What a final result may take (the max payload, the topology's per-result cap). */
+  finalLimits: FinalLimits;
   log: LogFn;
   /** Throws NotLeaderError when this coordinator may no longer write (it was deposed). */
   fence(): void;

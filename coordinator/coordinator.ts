@@ -24,6 +24,8 @@ import {
   type CoordinatorOptionsInput,
   type CoordinatorStatus,
   type NatsAuth,
+  TopologyConfig,
+  type TopologyOptions,
 } from "../schemas/index.ts";
 import {
   COORDINATOR_CONSUMER,
@@ -57,6 +59,8 @@ export type CoordinatorOptions = {
   config?: CoordinatorOptionsInput;
   /** Run the autoscaler (decisions into the scale bucket) with these settings. */
   autoscale?: AutoscalerOptions;
+  /** The topology's settings in force (docswarm init's): finished-job window, per-result cap. */
+  topology?: TopologyOptions;
   onLog?: LogFn;
 };
 
@@ -99,14 +103,21 @@ export class Coordinator {
       onLog: log,
     });
     const fence = () => this.#election.fence();
+    const topology = TopologyConfig.parse(options.topology ?? {});
+    const maxPayloadBytes = nc.info?.max_payload ?? 1024 * 1024;
     this.#ctx = {
       nc,
       js,
       jsm,
       state,
-      jobs: new JobStore(state.jobs, { maxCached: 10_000, fence }),
+      jobs: new JobStore(state.jobs, {
+        maxCached: 10_000,
+        fence,
+        finished: { js, ttlMs: topology.jobsFinishedTtlMs },
+      }),
       capabilities: new Capabilities(nc, jsm),
-      maxPayloadBytes: nc.info?.max_payload ?? 1024 * 1024,
+      maxPayloadBytes,
+      finalLimits: { maxPayloadBytes, maxResultBytes: topology.doneMaxResultBytes },
       log,
       fence,
       publishTasks: async (job, keys) => {

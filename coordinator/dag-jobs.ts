@@ -2,7 +2,7 @@
 // dependencies, no cycles), record the job (create: a repeated submission changes nothing), and
 // release the tasks without dependencies. A rejected job still gets its one final (failed) result.
 import type { JsMsg } from "@nats-io/jetstream";
-import { checkGraph, endDocument } from "../jobs/index.ts";
+import { checkGraph, endDocument, hasFinal } from "../jobs/index.ts";
 import {
   decodeJson,
   type ErrorInfo,
@@ -35,7 +35,7 @@ async function reject(
     timings: { submittedAt, finishedAt: now, totalMs: Math.max(0, now - submittedAt) },
     error,
   };
-  await endDocument(ctx.js, { kind: "job", result, runId }, ctx.maxPayloadBytes);
+  await endDocument(ctx.js, { kind: "job", result, runId }, ctx.finalLimits);
   publishEvent(ctx.nc, {
     type: "doc.failed",
     at: now,
@@ -94,6 +94,8 @@ export async function acceptJobSpec(ctx: CoordinatorContext, m: JsMsg): Promise<
     }
     return;
   }
+  // A job that ended and has left the jobs bucket: its stored result answers this submission too.
+  if (await hasFinal(ctx.jsm, s.jobId)) return;
   const tasks: Record<string, JobTask> = {};
   for (const t of s.tasks) {
     const [, index = "0"] = t.key.split(".");

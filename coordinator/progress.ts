@@ -143,7 +143,7 @@ export class JobProgress {
         },
       };
       ctx.fence();
-      await endDocument(ctx.js, { kind: "job", result, runId: job.runId }, ctx.maxPayloadBytes);
+      await endDocument(ctx.js, { kind: "job", result, runId: job.runId }, ctx.finalLimits);
     }
     publishEvent(ctx.nc, {
       type: "doc.done",
@@ -221,7 +221,7 @@ export class JobProgress {
             runId: r.runId,
           }
         : { kind: "document", final: failedDocument(r, job, error, timings), runId: r.runId },
-      ctx.maxPayloadBytes,
+      ctx.finalLimits,
     );
     if (outcome === "published") {
       publishEvent(ctx.nc, {

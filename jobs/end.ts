@@ -3,7 +3,7 @@
 // protocol (jobs/final.ts) has a single writer to reason about.
 import type { JetStreamClient } from "@nats-io/jetstream";
 import type { FinalResult, JobResult } from "../schemas/index.ts";
-import { type PublishFinalOutcome, publishDone } from "./final.ts";
+import { type FinalLimits, type PublishFinalOutcome, publishDone } from "./final.ts";
 
 export type Ending =
   | { kind: "document"; final: FinalResult; runId: string }
@@ -13,9 +13,9 @@ export type Ending =
 export function endDocument(
   js: JetStreamClient,
   ending: Ending,
-  maxPayloadBytes: number,
+  limits: FinalLimits,
 ): Promise<PublishFinalOutcome> {
   return ending.kind === "document"
-    ? publishDone(js, ending.final.docId, ending.final, ending.runId, maxPayloadBytes)
-    : publishDone(js, ending.result.jobId, ending.result, ending.runId, maxPayloadBytes);
+    ? publishDone(js, ending.final.docId, ending.final, ending.runId, limits)
+    : publishDone(js, ending.result.jobId, ending.result, ending.runId, limits);
 }

@@ -4,6 +4,7 @@ import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { Objm } from "@nats-io/obj";
 import { decodeJson, FinalResult, JobResult, ObjectRef } from "../schemas/index.ts";
 import {
+  isNoMessage,
   isWrongLastSequence,
   jsonBytes,
   OBJECT_STORES,
@@ -16,20 +17,42 @@ import { FinalResultInvalidError } from "./errors.ts";
 
 export type PublishFinalOutcome = { outcome: "published" | "exists"; inline: boolean };
 
+/** What a final result may take: messages up to the server's max payload, results up to the cap. */
+export type FinalLimits = { maxPayloadBytes: number; maxResultBytes: number };
+
+/** The failed final stored instead of a result above the per-result cap. */
+function tooLarge(final: FinalResult | JobResult, bytes: number, maxResultBytes: number) {
+  const id = final.kind === "job" ? final.jobId : final.docId;
+  const error = {
+    code: "RESULT_TOO_LARGE" as const,
+    message: `the final result of ${id} is ${bytes} bytes, above the per-result cap of ${maxResultBytes} (topology doneMaxResultBytes)`,
+    retryable: false,
+  };
+  if (final.kind === "job") return { ...final, status: "failed", outputs: {}, error } satisfies JobResult;
+  const { stages: _stages, ...rest } = final;
+  return { ...rest, status: "failed", pages: [], error } satisfies FinalResult;
+}
+
 /**
  * Publishes a final result at most once per document: the expected last subject sequence 0 makes
  * the stream refuse a second one (a crashed merge run again, a coordinator failing a document that
  * merge just finished). Results above the server's max payload go to the results object store and
- * the message carries a reference.
+ * the message carries a reference; a result above the per-result cap is not stored anywhere (so one
+ * huge result cannot evict many others from the done stream): the document fails RESULT_TOO_LARGE.
  */
 export async function publishDone(
   js: JetStreamClient,
   id: string,
-  final: FinalResult | JobResult,
+  result: FinalResult | JobResult,
   runId: string,
-  maxPayloadBytes: number,
+  { maxPayloadBytes, maxResultBytes }: FinalLimits,
 ): Promise<PublishFinalOutcome> {
-  let body = jsonBytes(final);
+  let body = jsonBytes(result);
+  let final = result;
+  if (body.length > maxResultBytes) {
+    final = tooLarge(result, body.length, maxResultBytes);
+    body = jsonBytes(final);
+  }
   const inline = body.length <= maxPayloadBytes - PAYLOAD_HEADROOM_BYTES;
   if (!inline) {
     const store = await new Objm(js).open(OBJECT_STORES.results);
@@ -51,6 +74,17 @@ export async function publishDone(
     if (isWrongLastSequence(err)) return { outcome: "exists", inline };
     throw err;
   }
+}
+
+/** Whether a document (or DAG job) has a stored final result, read from the stream leader. */
+export async function hasFinal(jsm: JetStreamManager, id: string): Promise<boolean> {
+  const stored = await jsm.streams
+    .getMessage(STREAMS.done, { last_by_subj: subjects.done(id) })
+    .catch((err: unknown) => {
+      if (isNoMessage(err)) return null;
+      throw err;
+    });
+  return stored !== null;
 }
 
 /** Removes a document's final result so it can be processed again on explicit request. */

@@ -6,6 +6,8 @@ export {
   decodeFinal,
   decodeJobResult,
   doneKind,
+  type FinalLimits,
+  hasFinal,
   type PublishFinalOutcome,
   purgeFinal,
   readFinal,

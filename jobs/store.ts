@@ -2,27 +2,57 @@
 // of a job uses (split recording a new run, the coordinator counting results). The coordinator is
 // the only writer after a run is recorded, so its cached revision is almost always current; on a
 // conflict, or when a change turns out to be a no-op on the cached copy, it re-reads and applies the
-// change again.
+// change again. A job that ends is written with a per-key TTL (the finished-job window), so the
+// bucket holds what is in flight plus that window: the final result stays in the done stream.
+import type { JetStreamClient } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
 import { decodeJson, Job } from "../schemas/index.ts";
-import { isWrongLastSequence, jsonBytes } from "../streams/index.ts";
+import {
+  ApiCodes,
+  BUCKETS,
+  isApiError,
+  isWrongLastSequence,
+  jsonBytes,
+  kvPutWithTtl,
+} from "../streams/index.ts";
 import { JobConflictError } from "./errors.ts";
 
 export type Versioned = { job: Job; revision: number };
 
 const ATTEMPTS = 8;
 
+/**
+ * Whether a job that ended leaves the bucket after the finished-job window. A dead-lettered
+ * document's job stays (up to the bucket's max age): `docswarm dlq requeue` finds its bytes by it.
+ */
+function leavesAfterWindow(job: Job): boolean {
+  return job.status !== "running" && job.error?.code !== "MAX_DELIVERIES";
+}
+
 export class JobStore {
   readonly #kv: KV;
   readonly #cache = new Map<string, Versioned>();
   readonly #maxCached: number;
   readonly #fence: () => void;
+  readonly #finished: { js: JetStreamClient; ttlMs: number } | undefined;
+  #ttlRefused = false;
 
-  /** `fence` runs before every write and throws when this writer may no longer write (deposed). */
-  constructor(kv: KV, options: { maxCached?: number; fence?: () => void } = {}) {
+  /**
+   * `fence` runs before every write and throws when this writer may no longer write (deposed);
+   * with `finished`, a job that ends is written to expire `ttlMs` later.
+   */
+  constructor(
+    kv: KV,
+    options: {
+      maxCached?: number;
+      fence?: () => void;
+      finished?: { js: JetStreamClient; ttlMs: number };
+    } = {},
+  ) {
     this.#kv = kv;
     this.#maxCached = options.maxCached ?? 10_000;
     this.#fence = options.fence ?? (() => {});
+    this.#finished = options.finished;
   }
 
   /**
@@ -99,7 +129,7 @@ export class JobStore {
       next.updatedAt = Date.now();
       this.#fence();
       try {
-        const revision = await this.#kv.update(docId, jsonBytes(next), cur.revision);
+        const revision = await this.#write(next, cur.revision);
         const v = { job: next, revision };
         this.#remember(docId, v);
         return v;
@@ -109,6 +139,20 @@ export class JobStore {
       }
     }
     throw new JobConflictError(docId);
+  }
+
+  async #write(job: Job, revision: number): Promise<number> {
+    const finished = this.#finished;
+    if (finished && !this.#ttlRefused && leavesAfterWindow(job)) {
+      try {
+        return await kvPutWithTtl(finished.js, BUCKETS.jobs, job.docId, job, finished.ttlMs, revision);
+      } catch (err) {
+        // A bucket of the v1 layout has no per-key TTLs (docswarm init migrates it): jobs stay.
+        if (!isApiError(err, ApiCodes.MessageTtlDisabled)) throw err;
+        this.#ttlRefused = true;
+      }
+    }
+    return this.#kv.update(job.docId, jsonBytes(job), revision);
   }
 
   forget(docId: string): void {

@@ -47,6 +47,8 @@ export const ERROR_CODES = [
   "UNKNOWN_STAGE",
   "OBJECT_MISSING",
   "RESULT_MISSING",
+  /** The final result is larger than the per-result cap (topology.doneMaxResultBytes); not stored. */
+  "RESULT_TOO_LARGE",
   "DEPENDENCY_FAILED",
   "DAG_INVALID",
   "PIPELINE_INVALID",

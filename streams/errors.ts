@@ -24,6 +24,8 @@ export const ApiCodes = {
   StreamOffline: 10118,
   ConsumerOffline: 10119,
   ExpectedLastSeqPerSubjectNotReady: 10163,
+  /** A Nats-TTL header on a stream without allow_msg_ttl (a bucket of the v1 layout). */
+  MessageTtlDisabled: 10166,
 } as const;
 
 /** The JetStream API error code of `err` (`err_code`), or undefined when it is not an API error. */

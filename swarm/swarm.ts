@@ -121,6 +121,7 @@ export class Swarm {
           : await Coordinator.start({
               servers: url.split(","),
               auth: authFor("coordinator"),
+              topology: report.config,
               ...(options.onLog && { onLog: options.onLog }),
               ...(options.autoscale && { autoscale: options.autoscale }),
             });

@@ -48,7 +48,11 @@ export const mergeStage = defineStage({
       ...(Object.keys(stages).length > 0 && { stages }),
       ...(error && { error }),
     };
-    const { inline } = await endDocument(s.js, { kind: "document", final, runId }, s.maxPayloadBytes);
+    const { inline } = await endDocument(
+      s.js,
+      { kind: "document", final, runId },
+      { maxPayloadBytes: s.maxPayloadBytes, maxResultBytes: s.topology.doneMaxResultBytes },
+    );
     return { pageCount: input.pageCount, inline };
   },
 });

@@ -5,7 +5,7 @@
 // duplicates); a second submission of a document that already has a job changes nothing unless it
 // asks to reprocess. Run by the stage runner like every other stage.
 import { z } from "zod";
-import { pipelineTasks, publishTasks, purgeFinal, releasedTasks } from "../../jobs/index.ts";
+import { hasFinal, pipelineTasks, publishTasks, purgeFinal, releasedTasks } from "../../jobs/index.ts";
 import { annotateSpan, withTraceHeaders } from "../../observability/thread.ts";
 import {
   type DocMeta,
@@ -162,7 +162,10 @@ async function split(input: Submission, ctx: StageContext): Promise<SplitOutcome
   const reading = readingOf(h);
   const reprocess = h.reprocess === "true";
 
-  const existing = await s.jobs.load(docId, true);
+  const [existing, ended] = await Promise.all([
+    s.jobs.load(docId, true),
+    reprocess ? false : hasFinal(s.jsm, docId),
+  ]);
   if (existing && existing.job.runId === runId) {
     // A redelivery of the submission that created this run (reprocessing or not): make sure its
     // tasks exist; their ids are the same, so the stream drops repeats. The result goes out even
@@ -173,6 +176,8 @@ async function split(input: Submission, ctx: StageContext): Promise<SplitOutcome
   }
   // Another submission of a document that has a job: it joins that job (and its result).
   if (existing && !reprocess) return { outcome: "joined" };
+  // A document that ended and whose job has left the jobs bucket: its stored final result answers.
+  if (ended) return { outcome: "joined" };
   const pipeline = await resolvePipeline(s, h.pipeline);
   if (reprocess) await purgeFinal(s.jsm, docId);
 

@@ -230,10 +230,12 @@ export async function coordinatorCommand(argv: string[]): Promise<number> {
   const log = createLogger("info", { role: "coordinator" });
   await serveMetrics(values, "coordinator");
   guardRoleProcess(log);
-  if (!(await roleSetup(config, "coordinator", replicas.value, log))) return 130;
+  const topology = await roleSetup(config, "coordinator", replicas.value, log);
+  if (!topology) return 130;
   const coordinator = await Coordinator.start({
     servers: config.servers,
     auth: authOf(config),
+    topology,
     onLog: log,
     ...(values.autoscale && { autoscale: { ...bounds.value, tasksPerAgent: perAgent.value } }),
   });

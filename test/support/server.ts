@@ -193,6 +193,7 @@ export async function startSwarm(t: ExecutionContext, opts: StartSwarmOptions = 
   };
   const coordinator = await Coordinator.start({
     servers: server.url,
+    topology: topology.config,
     onLog,
     ...(opts.autoscale && { autoscale: opts.autoscale }),
   });
