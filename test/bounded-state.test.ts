@@ -20,7 +20,7 @@ import { waitFor } from "./support/wait.ts";
 const MiB = 1024 * 1024;
 const DOCUMENTS = 2000;
 
-test("several thousand documents through small limits: nothing wedges, nothing lost beyond retention", async (t) => {
+test("2,000 documents through small limits: nothing wedges, nothing lost beyond retention", async (t) => {
   t.timeout(300_000);
   const server = await startServer(t);
   const nc = await connectTo(t, server.url, "docswarm-test", { reconnect: true });
