@@ -132,7 +132,12 @@ export class AgentHost {
   }
 
   static async start(options: AgentHostOptions): Promise<AgentHost> {
-    const nc = await connectNats({ ...options.auth, servers: options.servers, name: "docswarm-agent-host" });
+    const nc = await connectNats({
+      ...options.auth,
+      servers: options.servers,
+      name: "docswarm-agent-host",
+      ...(options.onLog && { log: options.onLog }),
+    });
     const host = new AgentHost(nc, options);
     try {
       await host.spawn(options.agents ?? 1);

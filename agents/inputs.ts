@@ -14,6 +14,7 @@ import {
   type TaskResult,
   validate,
 } from "../schemas/index.ts";
+import { BUCKETS } from "../streams/index.ts";
 import { StageError } from "./errors.ts";
 import type { AgentServices } from "./services.ts";
 
@@ -29,9 +30,15 @@ async function outputOf(s: AgentServices, r: TaskResult): Promise<unknown> {
   return out;
 }
 
+/**
+ * The job as its stream's leader has it: what a stage builds its output from must be current, and a
+ * KV get (a direct get) can be answered by a replica cut off from the leader, from what it had.
+ */
 export async function readJob(s: AgentServices, docId: string): Promise<Job> {
-  const e = await s.state.jobs.get(docId);
-  const j = e?.value.length ? decodeJson(Job, e.value) : undefined;
+  const m = await s.jsm.streams.getMessage(`KV_${BUCKETS.jobs}`, {
+    last_by_subj: `$KV.${BUCKETS.jobs}.${docId}`,
+  });
+  const j = m?.data.length ? decodeJson(Job, m.data) : undefined;
   if (!j?.ok) throw new StageError("RESULT_MISSING", `no job record for ${docId}`, { retryable: true });
   return j.value;
 }

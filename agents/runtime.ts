@@ -102,6 +102,7 @@ export class Agent {
       ...config.auth,
       servers: config.servers,
       name: `docswarm-agent-${config.agentId}`,
+      log: (level, msg, fields) => port.post({ t: "log", level, msg, ...(fields && { fields }) }),
     });
     try {
       const js = jetstream(nc);

@@ -136,7 +136,12 @@ export class Coordinator {
    * dead-letters, autoscales), the others wait to take over.
    */
   static async start(options: CoordinatorOptions): Promise<Coordinator> {
-    const nc = await connectNats({ ...options.auth, servers: options.servers, name: "docswarm-coordinator" });
+    const nc = await connectNats({
+      ...options.auth,
+      servers: options.servers,
+      name: "docswarm-coordinator",
+      ...(options.onLog && { log: options.onLog }),
+    });
     try {
       const js = jetstream(nc);
       // A cluster may be electing leaders as we start: wait that out instead of dying.

@@ -27,8 +27,9 @@ export type EmbeddedServerOptions = {
 
 // A guard that stops the server on TERM, INT or HUP (nats-server itself takes HUP as "reload its
 // config" and would live on) and when the parent's pipe closes. The trap is set before the server
-// starts, so a signal in between cannot orphan it.
-const GUARD = `
+// starts, so a signal in between cannot orphan it. Usage: bash -c SERVER_GUARD guard <command...>,
+// stdin a pipe from the parent (the partition drill starts cluster nodes through it too).
+export const SERVER_GUARD = `
 child=
 trap 'kill -TERM $child 2>/dev/null; wait $child; exit 0' TERM INT HUP
 "$@" </dev/null & child=$!
@@ -99,7 +100,7 @@ export class EmbeddedNatsServer {
     await writeFile(configFile, config);
     const logFile = join(dir, "nats.log");
 
-    const child = spawn("bash", ["-c", GUARD, "guard", bin.path, "-c", configFile, "-l", logFile], {
+    const child = spawn("bash", ["-c", SERVER_GUARD, "guard", bin.path, "-c", configFile, "-l", logFile], {
       stdio: ["pipe", "ignore", "ignore"],
       detached: true,
     });

@@ -1,7 +1,7 @@
 // Getting a nats-server and running one embedded.
 
 export * from "./auth/index.ts";
-export { EmbeddedNatsServer, type EmbeddedServerOptions } from "./embedded-server.ts";
+export { EmbeddedNatsServer, type EmbeddedServerOptions, SERVER_GUARD } from "./embedded-server.ts";
 export {
   EmbeddedServerError,
   INFRA_ERROR_CODES,

@@ -12,6 +12,7 @@ import {
 } from "@nats-io/transport-node";
 import type { NatsAuth } from "../schemas/index.ts";
 import { inboxPrefixFromCreds } from "./creds.ts";
+import { type ConnectionLog, watchConnection } from "./server-watch.ts";
 
 // The object store hashes every object it stores and checks every one it reads; its default is a
 // pure-JS SHA-256 (for browsers). node:crypto is several times faster. Process-wide, per thread.
@@ -20,6 +21,8 @@ setSha256Backend("native");
 export type ConnectOptions = NatsAuth & {
   servers: string | string[];
   name: string;
+  /** Where the connection's status changes go (disconnects, reconnects, moving off a server). */
+  log?: ConnectionLog;
 };
 
 // nats.js builds an Error (with a captured stack) for every request, JetStream publish and ack
@@ -28,8 +31,12 @@ export type ConnectOptions = NatsAuth & {
 
 const asyncTraces = process.env.DOCSWARM_ASYNC_TRACES === "1";
 
+/**
+ * A connection that reconnects forever and, in a cluster, moves off a server that cannot serve
+ * JetStream (server-watch.ts).
+ */
 export async function connectNats(opts: ConnectOptions): Promise<NatsConnection> {
-  return connect({
+  const nc = await connect({
     servers: opts.servers,
     name: opts.name,
     maxReconnectAttempts: -1,
@@ -38,6 +45,12 @@ export async function connectNats(opts: ConnectOptions): Promise<NatsConnection>
     noAsyncTraces: !asyncTraces,
     ...authOptions(opts),
   });
+  watchConnection(
+    nc,
+    Array.isArray(opts.servers) ? opts.servers.length : 1,
+    opts.log ? { log: opts.log } : {},
+  );
+  return nc;
 }
 
 /** NatsAuth as nats.js connection options; files are read here, never copied into the options we keep. */

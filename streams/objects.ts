@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { type ObjectStore, Objm } from "@nats-io/obj";
 import { ObjectDigestError } from "./errors.ts";
-import { readSubject } from "./read.ts";
+import { readSubject, readSubjectFromLeader } from "./read.ts";
 
 /** The bytes of object `name` in `bucket`, or null when there is no such object. */
 export async function readObject(
@@ -19,7 +19,10 @@ export async function readObject(
   if (!info || info.deleted) return null;
   if (info.size === 0) return new Uint8Array();
   const jsm = await js.jetstreamManager();
-  const chunks = await readSubject(jsm, `OBJ_${bucket}`, `$O.${bucket}.C.${info.nuid}`);
+  const subject = `$O.${bucket}.C.${info.nuid}`;
+  let chunks = await readSubject(jsm, `OBJ_${bucket}`, subject);
+  // The info came from the leader; fewer chunks than it promises come from a replica behind it.
+  if (chunks.length < info.chunks) chunks = await readSubjectFromLeader(jsm, `OBJ_${bucket}`, subject);
   const out = new Uint8Array(info.size);
   let at = 0;
   for (const c of chunks) {

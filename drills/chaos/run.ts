@@ -154,7 +154,8 @@ type Run = {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function baseline(corpus: KnownDoc[], agents: number): Promise<Map<string, FinalResult>> {
+/** The corpus through an in-process swarm without faults: the expected final results. */
+export async function baseline(corpus: KnownDoc[], agents: number): Promise<Map<string, FinalResult>> {
   const swarm = await Swarm.initialize({ agents });
   try {
     for (const d of corpus) await swarm.submit(d.bytes, { docId: d.docId });
@@ -167,7 +168,7 @@ async function baseline(corpus: KnownDoc[], agents: number): Promise<Map<string,
 }
 
 /** Undefined when both have the same pages, else where they first differ. */
-function pagesDiffer(a: FinalResult, b: FinalResult): string | undefined {
+export function pagesDiffer(a: FinalResult, b: FinalResult): string | undefined {
   if (a.pages.length !== b.pages.length) return `${a.pages.length} pages instead of ${b.pages.length}`;
   const i = a.pages.findIndex((p, i) => p.page !== b.pages[i]!.page || p.text !== b.pages[i]!.text);
   if (i < 0) return undefined;

@@ -17,13 +17,19 @@ export type RoleProcess = {
   kill(signal?: NodeJS.Signals): void;
 };
 
+/**
+ * `launcher` runs the role through another command, which must exec it (the partition drill's
+ * `ip netns exec <namespace>`), so the pid is still the role's.
+ */
 export function spawnRole(
   role: "agent" | "coordinator",
   natsUrl: string,
   args: string[] = [],
   env: Record<string, string> = {},
+  launcher: string[] = [],
 ): RoleProcess {
-  const child = spawn(process.execPath, [CLI, role, ...args], {
+  const [command, ...prefix] = [...launcher, process.execPath];
+  const child = spawn(command!, [...prefix, CLI, role, ...args], {
     env: {
       ...process.env,
       NATS_URL: natsUrl,
