@@ -160,6 +160,8 @@ export class NetLab {
 
   /** Creates the bridge and one namespace per name; names resolve to members' addresses inside them. */
   static async create(names: string[], log: (line: string) => void = () => {}): Promise<NetLab> {
+    // Names derive from the pid: one lab per process at a time.
+    if (live.size > 0) throw new Error("a network lab is already running in this process");
     removeStaleLabs(log);
     const lab = new NetLab(`${PREFIX}${process.pid.toString(36)}`, pickSubnet(), names);
     live.add(lab);
@@ -294,7 +296,11 @@ export class NetLab {
     this.#removed = true;
     live.delete(this);
     for (const child of this.#children) child.kill("SIGKILL");
-    for (const m of this.members.values()) removeNamespace(m.ns);
+    for (const m of this.members.values()) {
+      // Deleting the root end removes the pair at once; the namespace's removal frees it only later.
+      quietly("ip", ["link", "del", m.veth]);
+      removeNamespace(m.ns);
+    }
     quietly("ip", ["link", "del", this.bridge]);
   }
 

@@ -155,11 +155,13 @@ export async function runPartition(options: Partial<PartitionOptions> = {}): Pro
             ]
           : ["--replicas", String(REPLICAS)];
       const env = { DOCSWARM_CHAOS: "1", DOCSWARM_SLOW_MS_PER_PAGE: String(o.slowMsPerPage) };
-      const p = spawnRole(kind, node.labUrl, args, env, ["ip", "netns", "exec", lab.member(member).ns]);
+      // Every node, this role's own first: NATS_URL takes a comma-separated list.
+      const urls = [node, ...nodes.filter((n) => n !== node)].map((n) => n.labUrl).join(",");
+      const p = spawnRole(kind, urls, args, env, ["ip", "netns", "exec", lab.member(member).ns]);
       processes.push(p);
       return { member, process: p };
     };
-    // Each role starts on a different node and learns the others from the cluster.
+    // Roles start on different nodes.
     const coordinators = [
       role("coordinator", "coord-1", nodes[0]!),
       role("coordinator", "coord-2", nodes[1]!),
