@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Debian packages the tests and the bench read: poppler's pdftotext/pdfinfo (the fidelity oracle) with
 # its CMap data, qpdf (encrypts the password fixtures), and the TrueType/OpenType fonts the corpora
-# embed (Latin, Japanese, Chinese), and iptables (the partition drill and test filter and delay links
-# inside their network namespaces). Idempotent: installs only what is missing; needs root for that.
+# embed (Latin, Japanese, Chinese), and iproute2, iptables and python3 (the partition drill and test
+# build network namespaces, filter their links, and delay them through slow-link.py). Idempotent:
+# installs only what is missing; needs root for that.
 set -euo pipefail
 PACKAGES=(
   poppler-utils poppler-data qpdf
   fonts-dejavu-core fonts-dejavu-extra fonts-liberation fonts-freefont-otf
   fonts-ipafont-gothic fonts-arphic-gbsn00lp
-  iptables
+  iproute2 iptables python3
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

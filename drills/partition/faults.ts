@@ -169,7 +169,8 @@ async function watchLeaders(
   }
   const pending = new Set(led);
   const majority = ctx.observers.byNode.get(ctx.nodes.find((n) => n.name !== node)!.name)!;
-  while (pending.size > 0 && !(healed() > 0 && Date.now() > healed() + 30_000)) {
+  // A group that did not move while the node was cut off will not move once it is back.
+  while (pending.size > 0 && healed() === 0) {
     await Promise.all(
       [...pending].map(async (asset) => {
         const leader = await leaderOf(majority, asset).catch(() => undefined);

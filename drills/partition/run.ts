@@ -21,6 +21,7 @@ import { makeCorpus, rng } from "../../test/support/pdf.ts";
 import { type RoleProcess, spawnRole, stopAll } from "../../test/support/roles.ts";
 import { baseline, pagesDiffer, type Stats, stats } from "../chaos/run.ts";
 import { type NatsNode, readServerLog, startCluster } from "./cluster.ts";
+import { diagnose } from "./diagnose.ts";
 import {
   type ActiveFault,
   type DrillContext,
@@ -154,7 +155,12 @@ export async function runPartition(options: Partial<PartitionOptions> = {}): Pro
               `split,${SLOW_EXTRACT},merge`,
             ]
           : ["--replicas", String(REPLICAS)];
-      const env = { DOCSWARM_CHAOS: "1", DOCSWARM_SLOW_MS_PER_PAGE: String(o.slowMsPerPage) };
+      // Debug logs: a document that goes wrong can be followed through every role (diagnose.ts).
+      const env = {
+        DOCSWARM_CHAOS: "1",
+        DOCSWARM_SLOW_MS_PER_PAGE: String(o.slowMsPerPage),
+        DOCSWARM_LOG_LEVEL: "debug",
+      };
       // Every node, this role's own first: NATS_URL takes a comma-separated list.
       const urls = [node, ...nodes.filter((n) => n !== node)].map((n) => n.labUrl).join(",");
       const p = spawnRole(kind, urls, args, env, ["ip", "netns", "exec", lab.member(member).ns]);
@@ -266,7 +272,10 @@ export async function runPartition(options: Partial<PartitionOptions> = {}): Pro
       const republished = observers.finals.get(d.docId)?.size ?? 0;
       if (count === 0) {
         outcome.lost++;
-        problems.push(`${d.docId}: no final result`);
+        problems.push(
+          `${d.docId}: no final result`,
+          ...(await diagnose(admin, d.docId, observers, [...coordinators, ...hosts])),
+        );
         continue;
       }
       if (count > 1 || republished > 1) {
