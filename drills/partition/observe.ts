@@ -5,9 +5,8 @@
 import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { LEADER_KEY } from "../../coordinator/leader.ts";
 import { AgentRegistration, decodeJson, LeaderLease, SwarmEvent, TaskResult } from "../../schemas/index.ts";
-import { BUCKETS, subjects } from "../../streams/index.ts";
+import { BUCKETS, LEADER_KEY, subjects } from "../../streams/index.ts";
 import type { NatsNode } from "./cluster.ts";
 
 export type Run = {
