@@ -92,10 +92,12 @@ test("systemd units pass systemd-analyze verify and start real docswarm commands
   t.is(stderr.trim(), "", "no warnings from systemd-analyze verify");
 });
 
-/** Relative and bare imports of a module. */
+/** Relative and bare imports of a module: import/export statements and import() (not comments). */
 function importsOf(file: string): string[] {
   const text = readFileSync(file, "utf8");
-  return [...text.matchAll(/(?:from|import)\s*\(?\s*"([^"]+)"/g)].map((m) => m[1]!);
+  const statements =
+    /^(?:import|export)\b[^;]*?\bfrom\s*"([^"]+)"|^import\s*"([^"]+)"|\bimport\(\s*"([^"]+)"\s*\)/gm;
+  return [...text.matchAll(statements)].map((m) => (m[1] ?? m[2] ?? m[3])!);
 }
 
 test("the Dockerfile copies every module the CLI imports and installs only runtime dependencies", (t) => {
