@@ -46,6 +46,43 @@ type Identity = { docId: string; runId: string; stage: string; index: number; ta
 // Headers of the original message that must not travel with the copy.
 const DROPPED = /^(nats-msg-id|nats-expected-|nats-ttl|nats-rollup)/i;
 
+/**
+ * The message as the DLQ may keep it: without the document's password, which lives only in work-queue
+ * messages (the submission's Docswarm-Password header, an extract task's `input.reading.password`).
+ * The DLQ keeps its copies for days and observers list them, so they get neither.
+ */
+export function withoutPassword(sm: Pick<StoredMsg, "data" | "header">): {
+  data: Uint8Array;
+  headers: Array<[string, string]>;
+  redacted: boolean;
+} {
+  const secret = HEADERS.password.toLowerCase();
+  const headers: Array<[string, string]> = [];
+  let redacted = false;
+  for (const [k, vs] of sm.header ?? []) {
+    if (k.toLowerCase() === secret) redacted = true;
+    else if (!DROPPED.test(k)) for (const v of vs) headers.push([k, v]);
+  }
+  let data = sm.data;
+  const raw = safeJson(sm.data) as { input?: { reading?: { password?: unknown } } } | undefined;
+  const reading = raw?.input?.reading;
+  if (reading && typeof reading === "object" && "password" in reading) {
+    delete reading.password;
+    data = jsonBytes(raw);
+    redacted = true;
+  }
+  return { data, headers, redacted };
+}
+
+function safeJson(data: Uint8Array): unknown {
+  if (data[0] !== 0x7b) return undefined; // not a JSON object (a submission's PDF bytes)
+  try {
+    return JSON.parse(new TextDecoder().decode(data));
+  } catch {
+    return undefined;
+  }
+}
+
 /** The stage a message belongs to: split for submissions, else the subject's stage token. */
 export function stageOfMessage(stream: string, subject: string): string {
   if (stream === STREAMS.submit) return "split";
@@ -101,8 +138,9 @@ export class DeadLetterer {
     const stage = stageOfMessage(req.stream, sm.subject);
     const who = identify(req.stream, sm);
     const now = Date.now();
+    const copy = withoutPassword(sm);
     const h = makeHeaders();
-    for (const [k, vs] of sm.header ?? []) if (!DROPPED.test(k)) for (const v of vs) h.append(k, v);
+    for (const [k, v] of copy.headers) h.append(k, v);
     const set = (k: string, v: string | number) =>
       h.set(
         k,
@@ -122,8 +160,9 @@ export class DeadLetterer {
       set(DLQ_HEADERS.docId, who.docId);
       set(DLQ_HEADERS.taskId, who.taskId);
     }
+    if (copy.redacted) set(DLQ_HEADERS.redacted, "password");
     this.#fence();
-    const pa = await this.#js.publish(subjects.dlq(stage), sm.data, {
+    const pa = await this.#js.publish(subjects.dlq(stage), copy.data, {
       headers: h,
       msgID: `dlq.${req.stream}.${req.seq}`,
     });

@@ -74,17 +74,27 @@ export function pipelineTasks(pipeline: Pipeline, chunks: PageRange[]): Record<T
   return tasks;
 }
 
+/**
+ * What a task message carries that its job does not keep: the document's password, which only split
+ * has (from the submission's header) and only the extract tasks it publishes need.
+ */
+export type TaskSecrets = { password?: string | undefined };
+
 /** The stage input a task is published with (before the agent assembles chunk/document inputs). */
-export function taskInput(job: Job, key: TaskKey): unknown {
+export function taskInput(job: Job, key: TaskKey, secrets: TaskSecrets = {}): unknown {
   const t = job.tasks[key]!;
   if (job.kind === "dag") return t.input;
   const range = job.chunks.find((c) => c.index === t.index);
   if (t.stage === "extract" && job.object && range) {
+    const reading = {
+      ...(job.reading?.engine && { engine: job.reading.engine }),
+      ...(secrets.password !== undefined && { password: secrets.password }),
+    };
     return {
       object: job.object,
       range,
       pageCount: job.pageCount,
-      ...(job.reading && { reading: job.reading }),
+      ...(Object.keys(reading).length > 0 && { reading }),
     } satisfies ExtractInput;
   }
   if (t.stage === "merge")
@@ -172,7 +182,7 @@ export function isComplete(job: Job): boolean {
 }
 
 /** The task message for one task of a job; its id is deterministic, so publishing it twice is harmless. */
-export function taskEnvelope(job: Job, key: TaskKey): Task {
+export function taskEnvelope(job: Job, key: TaskKey, secrets: TaskSecrets = {}): Task {
   const t = job.tasks[key]!;
   const withDeps = t.inputMode === "chunk" || t.inputMode === "deps";
   return {
@@ -192,7 +202,7 @@ export function taskEnvelope(job: Job, key: TaskKey): Task {
           taskId: taskId(job.docId, job.runId, job.tasks[d]!.stage, job.tasks[d]!.index),
         }))
       : [],
-    input: taskInput(job, key),
+    input: taskInput(job, key, secrets),
     createdAt: Date.now(),
   };
 }

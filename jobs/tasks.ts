@@ -4,7 +4,7 @@
 import type { MsgHdrs } from "@nats-io/transport-node";
 import type { Job, TaskKey } from "../schemas/index.ts";
 import { type JetStreamPublisher, jsonBytes, subjects } from "../streams/index.ts";
-import { taskEnvelope } from "./graph.ts";
+import { type TaskSecrets, taskEnvelope } from "./graph.ts";
 
 /** Tasks of `job` in the released state. */
 export function releasedTasks(job: Job): TaskKey[] {
@@ -13,17 +13,18 @@ export function releasedTasks(job: Job): TaskKey[] {
 
 /**
  * Publishes the tasks `keys` of `job`; `headers()` gives each its headers (the trace context of the
- * span that released it).
+ * span that released it); `secrets` go into the extract tasks' input only (split passes the password).
  */
 export async function publishTasks(
   publisher: JetStreamPublisher,
   job: Job,
   keys: readonly TaskKey[],
   headers: () => MsgHdrs | undefined = () => undefined,
+  secrets: TaskSecrets = {},
 ): Promise<void> {
   await Promise.all(
     keys.map((key) => {
-      const task = taskEnvelope(job, key);
+      const task = taskEnvelope(job, key, secrets);
       const h = headers();
       return publisher.publish(subjects.task(task.stage, job.priority), jsonBytes(task), {
         msgID: task.taskId,

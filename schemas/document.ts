@@ -13,11 +13,18 @@ export const DEFAULT_ENGINE: EngineName = "pdfium";
 export const DocReading = z
   .object({
     engine: EngineName.optional(),
-    /** Kept with the submission and the job's tasks until the document is processed. */
+    /**
+     * Only in the submission and in the extract tasks' input (work-queue messages, gone once
+     * acknowledged); never in the job, a result, an event, a log line or a dead letter's copy.
+     */
     password: z.string().max(1024).optional(),
   })
   .meta({ id: "DocReading" });
 export type DocReading = z.infer<typeof DocReading>;
+
+/** What the job record keeps of DocReading: the engine, never the password (observers read jobs). */
+export const JobReading = DocReading.pick({ engine: true }).meta({ id: "JobReading" });
+export type JobReading = z.infer<typeof JobReading>;
 
 export const PageError = z
   .object({ code: ErrorCode, message: z.string() })

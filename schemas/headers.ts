@@ -22,9 +22,11 @@ export const HEADERS = {
   /** The PDF engine to read this document with ("pdfium" or "pdfjs"); the other stays the fallback. */
   engine: "Docswarm-Engine",
   /**
-   * The password of an encrypted document. It travels in the submission message and is kept with
-   * the document's job and extract tasks until the document is processed: anyone who can read the
-   * submit and task streams or the jobs bucket can read it. Never logged nor put in results.
+   * The password of an encrypted document. It travels in the submission message until split has
+   * processed it, and in the input of the document's extract tasks until they are done (both are
+   * work-queue messages, deleted on acknowledgement): anyone allowed to read the submit and task
+   * streams can read it meanwhile. It is never put in the job, a result, an event, a log line or
+   * a dead letter's copy (the DLQ copy drops it).
    */
   password: "Docswarm-Password",
   traceparent: "traceparent",
@@ -66,4 +68,6 @@ export const DLQ_HEADERS = {
   at: "Docswarm-Dlq-At",
   docId: "Docswarm-Dlq-Doc-Id",
   taskId: "Docswarm-Dlq-Task-Id",
+  /** "password": the original carried the document's password, which the copy does not keep. */
+  redacted: "Docswarm-Dlq-Redacted",
 } as const;

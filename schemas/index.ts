@@ -44,6 +44,7 @@ export {
   DocWarning,
   ENGINES,
   EngineName,
+  JobReading,
   ObjectRef,
   PageError,
   PageRange,

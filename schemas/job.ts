@@ -2,7 +2,7 @@
 // A job is a DAG of tasks: the coordinator releases a task when all its dependencies are done.
 import { z } from "zod";
 import { DocId, EpochMs, ErrorInfo, Priority, StageName } from "./common.ts";
-import { DocMeta, DocReading, ObjectRef, PageRange } from "./document.ts";
+import { DocMeta, JobReading, ObjectRef, PageRange } from "./document.ts";
 
 export const JOB_STATUSES = ["running", "done", "failed"] as const;
 export const TASK_STATES = ["pending", "released", "done", "failed"] as const;
@@ -55,8 +55,8 @@ export const Job = z
     /** Stage names in pipeline order (documents), or the stages the DAG uses. */
     pipeline: z.array(StageName).min(1),
     object: ObjectRef.nullable(),
-    /** Engine and password from the submission (Docswarm-Engine, Docswarm-Password), for the tasks that open it. */
-    reading: DocReading.optional(),
+    /** The engine the submission asked for (Docswarm-Engine); the password never comes here. */
+    reading: JobReading.optional(),
     pageCount: z.number().int().nonnegative(),
     meta: DocMeta.nullable(),
     chunks: z.array(PageRange),

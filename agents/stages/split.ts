@@ -58,8 +58,9 @@ function planned(job: Job): SplitOutcome {
  * Publishes the tasks the job starts with (extract per chunk, or merge for an empty document), each
  * carrying the split span's trace context to the agent that runs it.
  */
-function publishFirstTasks(s: AgentServices, job: Job): Promise<void> {
-  return publishTasks(s.publisher, job, releasedTasks(job), withTraceHeaders);
+function publishFirstTasks(s: AgentServices, job: Job, password: string | undefined): Promise<void> {
+  // The password goes from the submission's header into the extract tasks only, never into the job.
+  return publishTasks(s.publisher, job, releasedTasks(job), withTraceHeaders, { password });
 }
 
 /** The document's bytes, where they are (or will be) stored, and the upload they came as. */
@@ -171,7 +172,7 @@ async function split(input: Submission, ctx: StageContext): Promise<SplitOutcome
     // tasks exist; their ids are the same, so the stream drops repeats. The result goes out even
     // when the document has finished meanwhile (its holder died between publishing the tasks and
     // the result): every delivery that completes leaves its result.
-    if (existing.job.status === "running") await publishFirstTasks(s, existing.job);
+    if (existing.job.status === "running") await publishFirstTasks(s, existing.job, h.password);
     return planned(existing.job);
   }
   // Another submission of a document that has a job: it joins that job (and its result).
@@ -203,7 +204,7 @@ async function split(input: Submission, ctx: StageContext): Promise<SplitOutcome
     source: h.source ?? null,
     pipeline: pipeline.map((p) => p.stage),
     object,
-    ...(reading && { reading }),
+    ...(h.engine && { reading: { engine: h.engine } }),
     pageCount: meta.pageCount,
     meta,
     chunks,
@@ -217,7 +218,7 @@ async function split(input: Submission, ctx: StageContext): Promise<SplitOutcome
   // Another submission of this document won the race; it owns the job.
   if (stored.runId !== runId) return { outcome: "joined" };
   // What is stored: an earlier delivery of this submission may have recorded its own plan.
-  if (stored.status === "running") await publishFirstTasks(s, stored);
+  if (stored.status === "running") await publishFirstTasks(s, stored, h.password);
   return planned(stored);
 }
 
