@@ -1,7 +1,8 @@
 // The final-result protocol: the one stored final result of a document (or DAG job) on
 // docswarm.done.<id>, written at most once (jobs/end.ts is its only writer) and read back here.
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
-import { Objm } from "@nats-io/obj";
+import { type ObjectStore, Objm } from "@nats-io/obj";
+import { nuid } from "@nats-io/transport-node";
 import { decodeJson, FinalResult, JobResult, ObjectRef } from "../schemas/index.ts";
 import {
   isNoMessage,
@@ -36,8 +37,11 @@ function tooLarge(final: FinalResult | JobResult, bytes: number, maxResultBytes:
 /**
  * Publishes a final result at most once per document: the expected last subject sequence 0 makes
  * the stream refuse a second one (a crashed merge run again, a coordinator failing a document that
- * merge just finished). Results above the server's max payload go to the results object store and
- * the message carries a reference; a result above the per-result cap is not stored anywhere (so one
+ * merge just finished). Results above the server's max payload go to the results object store under
+ * a name of this writer's own (`<id>.<runId>.<nuid>`), and the message carries a reference: a second
+ * writer (a redelivered merge) never replaces the stored result's object — putBlob under a shared
+ * name removed the old chunks first, so a reader in between found the object missing — and a
+ * refused writer removes its own. A result above the per-result cap is not stored anywhere (so one
  * huge result cannot evict many others from the done stream): the document fails RESULT_TOO_LARGE.
  */
 export async function publishDone(
@@ -54,10 +58,12 @@ export async function publishDone(
     body = jsonBytes(final);
   }
   const inline = body.length <= maxPayloadBytes - PAYLOAD_HEADROOM_BYTES;
+  let object: { store: ObjectStore; name: string } | undefined;
   if (!inline) {
     const store = await new Objm(js).open(OBJECT_STORES.results);
-    const info = await store.putBlob({ name: id }, body);
-    const ref = { bucket: OBJECT_STORES.results, name: id, size: info.size };
+    object = { store, name: `${id}.${runId}.${nuid.next()}` };
+    const info = await store.putBlob({ name: object.name }, body);
+    const ref = { bucket: OBJECT_STORES.results, name: object.name, size: info.size };
     body = jsonBytes(
       final.kind === "job"
         ? ({ ...final, outputs: {}, outputsObject: ref } as JobResult)
@@ -71,8 +77,9 @@ export async function publishDone(
     });
     return { outcome: "published", inline };
   } catch (err) {
-    if (isWrongLastSequence(err)) return { outcome: "exists", inline };
-    throw err;
+    if (!isWrongLastSequence(err)) throw err;
+    await object?.store.delete(object.name).catch(() => {});
+    return { outcome: "exists", inline };
   }
 }
 
