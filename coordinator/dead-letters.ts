@@ -108,6 +108,12 @@ function identify(stream: string, sm: StoredMsg): Identity | undefined {
   };
 }
 
+// One line, bounded: a header value (and the event's copy of the reason, so both read the same).
+const headerValue = (v: string | number) =>
+  String(v)
+    .replace(/[\r\n]+/g, " ")
+    .slice(0, 512);
+
 export class DeadLetterer {
   readonly #nc: NatsConnection;
   readonly #js: JetStreamClient;
@@ -141,13 +147,7 @@ export class DeadLetterer {
     const copy = withoutPassword(sm);
     const h = makeHeaders();
     for (const [k, v] of copy.headers) h.append(k, v);
-    const set = (k: string, v: string | number) =>
-      h.set(
-        k,
-        String(v)
-          .replace(/[\r\n]+/g, " ")
-          .slice(0, 512),
-      );
+    const set = (k: string, v: string | number) => h.set(k, headerValue(v));
     set(DLQ_HEADERS.stream, req.stream);
     set(DLQ_HEADERS.seq, req.seq);
     set(DLQ_HEADERS.subject, sm.subject);
@@ -195,6 +195,7 @@ export class DeadLetterer {
         deliveries: req.deliveries,
         dlqSeq: pa.seq,
         error,
+        reason: headerValue(req.message),
       });
     }
     return "dead-lettered";

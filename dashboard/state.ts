@@ -35,7 +35,15 @@ import {
   validate,
 } from "../schemas/index.ts";
 import { BUCKETS, BUILTIN_STAGES, closeSteps, subjects } from "../streams/index.ts";
-import { type DeadLetter, readRecentDeadLetters } from "./dead-letters.ts";
+import {
+  type DeadLetter,
+  type DlqContents,
+  deadLetterOfEvent,
+  inDlq,
+  readDeadLetterEvents,
+  readDlqContents,
+  recentDeadLetters,
+} from "./dead-letters.ts";
 
 /** One second of the throughput series. */
 export type SecondBucket = { t: number; pages: number; tasks: number; docsDone: number; docsFailed: number };
@@ -80,6 +88,8 @@ export function describedEvent(e: SwarmEvent): DescribedEvent {
 const HISTORY_S = 300;
 const KEEP_FINISHED = 50;
 const KEEP_EVENTS = 100;
+const SHOW_DEAD_LETTERS = 20;
+const KEEP_DEAD_LETTERS = 1000;
 
 type Listener = (kind: "event", e: SwarmEvent) => void;
 
@@ -99,6 +109,10 @@ export class DashboardState {
   #stages: StageStatus[] = [];
   #coordinator: CoordinatorSummary = { leader: null, term: null, consuming: false, pendingResults: 0 };
   #deadLetters: { counts: Record<string, number>; recent: DeadLetter[] } = { counts: {}, recent: [] };
+  // Dead letters from task.deadlettered events, by DLQ sequence; the DLQ's info says which remain.
+  readonly #deadLetterEvents = new Map<number, DeadLetter>();
+  #dlqContents: DlqContents | undefined;
+  #dlqChanged = true;
   #submitted = 0;
   #storage: StorageStatus = { items: [], account: null, warnRatio: 0.8 };
   #storageReadAt = 0;
@@ -153,6 +167,8 @@ export class DashboardState {
     const since = new Date(Date.now() - HISTORY_S * 1000);
     const events = await readEventsSince(this.#jsm, since, subjects.eventsAll, 50_000).catch(() => []);
     for (const e of events) this.#record(e, false);
+    for (const d of await readDeadLetterEvents(this.#jsm).catch(() => []))
+      this.#deadLetterEvents.set(d.seq, d);
   }
 
   #onEventData(data: Uint8Array): void {
@@ -180,6 +196,10 @@ export class DashboardState {
     if (e.type === "task.failed") {
       this.#taskFailures.push(e);
       if (this.#taskFailures.length > KEEP_FINISHED) this.#taskFailures.shift();
+    }
+    if (e.type === "task.deadlettered") {
+      this.#deadLetterEvents.set(e.dlqSeq, deadLetterOfEvent(e));
+      this.#dlqChanged = true;
     }
     if (live) {
       recordSwarmEvent(e, this.#meter);
@@ -233,19 +253,33 @@ export class DashboardState {
     ]);
     if (storageDue) this.#storageReadAt = Date.now();
     this.#storage = storage;
-    const total = Object.values(counts).reduce((a, b) => a + b, 0);
-    const known = Object.values(this.#deadLetters.counts).reduce((a, b) => a + b, 0);
-    const recent =
-      total !== known || (this.#deadLetters.recent.length === 0 && total > 0)
-        ? await readRecentDeadLetters(this.#jsm, 20).catch(() => this.#deadLetters.recent)
-        : this.#deadLetters.recent;
     this.#stages = stages;
     this.#coordinator = coordinator;
-    this.#deadLetters = { counts, recent };
+    this.#deadLetters = { counts, recent: await this.#recentDeadLetters(counts) };
     this.#submitted = submitted;
     const cutoff = Math.floor(Date.now() / 1000) - HISTORY_S;
     for (const k of this.#series.keys()) if (k < cutoff) this.#series.delete(k);
     for (const k of this.#perStage.keys()) if (k < cutoff) this.#perStage.delete(k);
+  }
+
+  // Re-reads which entries the DLQ holds (stream info, no content) when a dead letter came or went.
+  async #recentDeadLetters(counts: Record<string, number>): Promise<DeadLetter[]> {
+    const total = (c: Record<string, number>) => Object.values(c).reduce((a, b) => a + b, 0);
+    if (this.#dlqChanged || total(counts) !== total(this.#deadLetters.counts)) {
+      this.#dlqChanged = false;
+      this.#dlqContents = await readDlqContents(this.#jsm).catch(() => this.#dlqContents);
+    }
+    const contents = this.#dlqContents;
+    if (!contents) return [];
+    // Sequences only grow: an entry gone from the DLQ never comes back.
+    for (const [seq, d] of this.#deadLetterEvents)
+      if (!inDlq(d, contents)) this.#deadLetterEvents.delete(seq);
+    const recent = recentDeadLetters(this.#deadLetterEvents.values(), contents, KEEP_DEAD_LETTERS);
+    if (recent.length < this.#deadLetterEvents.size) {
+      const keep = new Set(recent.map((d) => d.seq));
+      for (const seq of this.#deadLetterEvents.keys()) if (!keep.has(seq)) this.#deadLetterEvents.delete(seq);
+    }
+    return recent.slice(0, SHOW_DEAD_LETTERS);
   }
 
   /** For the swarm-wide /metrics gauges. */

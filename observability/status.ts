@@ -213,7 +213,7 @@ export class ThroughputCounter {
 export async function readEventsSince(
   jsm: JetStreamManager,
   since: Date,
-  filter = subjects.eventsAll,
+  filter: string = subjects.eventsAll,
   max = 200_000,
 ): Promise<SwarmEvent[]> {
   const out: SwarmEvent[] = [];

@@ -140,6 +140,8 @@ export const DeadLetterEvent = z
     deliveries: z.number().int().nonnegative(),
     dlqSeq: z.number().int().positive(),
     error: ErrorInfo,
+    /** Why, as the entry's Docswarm-Dlq-Reason header says it (absent from older coordinators). */
+    reason: z.string().optional(),
   })
   .meta({ id: "DeadLetterEvent" });
 

@@ -78,11 +78,12 @@ const SPLIT_SOURCES = taskSources("split");
 /** Reading what the status, watch and dashboard show, shared by every role that looks. */
 function observing(): string[] {
   return [
-    // Configuration and counts of every stream and consumer (no message content).
+    // Configuration and counts of every stream and consumer (no message content). Dead letters are
+    // listed from their task.deadlettered events: DLQ entries are copies of submissions and tasks.
     ...METADATA,
     api("CONSUMER.LIST", "*"),
     api("CONSUMER.INFO", "*", "*"),
-    ...directGet(STREAMS.events, STREAMS.dlq, STREAMS.done, kvStream(BUCKETS.agents), kvStream(BUCKETS.jobs)),
+    ...directGet(STREAMS.events, STREAMS.done, kvStream(BUCKETS.agents), kvStream(BUCKETS.jobs)),
     ...directGet(kvStream(BUCKETS.leases), kvStream(BUCKETS.scale), kvStream(BUCKETS.pipelines)),
     ...msgGet(
       STREAMS.done,

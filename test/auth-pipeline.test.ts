@@ -88,20 +88,28 @@ test("split, extract, merge, uploads, user stages, DAG jobs, dead letters and th
   const requeued = await requeueDeadLetter(jetstream(admin), dead.seq);
   t.is(requeued.action, "republished-task");
 
-  // The dashboard as the observer: its snapshot shows the agents and the finished documents.
+  // The dashboard as the observer: its snapshot shows the agents, and the requeued task's new dead
+  // letter (not the requeued one) with its reason, from events: the observer cannot read the DLQ.
   const dashboard = await Dashboard.start({ servers: s.url, auth: authFromDir(s.dir, "observer"), port: 0 });
   t.teardown(() => dashboard.close());
+  type Shown = { seq: number; taskId: string | null; code: string; reason: string | null };
   const snapshot = await waitFor(
     async () => {
       const res = await fetch(new URL("/api/snapshot", dashboard.url), {
         headers: dashboard.token ? { authorization: `Bearer ${dashboard.token}` } : {},
       });
-      const body = (await res.json()) as { agents?: unknown[] };
-      return (body.agents?.length ?? 0) > 0 ? body : undefined;
+      const body = (await res.json()) as { agents?: unknown[]; deadLetters?: { recent?: Shown[] } };
+      const recent = body.deadLetters?.recent ?? [];
+      return (body.agents?.length ?? 0) > 0 && recent.some((d) => d.seq !== dead.seq) ? body : undefined;
     },
-    { message: "the dashboard's snapshot" },
+    { message: "the dashboard's snapshot with the new dead letter" },
   );
-  t.truthy(snapshot);
+  const recent = snapshot.deadLetters?.recent ?? [];
+  t.false(
+    recent.some((d) => d.seq === dead.seq),
+    "the requeued entry left the list",
+  );
+  t.like(recent[0], { taskId: task.taskId, code: "MAX_DELIVERIES", reason: dead.reason });
   const status = await swarm.status();
   t.true(status.agents.length >= 2);
   t.truthy(status.leader);

@@ -12,6 +12,7 @@ import { Objm } from "@nats-io/obj";
 import { connect, credsAuthenticator, headers, type NatsConnection } from "@nats-io/transport-node";
 import test, { type ExecutionContext } from "ava";
 import { DocswarmClient } from "../client/index.ts";
+import { readRecentDeadLetters } from "../dashboard/index.ts";
 import { readSwarmStatus } from "../observability/index.ts";
 import { FinalResult } from "../schemas/index.ts";
 import { Swarm } from "../swarm/index.ts";
@@ -243,8 +244,10 @@ for (const tls of [false, true]) {
 
     const observer = await plainClient(t, s, "observer");
     // Allowed: the whole status read, and a consumer on the events stream (docswarm watch).
-    const status = await readSwarmStatus(await jetstreamManager(observer));
+    const observerJsm = await jetstreamManager(observer);
+    const status = await readSwarmStatus(observerJsm);
     t.true(status.agents.length >= 1);
+    t.deepEqual(await readRecentDeadLetters(observerJsm, 20), [], "the dashboard's dead-letter list");
     const events = await jetstream(observer).consumers.get("DOCSWARM_EVENTS", {
       filter_subjects: ["docswarm.events.>"],
     });
@@ -270,6 +273,11 @@ for (const tls of [false, true]) {
       "$JS.API.CONSUMER.CREATE.DOCSWARM_SUBMIT",
       "$JS.API.CONSUMER.CREATE.DOCSWARM_TASKS",
       "$JS.API.DIRECT.GET.OBJ_docswarm-docs",
+      // Dead letters are copies of submissions and tasks: the dashboard lists them from events.
+      "$JS.API.STREAM.MSG.GET.DOCSWARM_DLQ",
+      "$JS.API.DIRECT.GET.DOCSWARM_DLQ",
+      "$JS.API.DIRECT.GET.DOCSWARM_DLQ.docswarm.dlq.extract",
+      "$JS.API.CONSUMER.CREATE.DOCSWARM_DLQ",
     ]) {
       await expectRefused(t, observer, `observer publishes on ${subject}`, () =>
         observer.publish(subject, none),

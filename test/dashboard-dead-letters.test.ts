@@ -1,9 +1,11 @@
 // The dashboard's dead-letter table shows why an entry is there: the code and reason the
-// coordinator writes on it, read as `docswarm dlq` reads them.
+// coordinator writes on it, the same `docswarm dlq` reads from the entry. The dashboard builds it from
+// the coordinator's task.deadlettered events, never from the entries (the observer may not read them),
+// and an entry requeued out of the DLQ leaves it.
 import { jetstream } from "@nats-io/jetstream";
 import test from "ava";
 import { AgentHost } from "../agents/index.ts";
-import { DocswarmClient, listDeadLetters } from "../client/index.ts";
+import { DocswarmClient, listDeadLetters, requeueDeadLetter } from "../client/index.ts";
 import { Coordinator } from "../coordinator/index.ts";
 import { readRecentDeadLetters } from "../dashboard/index.ts";
 import { ensureStage } from "../streams/index.ts";
@@ -35,4 +37,16 @@ test("a dead letter on the dashboard carries the coordinator's code and reason",
   t.truthy(shown?.reason, "a reason, not the table's '–'");
   t.is(shown?.reason, listed?.reason, "the reason `docswarm dlq` shows");
   t.regex(shown?.reason ?? "", /deliver/i);
+  t.is(shown?.seq, listed?.seq, "the entry's DLQ sequence");
+
+  // Requeued, the task crashes again: a new entry, and the old one is gone from the list.
+  const first = shown?.seq ?? 0;
+  await requeueDeadLetter(jetstream(nc), first);
+  const again = await waitFor(async () => {
+    const recent = await readRecentDeadLetters(jsm, 20);
+    return recent.length > 0 && recent.every((d) => d.seq !== first) && recent;
+  });
+  t.is(again.length, 1);
+  t.like(again[0], { stage: "probe", taskId: task.taskId, code: "MAX_DELIVERIES" });
+  t.true((again[0]?.seq ?? 0) > first);
 });
