@@ -45,19 +45,20 @@ const tracing = await startTracing({
   attributes: { "docswarm.agent.id": config.agentId, "thread.id": threadId },
 });
 const shared = new SharedBytesClient(post);
+// One listener from the start: a drain can arrive while the agent is still starting (the host
+// closing during a restart after a crash), and a message no listener takes is gone, so it is kept
+// until the agent can close.
+const drain = Promise.withResolvers<{ abandonPulls: boolean }>();
 port.on("message", (m: HostToAgent) => {
   if (m.t === "bytes") shared.resolve(m.id, m.bytes);
+  else if (m.t === "drain") drain.resolve({ abandonPulls: m.abandonPulls });
 });
 const agent = await Agent.start(config, { post, shared });
-port.on("message", (m: HostToAgent) => {
-  if (m.t === "drain") {
-    void agent
-      .close({ abandonPulls: m.abandonPulls })
-      .then(() => tracing.shutdown())
-      .then(() => {
-        flush();
-        process.exit(0);
-      });
-  }
-});
+void drain.promise
+  .then((options) => agent.close(options))
+  .then(() => tracing.shutdown())
+  .then(() => {
+    flush();
+    process.exit(0);
+  });
 post({ t: "ready", stages: agent.stages });

@@ -59,6 +59,21 @@ test("an agent host closes all the way when its server is gone first, and says s
   t.is(host.size, 0, "every agent thread stopped");
 });
 
+test("an agent host closes while an agent thread is still starting (as after a crash, mid-restart)", async (t) => {
+  const { server } = await startTopology(t);
+  const host = await AgentHost.start({ servers: server.url, agents: 1, stages: ["extract"] });
+  // The drain reaches the new thread before its agent is ready: it must be kept, not dropped.
+  const starting = host.spawn(1).catch(() => []);
+  const closing = host.close();
+  const bounded = await Promise.race([
+    closing.then(() => "closed"),
+    new Promise((resolve) => setTimeout(resolve, 30_000, "still closing after 30 s")).then(String),
+  ]);
+  t.is(bounded, "closed");
+  await starting;
+  t.is(host.size, 0, "every agent thread stopped");
+});
+
 test("client, dashboard, metrics server and swarm resolve closed() once closed", async (t) => {
   const { url } = await startTopology(t);
   const client = await DocswarmClient.connect(url);
