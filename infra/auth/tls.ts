@@ -68,7 +68,9 @@ export function issueCertificate(
   cert.setExtensions([
     { name: "basicConstraints", cA: false, critical: true },
     { name: "keyUsage", digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: "extKeyUsage", serverAuth: usage === "server", clientAuth: usage === "client" },
+    // A server's certificate is also its client certificate on cluster routes (nodes verify each
+    // other), and Go refuses a client certificate without clientAuth.
+    { name: "extKeyUsage", serverAuth: usage === "server", clientAuth: true },
     ...(hosts.length > 0
       ? [
           {
