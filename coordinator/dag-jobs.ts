@@ -11,7 +11,7 @@ import {
   JobSpec,
   type JobTask,
 } from "../schemas/index.ts";
-import { jsonBytes, PAYLOAD_HEADROOM_BYTES } from "../streams/index.ts";
+import { isWrongLastSequence, jsonBytes, PAYLOAD_HEADROOM_BYTES } from "../streams/index.ts";
 import type { CoordinatorContext } from "./context.ts";
 import { publishEvent } from "./events.ts";
 
@@ -142,8 +142,11 @@ export async function acceptJobSpec(ctx: CoordinatorContext, m: JsMsg): Promise<
   }
   try {
     await ctx.state.jobs.create(s.jobId, body);
-  } catch {
-    return; // created concurrently by a redelivery: that one releases the roots
+  } catch (err) {
+    // Created concurrently by a redelivery: that one releases the roots. Anything else (bucket
+    // full, timeout) is thrown, so the submission is redelivered instead of acked without a job.
+    if (isWrongLastSequence(err)) return;
+    throw err;
   }
   const roots = Object.keys(tasks).filter((k) => tasks[k]!.state === "released");
   await ctx.publishTasks(job, roots);

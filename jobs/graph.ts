@@ -106,10 +106,18 @@ export function taskInput(job: Job, key: TaskKey, secrets: TaskSecrets = {}): un
 export type GraphCheck = { ok: true } | { ok: false; message: string };
 
 /** Duplicate keys, unknown or self dependencies, and cycles (Kahn's algorithm) are rejected. */
-export function checkGraph(specs: Array<Pick<TaskSpec, "key" | "deps">>): GraphCheck {
+export function checkGraph(specs: Array<Pick<TaskSpec, "key" | "deps" | "stage">>): GraphCheck {
   const keys = new Set<string>();
   for (const s of specs) {
     if (keys.has(s.key)) return { ok: false, message: `task '${s.key}' appears twice` };
+    // Results come back on `<stage>.<index>`; a key naming another stage would never be matched.
+    const [prefix] = s.key.split(".");
+    if (prefix !== s.stage) {
+      return {
+        ok: false,
+        message: `task '${s.key}' runs stage '${s.stage}': its key must be '${s.stage}.<index>'`,
+      };
+    }
     keys.add(s.key);
   }
   const indegree = new Map<string, number>();

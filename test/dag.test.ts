@@ -113,21 +113,35 @@ test("cycles and unknown dependencies are rejected by the client and by the coor
   const u = await swarm.client.jobResult("dag-unknown", { timeoutMs: 30_000 });
   t.is(u.error?.code, "DAG_INVALID");
   t.regex(u.error?.message ?? "", /unknown task 'square\.9'/);
+
+  // A key naming another stage would never complete (results come back as <stage>.<index>).
+  const misnamed: JobSpecInput = {
+    v: 1,
+    jobId: "dag-misnamed",
+    tasks: [{ key: "sum.1", stage: "square", deps: [] }],
+  };
+  const e2 = await t.throwsAsync(swarm.client.submitJob(misnamed), { instanceOf: ClientError });
+  t.is((e2 as ClientError).code, "DAG_INVALID");
+  await jetstream(swarm.nc).publish(subjects.jobSubmit, jsonBytes(misnamed));
+  const m = await swarm.client.jobResult("dag-misnamed", { timeoutMs: 30_000 });
+  t.is(m.error?.code, "DAG_INVALID");
+  t.regex(m.error?.message ?? "", /its key must be 'square\.<index>'/);
 });
 
 test("graph checks and release rules (pure)", (t) => {
   t.deepEqual(
     checkGraph([
-      { key: "a.1", deps: [] },
-      { key: "b.1", deps: ["a.1"] },
+      { key: "a.1", stage: "a", deps: [] },
+      { key: "b.1", stage: "b", deps: ["a.1"] },
     ]),
     { ok: true },
   );
-  t.false(checkGraph([{ key: "a.1", deps: ["a.1"] }]).ok);
+  t.false(checkGraph([{ key: "a.1", stage: "a", deps: ["a.1"] }]).ok);
+  t.false(checkGraph([{ key: "b.1", stage: "a", deps: [] }]).ok);
   t.false(
     checkGraph([
-      { key: "a.1", deps: [] },
-      { key: "a.1", deps: [] },
+      { key: "a.1", stage: "a", deps: [] },
+      { key: "a.1", stage: "a", deps: [] },
     ]).ok,
   );
   const job = {
