@@ -186,10 +186,15 @@ export class Puller {
     }
   }
 
-  /** Source indexes: one level picked by smooth weighted round robin first, then the rest by priority. */
+  /**
+   * Source indexes: triage first (moving a plain submission to its priority is cheap and decides
+   * where it queues), then one level picked by smooth weighted round robin, then the rest by priority.
+   */
   #probeOrder(now: number): number[] {
     const open = (p: Priority) =>
-      this.#sources.some((s, i) => s.priority === p && !this.#watched.has(i) && this.#emptyUntil[i]! <= now);
+      this.#sources.some(
+        (s, i) => !s.triage && s.priority === p && !this.#watched.has(i) && this.#emptyUntil[i]! <= now,
+      );
     const candidates = PRIORITIES.filter(open);
     let first: Priority | undefined;
     if (candidates.length > 1) {
@@ -203,8 +208,12 @@ export class Puller {
     }
     const levels = first ? [first, ...PRIORITIES.filter((p) => p !== first)] : [...PRIORITIES];
     const order: number[] = [];
+    for (let i = 0; i < this.#sources.length; i++) if (this.#sources[i]!.triage) order.push(i);
     for (const p of levels) {
-      for (let i = 0; i < this.#sources.length; i++) if (this.#sources[i]!.priority === p) order.push(i);
+      for (let i = 0; i < this.#sources.length; i++) {
+        const s = this.#sources[i]!;
+        if (!s.triage && s.priority === p) order.push(i);
+      }
     }
     return order;
   }
@@ -271,7 +280,8 @@ export class Puller {
       delivery.nak();
     } else {
       this.#onReceive?.(delivery);
-      this.#ready[source.priority].push(delivery);
+      // A plain submission to triage runs before anything else this agent holds.
+      this.#ready[source.triage ? "high" : source.priority].push(delivery);
     }
     if (info.pending === 0) this.#emptyUntil[index] = Date.now() + this.#emptyTtlMs;
     for (const [id, req] of this.#requests) {

@@ -24,6 +24,7 @@ import { type AgentServices, createServices } from "./services.ts";
 import type { SharedBytes } from "./shared-bytes.ts";
 import type { TaskHandler } from "./stage.ts";
 import { runInTaskSpan } from "./task-span.ts";
+import { triage } from "./triage.ts";
 
 export type HostPort = {
   post(message: AgentToHost): void;
@@ -156,6 +157,14 @@ export class Agent {
 
   async #run(d: TaskDelivery): Promise<void> {
     const handler = this.#handlers.get(d.source.stage)!;
+    if (d.source.triage) {
+      this.#port.post({ t: "run", key: d.reply, limitMs: this.#config.processing.taskTimeoutMs });
+      const outcome = await triage(d, this.#services.publisher, this.#config.topology.maxDeliver);
+      if (outcome !== "split-here") {
+        this.#port.post({ t: "end", key: d.reply, ok: outcome === "moved", skipped: true });
+        return;
+      }
+    }
     // A redelivery whose previous holder is alive and still working waits for it (agents/leases.ts).
     const verdict = await this.#gate.check(d, this.#stop.signal).catch(() => "run" as const);
     if (verdict !== "run") {

@@ -41,21 +41,37 @@ export async function readStages(
   const infos = await Promise.all(
     sources.map((s) => jsm.consumers.info(s.stream, s.consumer).catch(() => undefined)),
   );
-  return sources.map((s, i) => {
+  const rows = new Map<string, StageStatus>();
+  sources.forEach((s, i) => {
     const info = infos[i];
     const inFlight = info?.num_ack_pending ?? 0;
-    const maxAckPending = info?.config.max_ack_pending ?? 0;
-    return {
+    const maxAckPending = Math.max(0, info?.config.max_ack_pending ?? 0);
+    const row: StageStatus = {
       stage: s.stage,
       priority: s.priority,
       backlog: info?.num_pending ?? 0,
       inFlight,
       redelivered: info?.num_redelivered ?? 0,
       waiting: info?.num_waiting ?? 0,
-      maxAckPending: Math.max(0, maxAckPending),
+      maxAckPending,
       atMaxAckPending: maxAckPending > 0 && inFlight >= maxAckPending,
     };
+    // Split's triage consumer holds plain submissions, normal until triage reads their header: one
+    // row with split-normal's.
+    const key = `${s.stage}/${s.priority}`;
+    const same = rows.get(key);
+    if (!same) rows.set(key, row);
+    else
+      rows.set(key, {
+        ...same,
+        backlog: same.backlog + row.backlog,
+        inFlight: same.inFlight + row.inFlight,
+        redelivered: same.redelivered + row.redelivered,
+        waiting: same.waiting + row.waiting,
+        atMaxAckPending: same.atMaxAckPending || row.atMaxAckPending,
+      });
   });
+  return [...rows.values()];
 }
 
 /** Messages per stage in the dead-letter stream (docswarm.dlq.<stage>). */

@@ -55,6 +55,7 @@ export {
   STREAMS,
   subjects,
   type TaskSource,
+  TRIAGE_CONSUMER,
   taskId,
   taskLeaseKey,
   taskSources,

@@ -47,13 +47,18 @@ export const OBJECT_STORES = {
 } as const;
 
 export const COORDINATOR_CONSUMER = "coordinator";
+/**
+ * The split agents' consumer of plain `docswarm.submit`: it moves each submission to
+ * `docswarm.submit.<its header's priority>` before anything is split, so the header orders splitting.
+ */
+export const TRIAGE_CONSUMER = "split-triage";
 /** The coordinator's durable consumer of DAG job specs on the submit stream. */
 export const JOBS_CONSUMER = "jobs";
 /** The leading coordinator's durable consumer on the advisories stream. */
 export const DEAD_LETTER_CONSUMER = "dead-letters";
 
 export const subjects = {
-  /** Raw PDF bytes; priority from the header (default normal). */
+  /** Raw PDF bytes; priority from the header (default normal), moved to submitAt by triage. */
   submit: `${PREFIX}.submit`,
   /** Raw PDF bytes with the priority in the subject, so splitting honours it too. */
   submitAt: (p: Priority) => `${PREFIX}.submit.${p}`,
@@ -99,29 +104,41 @@ export type TaskSource = {
   stream: string;
   consumer: string;
   filters: string[];
+  /**
+   * Split's triage source (plain `docswarm.submit`): its messages are moved to their priority's
+   * subject, not split here. Its priority is the one a submission without a header has.
+   */
+  triage?: true;
 };
 
 export function taskSources(stage: string): TaskSource[] {
-  return PRIORITIES.map((priority) =>
-    stage === "split"
-      ? {
-          stage,
-          priority,
-          stream: STREAMS.submit,
-          consumer: consumerName(stage, priority),
-          filters:
-            priority === "normal"
-              ? [subjects.submit, subjects.submitAt("normal")]
-              : [subjects.submitAt(priority)],
-        }
-      : {
-          stage,
-          priority,
-          stream: STREAMS.tasks,
-          consumer: consumerName(stage, priority),
-          filters: [subjects.task(stage, priority)],
-        },
-  );
+  if (stage !== "split")
+    return PRIORITIES.map((priority) => ({
+      stage,
+      priority,
+      stream: STREAMS.tasks,
+      consumer: consumerName(stage, priority),
+      filters: [subjects.task(stage, priority)],
+    }));
+  // Triage last: `docswarm init` narrows split-normal (which took plain submissions before layout
+  // 3) before it creates the triage consumer, since a work queue's consumers may not overlap.
+  return [
+    ...PRIORITIES.map((priority) => ({
+      stage,
+      priority,
+      stream: STREAMS.submit,
+      consumer: consumerName(stage, priority),
+      filters: [subjects.submitAt(priority)],
+    })),
+    {
+      stage,
+      priority: "normal",
+      stream: STREAMS.submit,
+      consumer: TRIAGE_CONSUMER,
+      filters: [subjects.submit],
+      triage: true,
+    },
+  ];
 }
 
 /** The deterministic task id, also used as Nats-Msg-Id of the task and of its result. */

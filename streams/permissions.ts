@@ -134,6 +134,9 @@ function agent(): Permissions {
     pub: {
       allow: [
         `${taskFilters}`,
+        // Triage moves a plain docswarm.submit to its header's priority (agents/triage.ts); plain
+        // docswarm.submit and DAG jobs stay the submitters'.
+        ...PRIORITIES.map(subjects.submitAt),
         subjects.resultsAll,
         `${subjects.final("*").slice(0, -1)}>`,
         `${subjects.eventsAll.slice(0, -1)}agent.>`,

@@ -5,7 +5,7 @@ import type { ConsumerConfig, JetStreamManager, StreamConfig } from "@nats-io/je
 import { PermissionViolationError } from "@nats-io/transport-node";
 import type { TopologyConfig } from "../schemas/index.ts";
 import { ApiCodes, isApiError } from "./errors.ts";
-import { BUILTIN_STAGES, STREAMS } from "./names.ts";
+import { BUILTIN_STAGES, STREAMS, subjects, TRIAGE_CONSUMER } from "./names.ts";
 import { retryJetStream } from "./retry.ts";
 import {
   askedFields,
@@ -157,5 +157,39 @@ export function planConsumer(
     action: changes.length > 0 ? "update" : "none",
     changes,
     differs: diffs.filter((d) => !changes.includes(d)),
+  };
+}
+
+/**
+ * The triage consumer on a layout before 3, where split-normal still takes plain docswarm.submit: a
+ * work queue refuses overlapping consumers, so only `docswarm init` (which narrows split-normal
+ * first) can create it. A role checking such a layout reports it and runs as that layout does.
+ */
+export function triageAwaitsInit(
+  spec: ConsumerSpec,
+  consumers: Map<string, ConsumerConfig>,
+): ResourceChange | undefined {
+  if (spec.stream !== STREAMS.submit || spec.config.durable_name !== TRIAGE_CONSUMER) return undefined;
+  if (consumers.has(`${spec.stream}/${TRIAGE_CONSUMER}`)) return undefined;
+  const takesPlain = [...consumers].some(
+    ([key, c]) =>
+      key.startsWith(`${STREAMS.submit}/`) &&
+      (c.filter_subject === subjects.submit || (c.filter_subjects ?? []).includes(subjects.submit)),
+  );
+  if (!takesPlain) return undefined;
+  return {
+    target: `${spec.stream}/${TRIAGE_CONSUMER}`,
+    kind: "consumer",
+    action: "none",
+    changes: [],
+    differs: [
+      {
+        field: "filter_subjects",
+        from: undefined,
+        to: spec.config.filter_subjects,
+        kind: "structural",
+        asked: false,
+      },
+    ],
   };
 }

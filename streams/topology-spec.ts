@@ -27,9 +27,11 @@ import {
 /**
  * Version of the layout below. 1: docswarm up to 84b426f (no version recorded). 2: a version and the
  * settings in stream metadata, per-key TTLs in the jobs bucket, the done stream's message size
- * capped, the dead-letter consumer inheriting its stream's replicas.
+ * capped, the dead-letter consumer inheriting its stream's replicas. 3: plain `docswarm.submit` has
+ * its own consumer (split-triage, which moves each submission to its header's priority before
+ * splitting); split-normal takes only `docswarm.submit.normal`.
  */
-export const TOPOLOGY_VERSION = 2;
+export const TOPOLOGY_VERSION = 3;
 
 /** Stream metadata keys docswarm writes. */
 export const META = { version: "docswarm.version", settings: "docswarm.settings" } as const;
@@ -387,7 +389,9 @@ export function stageConsumerSpecs(c: TopologyConfig, stage: string): ConsumerSp
     stream: s.stream,
     config: {
       durable_name: s.consumer,
-      description: `docswarm stage ${s.stage}, ${s.priority} priority`,
+      description: s.triage
+        ? "docswarm split triage: plain submissions to their header's priority"
+        : `docswarm stage ${s.stage}, ${s.priority} priority`,
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.All,
       ack_wait: nanos(c.ackWaitMs),

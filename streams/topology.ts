@@ -30,6 +30,7 @@ import {
   type ResourceChange,
   readView,
   stagesIn,
+  triageAwaitsInit,
   withMetadata,
 } from "./topology-plan.ts";
 import {
@@ -174,6 +175,11 @@ export async function applyTopology(
   for (const spec of consumerSpecs(config)) {
     const stream = view.streams.get(spec.stream) ?? planned.get(spec.stream);
     if (!stream || view.unknown.has(`${spec.stream}/*`)) continue;
+    const awaitsInit = apply.mode === "check" ? triageAwaitsInit(spec, view.consumers) : undefined;
+    if (awaitsInit) {
+      changes.push(awaitsInit);
+      continue;
+    }
     const change = planConsumer(
       spec,
       view.consumers.get(`${spec.stream}/${spec.config.durable_name}`),

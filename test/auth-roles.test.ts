@@ -15,6 +15,7 @@ import { DocswarmClient } from "../client/index.ts";
 import { readRecentDeadLetters } from "../dashboard/index.ts";
 import { readSwarmStatus } from "../observability/index.ts";
 import { FinalResult } from "../schemas/index.ts";
+import { rolePermissions } from "../streams/index.ts";
 import { Swarm } from "../swarm/index.ts";
 import { assertDone } from "./support/assert.ts";
 import { type AuthServer, plainClient, refusal, startAuthServer } from "./support/auth.ts";
@@ -203,12 +204,18 @@ for (const tls of [false, true]) {
       () => jetstream(agent).publish("docswarm.submit", none),
       "docswarm.submit",
     );
+    // Agents may publish exactly docswarm.submit.{high,normal,low}: triage moves a plain submission
+    // there (the submitter test above goes through it). Nothing else under docswarm.submit.
+    t.deepEqual(
+      rolePermissions("agent", "agent").pub.allow.filter((s) => s.startsWith("docswarm.submit")),
+      ["docswarm.submit.high", "docswarm.submit.normal", "docswarm.submit.low"],
+    );
     await expectRefused(
       t,
       agent,
-      "agent submits at a priority",
-      () => agent.publish("docswarm.submit.high", none),
-      "docswarm.submit.high",
+      "agent submits at another level",
+      () => agent.publish("docswarm.submit.urgent", none),
+      "docswarm.submit.urgent",
     );
     await expectRefused(
       t,

@@ -139,7 +139,7 @@ test("2,000 documents through small limits: nothing wedges, nothing lost beyond 
     message: "no finished job left after the window",
   });
   // Nothing left waiting anywhere.
-  for (const stage of ["split-normal", "extract-normal", "merge-normal"]) {
+  for (const stage of ["split-triage", "split-normal", "extract-normal", "merge-normal"]) {
     const ci = await jsm.consumers.info(stage.startsWith("split") ? STREAMS.submit : STREAMS.tasks, stage);
     t.is(ci.num_pending + ci.num_ack_pending, 0, stage);
   }

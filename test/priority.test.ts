@@ -1,10 +1,13 @@
 // Priorities: agents take higher levels first (a high task behind a normal backlog starts next),
 // and lower levels still get a share (weighted round robin across levels), so nothing starves.
 // These tests check the order work ran in, never how long it took.
+import { jetstream } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
+import { headers } from "@nats-io/transport-node";
 import test from "ava";
-import type { JobSpecInput } from "../schemas/index.ts";
+import { Job, type JobSpecInput } from "../schemas/index.ts";
 import { knownDoc } from "./support/pdf.ts";
-import { stagePath, startSwarm, type TestSwarm } from "./support/server.ts";
+import { connectTo, stagePath, startSwarm, type TestSwarm } from "./support/server.ts";
 import { waitFor } from "./support/wait.ts";
 
 type Nap = { tag: string; startedAt: number };
@@ -79,4 +82,42 @@ test("a high-priority document submitted behind normal documents finishes before
   const rank = finished.findIndex((f) => f.id === high.docId);
   t.log(`the high document finished ${rank + 1} of ${finished.length}`);
   t.true(rank <= 1, `finished ${rank + 1}th`);
+});
+
+test("a raw client's Docswarm-Priority on plain docswarm.submit orders splitting too", async (t) => {
+  // What any NATS client does: 12 documents without a header, then one with `high`, all on plain
+  // docswarm.submit, queued before the one agent starts. Triage moves each to its priority's subject
+  // before anything is split, so the high one does not wait behind the normal ones' splits.
+  const swarm = await startSwarm(t, { agents: 0, processing: { chunkMaxPages: 2 } });
+  const raw = jetstream(await connectTo(t, swarm.url, "raw-client"));
+  const normals = await Promise.all(Array.from({ length: 12 }, (_, i) => knownDoc(`raw-normal-${i}`, 4)));
+  for (const d of normals) {
+    const h = headers();
+    h.set("Docswarm-Doc-Id", d.docId);
+    await raw.publish("docswarm.submit", d.bytes, { headers: h });
+  }
+  const high = await knownDoc("raw-high", 4);
+  const h = headers();
+  h.set("Docswarm-Doc-Id", high.docId);
+  h.set("Docswarm-Priority", "high");
+  const submitted = await raw.publish("docswarm.submit", high.bytes, { headers: h });
+  await swarm.host.spawn(1);
+  const results = await Promise.all(
+    [...normals, high].map((d) => swarm.client.result(d.docId, { timeoutMs: 120_000 })),
+  );
+  for (const r of results) t.is(r.status, "done", r.error?.message);
+  const finished = results
+    .map((r) => ({ id: r.docId, at: r.timings.finishedAt }))
+    .sort((a, b) => a.at - b.at);
+  const rank = finished.findIndex((f) => f.id === high.docId);
+  t.log(`the high document finished ${rank + 1} of ${finished.length}`);
+  t.true(rank <= 1, `finished ${rank + 1}th`);
+  // The doc id is the header's; the run id is the moved submission's stream sequence.
+  const jobs = await new Kvm(swarm.nc).open("docswarm-jobs");
+  const job = Job.parse((await jobs.get(high.docId))?.json());
+  const runSeq = Number.parseInt(job.runId, 36);
+  const info = await swarm.jsm.streams.info("DOCSWARM_SUBMIT");
+  t.true(runSeq > submitted.seq && runSeq <= info.state.last_seq, `run ${job.runId} is the moved message's`);
+  t.is(info.state.messages, 0, "triage acked every plain submission, split every moved one");
+  t.is(info.state.last_seq, submitted.seq + 13, "each submission was moved exactly once");
 });

@@ -14,11 +14,14 @@ import { FinalResult, HEADERS } from "../schemas/index.ts";
 import {
   applyTopology,
   BUCKETS,
+  ensureTopology,
   jsonBytes,
+  logCheck,
   OBJECT_STORES,
   STREAMS,
   subjects,
   TOPOLOGY_VERSION,
+  TRIAGE_CONSUMER,
 } from "../streams/index.ts";
 import { Swarm } from "../swarm/index.ts";
 import { runCliWithEnv } from "./support/cli.ts";
@@ -124,7 +127,21 @@ test("docswarm init migrates the v1 layout in place: nothing lost, waiting work 
     t.is(c.metadata?.["docswarm.version"], String(TOPOLOGY_VERSION), name);
   t.true(v2[`KV_${BUCKETS.jobs}`]!.allow_msg_ttl);
   t.is(v2[STREAMS.done]!.max_msg_size, 1024 * 1024);
-  t.deepEqual(await state(), before, "every stream kept its messages, every consumer its position");
+  // Every stream kept its messages and every consumer its position; the plain submissions split-normal
+  // took in v1 wait on split-triage now (layout 3).
+  const submitKey = (c: string) => `${STREAMS.submit}/${c}`;
+  t.deepEqual(
+    await state(),
+    {
+      ...before,
+      consumers: {
+        ...before.consumers,
+        [submitKey("split-normal")]: { ...before.consumers[submitKey("split-normal")]!, pending: 0 },
+        [submitKey("split-triage")]: { delivered: 0, ackFloor: 0, pending: 3 },
+      },
+    },
+    "every stream kept its messages, every consumer its position",
+  );
   const again = await runCliWithEnv(["init"], env);
   t.regex(again.stdout, /Nothing to change/);
 
@@ -138,4 +155,66 @@ test("docswarm init migrates the v1 layout in place: nothing lost, waiting work 
     t.is(r.pageCount, d.pages.length);
   }
   t.deepEqual(await client.result(old.docId), old);
+});
+
+test("the layout before triage (split-normal on plain docswarm.submit): roles say run init and run; init migrates", async (t) => {
+  t.timeout(120_000);
+  const server = await startServer(t);
+  const nc = await connectTo(t, server.url, "docswarm-test", { reconnect: true });
+  const jsm = await jetstreamManager(nc);
+  // Layout 2 as docswarm wrote it: no triage consumer, split-normal takes plain submissions too.
+  await ensureTopology(nc);
+  await jsm.consumers.delete(STREAMS.submit, TRIAGE_CONSUMER);
+  await jsm.consumers.update(STREAMS.submit, "split-normal", {
+    filter_subjects: [subjects.submit, subjects.submitAt("normal")],
+  });
+  for await (const si of jsm.streams.list())
+    await jsm.streams.update(si.config.name, {
+      ...si.config,
+      metadata: { ...si.config.metadata, "docswarm.version": "2" },
+    });
+  const doc = await denseDoc("before-triage", 2);
+  const h = headers();
+  h.set(HEADERS.docId, doc.docId);
+  await jetstream(nc).publish(subjects.submit, doc.bytes, { headers: h });
+
+  // A role that may create what is missing checks it: it cannot create the triage consumer (the work
+  // queue refuses a second consumer of plain docswarm.submit), so it reports, does not wait or fail.
+  const report = await applyTopology(nc, {}, { mode: "check", create: true });
+  t.deepEqual(report.missing, []);
+  t.deepEqual(
+    report.changes.filter((c) => c.error),
+    [],
+  );
+  const said: string[] = [];
+  logCheck(report, (_level, msg, fields) => said.push(`${msg} ${JSON.stringify(fields ?? {})}`));
+  t.true(
+    said.some((s) => s.includes("run `docswarm init`") && s.includes("split-triage")),
+    said.join("\n"),
+  );
+  t.false((await jsm.consumers.list(STREAMS.submit).next()).some((c) => c.name === TRIAGE_CONSUMER));
+
+  // Roles run on it as it is (split-normal still takes the plain submission).
+  const swarm = await Swarm.initialize({ natsUrl: server.url, agents: 1 });
+  t.teardown(() => swarm.shutdown());
+  const client = new DocswarmClient(nc);
+  t.is((await client.result(doc.docId, { timeoutMs: 60_000 })).status, "done");
+
+  const init = await runCliWithEnv(["init"], { NATS_URL: server.url });
+  t.is(init.code, 0, `${init.stdout}\n${init.stderr}`);
+  t.regex(init.stdout, /update\s+DOCSWARM_SUBMIT\/split-normal\s+filter_subjects/);
+  t.regex(init.stdout, /create\s+DOCSWARM_SUBMIT\/split-triage\s+consumer/);
+  const normal = await jsm.consumers.info(STREAMS.submit, "split-normal");
+  t.deepEqual(normal.config.filter_subjects ?? [normal.config.filter_subject], [subjects.submitAt("normal")]);
+  const triage = await jsm.consumers.info(STREAMS.submit, TRIAGE_CONSUMER);
+  t.deepEqual(triage.config.filter_subjects ?? [triage.config.filter_subject], [subjects.submit]);
+
+  // After init a plain submission goes through triage (the running agent probes it).
+  const after = await denseDoc("after-triage", 2);
+  const h2 = headers();
+  h2.set(HEADERS.docId, after.docId);
+  h2.set(HEADERS.priority, "high");
+  await jetstream(nc).publish(subjects.submit, after.bytes, { headers: h2 });
+  t.is((await client.result(after.docId, { timeoutMs: 60_000 })).status, "done");
+  t.is((await jsm.consumers.info(STREAMS.submit, TRIAGE_CONSUMER)).delivered.stream_seq > 0, true);
 });

@@ -7,7 +7,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { jetstreamManager } from "@nats-io/jetstream";
 import test from "ava";
-import { connectNats, STREAMS, subjects } from "../streams/index.ts";
+import { connectNats, STREAMS, subjects, TOPOLOGY_VERSION } from "../streams/index.ts";
 import { startAuthServer } from "./support/auth.ts";
 import { CLI, REPO_ROOT, runCliWithEnv, tempDir } from "./support/cli.ts";
 import { startCluster } from "./support/cluster.ts";
@@ -32,7 +32,7 @@ test("roles started after docswarm init --replicas 3 keep the operator's replica
     },
     { timeoutMs: 60_000, intervalMs: 500, message: "docswarm init on the cluster" },
   );
-  t.regex(init.stdout, /topology version 2 \(found none\)/);
+  t.regex(init.stdout, new RegExp(`topology version ${TOPOLOGY_VERSION} \\(found none\\)`));
   const nc = await connectNats({ servers: urls, name: "ownership-test" });
   t.teardown(() => nc.close());
   const jsm = await jetstreamManager(nc);
@@ -142,7 +142,7 @@ test("a dashboard started before any topology waits for it; agents and coordinat
   t.regex(init.stdout, /Nothing to change/);
   const nc = await connectTo(t, server.url, "docswarm-test", { reconnect: true });
   const done = await (await jetstreamManager(nc)).streams.info(STREAMS.done);
-  t.is(done.config.metadata?.["docswarm.version"], "2");
+  t.is(done.config.metadata?.["docswarm.version"], String(TOPOLOGY_VERSION));
   t.deepEqual(done.config.subjects, [subjects.final("*")]);
 });
 

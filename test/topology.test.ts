@@ -91,7 +91,8 @@ test("one durable pull consumer per stage and priority, split reading submission
   const { consumers } = await snapshot(await jetstreamManager(nc));
   const expected: Record<string, string[]> = {
     "DOCSWARM_SUBMIT/split-high": ["docswarm.submit.high"],
-    "DOCSWARM_SUBMIT/split-normal": ["docswarm.submit", "docswarm.submit.normal"],
+    "DOCSWARM_SUBMIT/split-normal": ["docswarm.submit.normal"],
+    "DOCSWARM_SUBMIT/split-triage": ["docswarm.submit"],
     "DOCSWARM_SUBMIT/split-low": ["docswarm.submit.low"],
   };
   for (const stage of ["extract", "merge"]) {

@@ -128,3 +128,26 @@ test("an object header naming a missing object fails with OBJECT_MISSING", async
   const r = assertFailed(t, await firstJson(sub), docId, "OBJECT_MISSING", /nowhere/);
   t.is(r.pageCount, 0);
 });
+
+test("plain docswarm.submit: no priority header runs at normal, an unknown one fails HEADER_INVALID", async (t) => {
+  const swarm = await startSwarm(t, { agents: 1 });
+  const nc = await connectTo(t, swarm.url, "raw-client");
+  const plain = await knownDoc("wire-plain", 2);
+  const odd = await knownDoc("wire-odd-priority", 2);
+  const subs = [await subscribeDone(nc, plain.docId), await subscribeDone(nc, odd.docId)];
+  const h = headers();
+  h.set("Docswarm-Doc-Id", plain.docId);
+  nc.publish("docswarm.submit", plain.bytes, { headers: h });
+  const bad = headers();
+  bad.set("Docswarm-Doc-Id", odd.docId);
+  bad.set("Docswarm-Priority", "urgent");
+  nc.publish("docswarm.submit", odd.bytes, { headers: bad });
+
+  assertDone(t, await firstJson(subs[0]!), plain);
+  assertFailed(t, await firstJson(subs[1]!), odd.docId, "HEADER_INVALID", /priority/i);
+  const jobs = await new Kvm(nc).open("docswarm-jobs");
+  const job = Job.parse((await jobs.get(plain.docId))?.json());
+  t.is(job.priority, "normal");
+  // Triage moved it before splitting: the run is the moved message's, after both originals.
+  t.true(Number.parseInt(job.runId, 36) > 2, `run ${job.runId}`);
+});
