@@ -151,3 +151,27 @@ test("plain docswarm.submit: no priority header runs at normal, an unknown one f
   // Triage moved it before splitting: the run is the moved message's, after both originals.
   t.true(Number.parseInt(job.runId, 36) > 2, `run ${job.runId}`);
 });
+
+test("plain submissions in a full submit stream are split where they are (triage cannot copy them)", async (t) => {
+  const swarm = await startSwarm(t, { agents: 0, topology: { submitMaxMsgs: 3 } });
+  const nc = await connectTo(t, swarm.url, "raw-client");
+  const docs = await Promise.all([0, 1, 2].map((i) => knownDoc(`wire-full-${i}`, 2)));
+  const subs = await Promise.all(docs.map((d) => subscribeDone(nc, d.docId)));
+  const seqs: number[] = [];
+  for (const d of docs) {
+    const h = headers();
+    h.set("Docswarm-Doc-Id", d.docId);
+    h.set("Docswarm-Priority", "high");
+    seqs.push((await swarm.js.publish("docswarm.submit", d.bytes, { headers: h })).seq);
+  }
+  await swarm.host.spawn(1);
+  for (const [i, d] of docs.entries()) assertDone(t, await firstJson(subs[i]!), d);
+  const jobs = await new Kvm(nc).open("docswarm-jobs");
+  const job = Job.parse((await jobs.get(docs[0]!.docId))?.json());
+  t.is(
+    Number.parseInt(job.runId, 36),
+    seqs[0]!,
+    "the first was split as it was: its run is its own sequence",
+  );
+  t.is(job.priority, "high", "split in place still reads the header");
+});
