@@ -2,19 +2,36 @@
 // Nats-Msg-Id *before* the task is acked, so a crash in between yields a redelivery whose result
 // the stream drops as a duplicate.
 
+import type { NatsConnection } from "@nats-io/transport-node";
 import { withTraceHeaders } from "../observability/thread.ts";
 import type { ErrorInfo, TaskResult } from "../schemas/index.ts";
-import { jsonBytes, OBJECT_STORES, PAYLOAD_HEADROOM_BYTES, subjects } from "../streams/index.ts";
+import {
+  ApiCodes,
+  isApiError,
+  jsonBytes,
+  OBJECT_STORES,
+  PAYLOAD_HEADROOM_BYTES,
+  subjects,
+} from "../streams/index.ts";
 import type { AgentServices } from "./services.ts";
 
 export type TaskIdentity = Pick<TaskResult, "taskId" | "docId" | "runId" | "stage" | "index">;
 
+/** Connections whose results stream refused a per-message TTL (a layout before allow_msg_ttl). */
+const ttlRefused = new WeakSet<NatsConnection>();
+
+/**
+ * `ttlMs`: the result expires by itself that long after it is stored (a document that ended in
+ * this task: nobody purges its results). On a results stream without per-message TTLs (a layout
+ * `docswarm init` has not migrated yet) it goes without one, and the coordinator deletes it.
+ */
 export async function publishResult(
   s: AgentServices,
   task: TaskIdentity,
   delivery: number,
   startedAt: number,
   outcome: { status: "ok"; output: unknown } | { status: "failed"; error: ErrorInfo; output?: unknown },
+  options: { ttlMs?: number } = {},
 ): Promise<void> {
   const result: TaskResult = {
     v: 1,
@@ -36,9 +53,25 @@ export async function publishResult(
     body = jsonBytes({ ...rest, outputObject: { bucket: OBJECT_STORES.results, name, size: info.size } });
   }
   // The traceparent of the task's span, so the coordinator's gather continues the trace.
-  const headers = withTraceHeaders();
-  await s.publisher.publish(subjects.result(task.docId, `${task.stage}.${task.index}`), body, {
-    msgID: task.taskId,
-    ...(headers && { headers }),
-  });
+  const subject = subjects.result(task.docId, `${task.stage}.${task.index}`);
+  const ttl =
+    options.ttlMs !== undefined && !ttlRefused.has(s.nc)
+      ? `${Math.max(1000, Math.ceil(options.ttlMs))}ms`
+      : undefined;
+  // Fresh headers per attempt: the publisher writes the message id (and TTL) into them.
+  const send = (withTtl: string | undefined) => {
+    const headers = withTraceHeaders();
+    return s.publisher.publish(subject, body, {
+      msgID: task.taskId,
+      ...(headers && { headers }),
+      ...(withTtl && { ttl: withTtl }),
+    });
+  };
+  try {
+    await send(ttl);
+  } catch (err) {
+    if (!ttl || !isApiError(err, ApiCodes.MessageTtlDisabled)) throw err;
+    ttlRefused.add(s.nc);
+    await send(undefined);
+  }
 }

@@ -22,10 +22,11 @@ export type RunnerOptions<O> = {
   /** How a delivery becomes a task; by default its data is a JSON Task envelope. */
   receive?: (d: TaskDelivery) => Received;
   /**
-   * The output a result reports, or undefined when the task publishes no result (it ended its
-   * document itself, or found the work owned by another run). By default every output is reported.
+   * The output a result reports, or undefined when the task publishes no result (it found the work
+   * owned by another run), and how long the result lives (`ttlMs`: the task ended its document, so
+   * nobody purges its results). By default every output is reported and kept.
    */
-  report?: (output: O) => { output: unknown } | undefined;
+  report?: (output: O, s: AgentServices) => { output: unknown; ttlMs?: number } | undefined;
   /** Cleans up after the task failed for good (its failed result published, the message termed). */
   failed?: (received: Received & { ok: true }, s: AgentServices) => Promise<void>;
 };
@@ -93,7 +94,7 @@ function identityOf(task: Task): TaskIdentity {
 
 export function stageHandler<I, O>(def: StageDefinition<I, O>, options: RunnerOptions<O> = {}): TaskHandler {
   const receive = options.receive ?? receiveEnvelope;
-  const report = options.report ?? ((output: O) => ({ output }));
+  const report: NonNullable<RunnerOptions<O>["report"]> = options.report ?? ((output: O) => ({ output }));
   const stage = def as StageDefinition;
   return {
     name: def.name,
@@ -130,8 +131,18 @@ export function stageHandler<I, O>(def: StageDefinition<I, O>, options: RunnerOp
         const output = await run(stage, received, ctx);
         const checked = validate(def.output, output);
         if (!checked.ok) throw new StageError("SCHEMA_INVALID", `output of ${def.name}: ${checked.message}`);
-        const reported = report(checked.value);
-        if (reported) await publishResult(s, identity, delivered, startedAt, { status: "ok", ...reported });
+        const reported = report(checked.value, s);
+        if (reported) {
+          const { ttlMs, output: out } = reported;
+          await publishResult(
+            s,
+            identity,
+            delivered,
+            startedAt,
+            { status: "ok", output: out },
+            ttlMs !== undefined ? { ttlMs } : {},
+          );
+        }
         delivery.ack();
       } catch (err) {
         const error = toErrorInfo(err);

@@ -13,6 +13,7 @@ import {
   type Job,
   type JobResult,
   SplitFailure,
+  SplitFinished,
   TaskResult,
   validate,
 } from "../schemas/index.ts";
@@ -53,6 +54,8 @@ export class JobProgress {
     }
     observeTaskResult(r);
     if (r.status === "failed") return this.#onFailed(r, key);
+    if (r.stage === "split" && (r.output as { outcome?: unknown } | undefined)?.outcome === "finished")
+      return this.#onFinished(r, m);
     const cur = await this.#ctx.jobs.loadRun(r.docId, r.runId);
     if (!cur || cur.job.runId !== r.runId) {
       this.#ctx.log("debug", "result of an unknown or older run ignored", { docId: r.docId, runId: r.runId });
@@ -77,6 +80,54 @@ export class JobProgress {
     });
     const first = Object.values(job.tasks).filter((t) => t.state === "released");
     await this.#ctx.capabilities.check(job.docId, first);
+  }
+
+  /**
+   * A document split ended itself (it fit one task): it has no job, only its final result and this
+   * result, so the events it would have caused along the way are announced here, at once. The
+   * result carries a TTL (it expires with the finished-job window); one without (a results stream
+   * from before per-message TTLs) is deleted here, by sequence, so no other run's results go.
+   */
+  async #onFinished(r: TaskResult, m: JsMsg): Promise<void> {
+    const ctx = this.#ctx;
+    const summary = validate(SplitFinished, r.output);
+    if (!summary.ok) {
+      ctx.log("warn", "invalid split summary dropped", { docId: r.docId, error: summary.message });
+      return;
+    }
+    const f = summary.value;
+    const at = Date.now();
+    publishEvent(ctx.nc, {
+      type: "doc.accepted",
+      at,
+      docId: r.docId,
+      runId: r.runId,
+      priority: f.priority,
+      pageCount: f.pageCount,
+      chunks: f.pageCount > 0 ? 1 : 0,
+    });
+    if (f.pageCount > 0)
+      publishEvent(ctx.nc, {
+        type: "doc.progress",
+        at,
+        docId: r.docId,
+        stage: "extract",
+        done: 1,
+        total: 1,
+        pagesDone: f.pageCount,
+        pageCount: f.pageCount,
+        chunkPages: f.pageCount,
+      });
+    publishEvent(ctx.nc, {
+      type: f.status === "done" ? "doc.done" : "doc.failed",
+      at,
+      docId: r.docId,
+      pageCount: f.pageCount,
+      totalMs: f.totalMs,
+      ...(f.error && { error: f.error }),
+    });
+    if (!m.headers?.get("Nats-TTL"))
+      await ctx.jsm.streams.deleteMessage(STREAMS.results, m.seq, false).catch(() => {});
   }
 
   async #onDone(r: TaskResult, key: string): Promise<void> {

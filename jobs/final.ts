@@ -94,6 +94,25 @@ export async function hasFinal(jsm: JetStreamManager, id: string): Promise<boole
   return stored !== null;
 }
 
+/**
+ * Which run stored the final result of a document (or DAG job), from its message id
+ * (`<id>.<runId>.final`); null when none is stored, undefined when the stored one has no such id.
+ */
+export async function finalRun(jsm: JetStreamManager, id: string): Promise<string | undefined | null> {
+  const stored = await jsm.streams
+    .getMessage(STREAMS.done, { last_by_subj: subjects.done(id) })
+    .catch((err: unknown) => {
+      if (isNoMessage(err)) return null;
+      throw err;
+    });
+  if (!stored) return null;
+  const msgId = stored.header?.get("Nats-Msg-Id") ?? "";
+  const prefix = `${id}.`;
+  return msgId.startsWith(prefix) && msgId.endsWith(".final")
+    ? msgId.slice(prefix.length, -".final".length)
+    : undefined;
+}
+
 /** Removes a document's final result so it can be processed again on explicit request. */
 export async function purgeFinal(jsm: JetStreamManager, docId: string): Promise<void> {
   await jsm.streams.purge(STREAMS.done, { filter: subjects.done(docId) });

@@ -7,6 +7,7 @@ export {
   decodeJobResult,
   doneKind,
   type FinalLimits,
+  finalRun,
   hasFinal,
   type PublishFinalOutcome,
   purgeFinal,

@@ -13,7 +13,14 @@ import { SubmitHeaders } from "./headers.ts";
 import { Job } from "./job.ts";
 import { LeaderLease, TaskLease } from "./lease.ts";
 import { ChunkStageInput, DocumentStageInput, Pipeline } from "./pipeline.ts";
-import { ExtractOutput, MergeOutput, SplitFailure, SplitOutput, TaskResult } from "./result.ts";
+import {
+  ExtractOutput,
+  MergeOutput,
+  SplitFailure,
+  SplitFinished,
+  SplitOutput,
+  TaskResult,
+} from "./result.ts";
 import { ScaleDecision } from "./scale.ts";
 import { SwarmStatus } from "./status.ts";
 import { ExtractInput, MergeInput, Task } from "./task.ts";
@@ -29,6 +36,7 @@ export const JSON_SCHEMA_CATALOG: Array<{ name: string; schema: z.ZodType; io: "
   { name: "MergeOutput", schema: MergeOutput, io: "output" },
   { name: "SplitOutput", schema: SplitOutput, io: "output" },
   { name: "SplitFailure", schema: SplitFailure, io: "output" },
+  { name: "SplitFinished", schema: SplitFinished, io: "output" },
   { name: "SwarmEvent", schema: SwarmEvent, io: "output" },
   { name: "SwarmStatus", schema: SwarmStatus, io: "output" },
   { name: "Job", schema: Job, io: "output" },

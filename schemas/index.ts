@@ -84,7 +84,14 @@ export {
   STAGE_SCOPES,
   StageScope,
 } from "./pipeline.ts";
-export { ExtractOutput, MergeOutput, SplitFailure, SplitOutput, TaskResult } from "./result.ts";
+export {
+  ExtractOutput,
+  MergeOutput,
+  SplitFailure,
+  SplitFinished,
+  SplitOutput,
+  TaskResult,
+} from "./result.ts";
 export { AutoscalerConfig, type AutoscalerOptions, ScaleDecision } from "./scale.ts";
 export {
   AccountStorage,

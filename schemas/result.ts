@@ -1,6 +1,6 @@
 // Result envelope on docswarm.result.<docId>: the "ack event" of one task, and built-in outputs.
 import { z } from "zod";
-import { DocId, EpochMs, ErrorInfo, StageName, TaskId } from "./common.ts";
+import { DocId, EpochMs, ErrorInfo, Priority, StageName, TaskId } from "./common.ts";
 import { DocMeta, DocWarning, ObjectRef, PageRange, PageText } from "./document.ts";
 
 export const TaskResult = z
@@ -30,6 +30,30 @@ export const SplitOutput = z
   .object({ pageCount: z.number().int().nonnegative(), chunks: z.array(PageRange), meta: DocMeta })
   .meta({ id: "SplitOutput" });
 export type SplitOutput = z.infer<typeof SplitOutput>;
+
+/**
+ * Output of a split that ended the document itself (one that fits one chunk, in the default
+ * pipeline: extracted where it was opened, its final result written by split): what the
+ * coordinator needs to announce it, since no job record exists.
+ */
+export const SplitFinished = z
+  .object({
+    outcome: z.literal("finished"),
+    /** The stored final result's status. */
+    status: z.enum(["done", "failed"]),
+    priority: Priority,
+    pageCount: z.number().int().nonnegative(),
+    /** Warnings on the final result (their number). */
+    warnings: z.number().int().nonnegative(),
+    stageMs: z.record(z.string(), z.number().nonnegative()),
+    /** Submit to final result. */
+    totalMs: z.number().nonnegative(),
+    /** Whether the final result fit in its message (else it points into docswarm-results). */
+    inline: z.boolean(),
+    error: ErrorInfo.optional(),
+  })
+  .meta({ id: "SplitFinished" });
+export type SplitFinished = z.infer<typeof SplitFinished>;
 
 /** Output of a failed split: what the coordinator needs to write the final failure. */
 export const SplitFailure = z

@@ -29,7 +29,8 @@ import {
  * settings in stream metadata, per-key TTLs in the jobs bucket, the done stream's message size
  * capped, the dead-letter consumer inheriting its stream's replicas. 3: plain `docswarm.submit` has
  * its own consumer (split-triage, which moves each submission to its header's priority before
- * splitting); split-normal takes only `docswarm.submit.normal`.
+ * splitting); split-normal takes only `docswarm.submit.normal`; per-message TTLs on the results
+ * stream (the result of a document split ended itself expires instead of being purged).
  */
 export const TOPOLOGY_VERSION = 3;
 
@@ -137,7 +138,7 @@ function streams(c: TopologyConfig, maxPayloadBytes: number): ResourceSpec[] {
     stream(
       c,
       STREAMS.results,
-      "task results of documents in flight; purged when a document finishes",
+      "task results of documents in flight, purged when a document finishes; the result of a document split ended itself, for the finished-job window (per-message TTL)",
       "discard new: agents retry publishing (backpressure); the age bounds what a stuck document leaves",
       {
         subjects: [subjects.resultsAll],
@@ -146,6 +147,9 @@ function streams(c: TopologyConfig, maxPayloadBytes: number): ResourceSpec[] {
         max_bytes: c.resultsMaxBytes,
         max_age: nanos(c.resultsMaxAgeMs),
         allow_direct: true,
+        // A document that split ended itself has no job whose end purges its results: its one
+        // result expires by itself (Nats-TTL), without an API request per document.
+        allow_msg_ttl: true,
         duplicate_window: dedup,
       },
     ),

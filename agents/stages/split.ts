@@ -1,9 +1,10 @@
 // split: turns a submission (agents/submission.ts) into a job. Reads the page count and metadata,
 // stores the bytes in the object store, plans chunks, records the job (the first submission of a
 // document wins), publishes one extract task per chunk with deterministic ids, and reports the plan
-// as its result. A redelivered submission republishes the same tasks (the stream drops the
-// duplicates); a second submission of a document that already has a job changes nothing unless it
-// asks to reprocess. Run by the stage runner like every other stage.
+// as its result. A document that fits one chunk in the default pipeline is extracted and ended here
+// instead, without a job (./whole-document.ts). A redelivered submission republishes the same tasks
+// (the stream drops the duplicates); a second submission of a document that already has a job
+// changes nothing unless it asks to reprocess. Run by the stage runner like every other stage.
 import { z } from "zod";
 import { hasFinal, pipelineTasks, publishTasks, purgeFinal, releasedTasks } from "../../jobs/index.ts";
 import { annotateSpan, withTraceHeaders } from "../../observability/thread.ts";
@@ -13,6 +14,7 @@ import {
   HEADERS,
   type Job,
   type ObjectRef,
+  SplitFinished,
   SplitOutput,
   SubmitHeaders,
   validate,
@@ -27,10 +29,12 @@ import {
 } from "../../streams/index.ts";
 import { planChunks } from "../chunking.ts";
 import { StageError } from "../errors.ts";
+import type { ExtractedPages } from "../pdf/extract-pages.ts";
 import { checkDocumentSize, readingOf } from "../pdf/reading.ts";
 import type { AgentServices } from "../services.ts";
 import { defineStage, type StageContext } from "../stage.ts";
 import { resolvePipeline, type Submission } from "../submission.ts";
+import { endWholeDocument, extractWhole, fitsOneTask, mayEndInSplit } from "./whole-document.ts";
 
 const SplitInput = z.object({
   data: z.instanceof(Uint8Array),
@@ -38,16 +42,29 @@ const SplitInput = z.object({
   submittedAt: z.number(),
 }) satisfies z.ZodType<Submission>;
 
-/** `planned`: the job's plan, reported as split's result. `joined`: another run owns the document. */
+/**
+ * `planned`: the job's plan, reported as split's result. `finished`: split ended the document
+ * itself. `joined`: another run owns the document.
+ */
 export const SplitOutcome = z.discriminatedUnion("outcome", [
   z.object({ outcome: z.literal("planned"), plan: SplitOutput }),
+  z.object({ outcome: z.literal("finished"), summary: SplitFinished }),
   z.object({ outcome: z.literal("joined") }),
 ]);
 export type SplitOutcome = z.infer<typeof SplitOutcome>;
 
-/** What split's result reports: the plan (nothing when the submission joined another run). */
-export function reportSplit(o: SplitOutcome): { output: SplitOutput } | undefined {
-  return o.outcome === "planned" ? { output: o.plan } : undefined;
+/**
+ * What split's result reports: the plan, or the summary of a document it ended (which expires
+ * with the finished-job window, as a finished job would: there is no job whose end purges it);
+ * nothing when the submission joined another run.
+ */
+export function reportSplit(
+  o: SplitOutcome,
+  s: AgentServices,
+): { output: SplitOutput | SplitFinished; ttlMs?: number } | undefined {
+  if (o.outcome === "planned") return { output: o.plan };
+  if (o.outcome === "finished") return { output: o.summary, ttlMs: s.topology.jobsFinishedTtlMs };
+  return undefined;
 }
 
 function planned(job: Job): SplitOutcome {
@@ -116,9 +133,21 @@ async function storeBytes(s: AgentServices, b: Bytes, h: SubmitHeaders): Promise
   return adoptUpload(s.js, upload, b.upload, b.object.name);
 }
 
+/** What split read from the document: its metadata, and either its page costs or all its pages. */
+type DocumentRead = {
+  meta: DocMeta;
+  costs: number[] | undefined;
+  /** The whole document's pages, when it is one task (`whole`) and fits one. */
+  extracted?: ExtractedPages;
+  /** When extracting began and ended (ms since the epoch). */
+  extractSpan?: [number, number];
+};
+
 /**
  * Opens the document through the agent's document cache (when this agent extracts chunks of it
  * soon, it does not parse it again) for its metadata and, with adaptive chunks, its page costs.
+ * With `whole` (a signal), a document that fits one task has all its pages extracted in the same
+ * open instead, and is closed after: nothing else reads it.
  */
 async function readDocument(
   s: AgentServices,
@@ -126,65 +155,113 @@ async function readDocument(
   runId: string,
   data: Uint8Array,
   reading: DocReading | undefined,
-): Promise<{ meta: DocMeta; costs: number[] | undefined }> {
+  whole?: AbortSignal,
+): Promise<DocumentRead> {
+  let done = false;
   try {
-    return await s.documents.use(
+    const read = await s.documents.use(
       object,
       runId,
-      async (doc) => {
+      async (doc): Promise<DocumentRead> => {
         if (doc.pageCount > s.processing.maxPages) {
           throw new StageError(
             "PDF_TOO_MANY_PAGES",
             `the document has ${doc.pageCount} pages; the limit is ${s.processing.maxPages}`,
           );
         }
-        return {
-          meta: await doc.meta(),
-          costs: s.processing.adaptiveChunks ? await doc.pageCosts() : undefined,
-        };
+        const meta = await doc.meta();
+        if (whole && fitsOneTask(s, doc)) {
+          done = true;
+          const from = Date.now();
+          const extracted = await extractWhole(doc, whole);
+          return { meta, costs: undefined, extracted, extractSpan: [from, Date.now()] };
+        }
+        return { meta, costs: s.processing.adaptiveChunks ? await doc.pageCosts() : undefined };
       },
       data,
       reading,
     );
+    if (done) s.documents.forget(object, runId);
+    return read;
   } catch (err) {
     s.documents.forget(object, runId);
     throw err;
   }
 }
 
-async function split(input: Submission, ctx: StageContext): Promise<SplitOutcome> {
+/**
+ * A submission that may end in split: its document opened (and, when small, extracted) while its
+ * job is looked up. A job means another run owns the document (or this submission's earlier
+ * delivery planned chunks); then the extraction is dropped.
+ */
+async function splitSmall(
+  input: Submission,
+  ctx: StageContext,
+  h: SubmitHeaders,
+  startedAt: number,
+): Promise<SplitOutcome> {
   const s = ctx.services;
   const { docId, runId, priority } = ctx.task;
-  const startedAt = Date.now();
-  annotateSpan({ "docswarm.run.id": runId });
-  const parsed = validate(SubmitHeaders, input.headers);
-  if (!parsed.ok) throw new StageError("HEADER_INVALID", `submission headers: ${parsed.message}`);
-  const h = parsed.value;
-  const reading = readingOf(h);
-  const reprocess = h.reprocess === "true";
+  const existing = s.jobs.load(docId, true);
+  // Awaited below; until then a failed read must not surface as an unhandled rejection.
+  existing.catch(() => {});
+  const bytes = await documentBytes(s, h, input, docId, runId);
+  const read = await readDocument(s, bytes.object, runId, bytes.data, readingOf(h), ctx.signal);
+  const job = (await existing)?.job;
+  if (job) return (await joinJob(s, job, runId, h, false)) ?? { outcome: "joined" };
+  if (!read.extracted) {
+    // Larger than one task: today's path, with the final-result check it skipped so far.
+    if (await hasFinal(s.jsm, docId)) return { outcome: "joined" };
+    return planJob(s, ctx, h, input, bytes, read, startedAt, await resolvePipeline(s, h.pipeline));
+  }
+  const [from, to] = read.extractSpan ?? [startedAt, startedAt];
+  return endWholeDocument(s, {
+    docId,
+    runId,
+    priority,
+    headers: h,
+    submittedAt: input.submittedAt,
+    meta: read.meta,
+    extracted: read.extracted,
+    stageMs: { split: Math.max(0, from - startedAt), extract: Math.max(0, to - from) },
+  });
+}
 
-  const [existing, ended] = await Promise.all([
-    s.jobs.load(docId, true),
-    reprocess ? false : hasFinal(s.jsm, docId),
-  ]);
-  if (existing && existing.job.runId === runId) {
+/** A document that has a job: this run's (make sure its tasks exist) or another's (join it). */
+async function joinJob(
+  s: AgentServices,
+  job: Job,
+  runId: string,
+  h: SubmitHeaders,
+  reprocess: boolean,
+): Promise<SplitOutcome | undefined> {
+  if (job.runId === runId) {
     // A redelivery of the submission that created this run (reprocessing or not): make sure its
     // tasks exist; their ids are the same, so the stream drops repeats. The result goes out even
     // when the document has finished meanwhile (its holder died between publishing the tasks and
     // the result): every delivery that completes leaves its result.
-    if (existing.job.status === "running") await publishFirstTasks(s, existing.job, h.password);
-    return planned(existing.job);
+    if (job.status === "running") await publishFirstTasks(s, job, h.password);
+    return planned(job);
   }
   // Another submission of a document that has a job: it joins that job (and its result).
-  if (existing && !reprocess) return { outcome: "joined" };
-  // A document that ended and whose job has left the jobs bucket: its stored final result answers.
-  if (ended) return { outcome: "joined" };
-  const pipeline = await resolvePipeline(s, h.pipeline);
-  if (reprocess) await purgeFinal(s.jsm, docId);
+  return reprocess ? undefined : { outcome: "joined" };
+}
 
-  const bytes = await documentBytes(s, h, input, docId, runId);
+/** Stores the bytes, plans the chunks, records the job and publishes its first tasks. */
+async function planJob(
+  s: AgentServices,
+  ctx: StageContext,
+  h: SubmitHeaders,
+  input: Submission,
+  bytes: Bytes,
+  read: DocumentRead,
+  startedAt: number,
+  pipeline: Awaited<ReturnType<typeof resolvePipeline>>,
+): Promise<SplitOutcome> {
+  const { docId, runId, priority } = ctx.task;
+  const reprocess = h.reprocess === "true";
+  const { meta, costs } = read;
   let object = bytes.object;
-  const { meta, costs } = await readDocument(s, object, runId, bytes.data, reading);
   if (!bytes.stored) {
     object = { ...object, size: (await storeBytes(s, bytes, h)).size };
     // The agents of this host that extract its chunks read the bytes from memory.
@@ -220,6 +297,35 @@ async function split(input: Submission, ctx: StageContext): Promise<SplitOutcome
   // What is stored: an earlier delivery of this submission may have recorded its own plan.
   if (stored.status === "running") await publishFirstTasks(s, stored, h.password);
   return planned(stored);
+}
+
+async function split(input: Submission, ctx: StageContext): Promise<SplitOutcome> {
+  const s = ctx.services;
+  const { docId, runId } = ctx.task;
+  const startedAt = Date.now();
+  annotateSpan({ "docswarm.run.id": runId });
+  const parsed = validate(SubmitHeaders, input.headers);
+  if (!parsed.ok) throw new StageError("HEADER_INVALID", `submission headers: ${parsed.message}`);
+  const h = parsed.value;
+  if (mayEndInSplit(h)) return splitSmall(input, ctx, h, startedAt);
+  const reprocess = h.reprocess === "true";
+
+  const [existing, ended] = await Promise.all([
+    s.jobs.load(docId, true),
+    reprocess ? false : hasFinal(s.jsm, docId),
+  ]);
+  if (existing) {
+    const joined = await joinJob(s, existing.job, runId, h, reprocess);
+    if (joined) return joined;
+  }
+  // A document that ended and whose job has left the jobs bucket: its stored final result answers.
+  if (ended) return { outcome: "joined" };
+  const pipeline = await resolvePipeline(s, h.pipeline);
+  if (reprocess) await purgeFinal(s.jsm, docId);
+
+  const bytes = await documentBytes(s, h, input, docId, runId);
+  const read = await readDocument(s, bytes.object, runId, bytes.data, readingOf(h));
+  return planJob(s, ctx, h, input, bytes, read, startedAt, pipeline);
 }
 
 /**

@@ -1,0 +1,124 @@
+// A document that fits one chunk, in the default pipeline, is extracted and ended by split itself:
+// one task, one open, one parse, and no job record, no stored copy of its bytes, no extract or merge
+// task. Exactly-once rests on the final result alone (jobs/end.ts: message id <docId>.<runId>.final,
+// expected last subject sequence 0): a redelivered or duplicate submission that extracts again finds
+// the stored final and changes nothing. Split's result then tells the coordinator it finished.
+import { endDocument, finalRun } from "../../jobs/index.ts";
+import { withSpan } from "../../observability/thread.ts";
+import {
+  DEFAULT_PIPELINE_TEXT,
+  type DocMeta,
+  type FinalResult,
+  type Priority,
+  type SplitFinished,
+  type SubmitHeaders,
+} from "../../schemas/index.ts";
+import { purgeUpload } from "../../streams/index.ts";
+import type { PdfDocument } from "../pdf/engine.ts";
+import { documentWarnings, type ExtractedPages, extractPages } from "../pdf/extract-pages.ts";
+import type { AgentServices } from "../services.ts";
+
+/**
+ * Whether a submission may end in split when its document is small: not a reprocess (that replaces
+ * a job's run, which needs the job), and the default pipeline (user stages and DAGs need the graph).
+ * A named pipeline is not read for this: it takes the job's path even when it names the defaults.
+ */
+export function mayEndInSplit(h: SubmitHeaders): boolean {
+  return h.reprocess !== "true" && (h.pipeline === undefined || h.pipeline === DEFAULT_PIPELINE_TEXT);
+}
+
+/** Whether an opened document is small enough to be one task: it fits one chunk. */
+export function fitsOneTask(s: AgentServices, doc: PdfDocument): boolean {
+  return doc.pageCount <= s.processing.chunkMaxPages;
+}
+
+/** Every page of a document, in an extract span of its own (trace views show extraction). */
+export function extractWhole(doc: PdfDocument, signal: AbortSignal): Promise<ExtractedPages> {
+  return withSpan("docswarm.extract", {}, () =>
+    extractPages(doc, { firstPage: 1, lastPage: doc.pageCount }, signal),
+  );
+}
+
+export type WholeDocument = {
+  docId: string;
+  runId: string;
+  priority: Priority;
+  headers: SubmitHeaders;
+  submittedAt: number;
+  meta: DocMeta;
+  extracted: ExtractedPages;
+  stageMs: { split: number; extract: number };
+};
+
+/** The final result, as merge builds it from one chunk. */
+function finalOf(d: WholeDocument, finishedAt: number): FinalResult {
+  const { pages } = d.extracted;
+  const { warnings, error } = documentWarnings(pages, d.extracted.warnings);
+  return {
+    v: 1,
+    kind: "document",
+    docId: d.docId,
+    status: error ? "failed" : "done",
+    source: d.headers.source ?? null,
+    pageCount: d.meta.pageCount,
+    pages,
+    meta: d.meta,
+    warnings,
+    timings: {
+      submittedAt: d.submittedAt,
+      finishedAt,
+      totalMs: Math.max(0, finishedAt - d.submittedAt),
+      stageMs: d.stageMs,
+    },
+    chunks: pages.length > 0 ? 1 : 0,
+    ...(error && { error }),
+  };
+}
+
+/**
+ * Writes the document's final result. "finished": this run's final is stored (now, or by an
+ * earlier delivery of this submission); "joined": another run's is, which stands.
+ */
+export async function endWholeDocument(
+  s: AgentServices,
+  d: WholeDocument,
+): Promise<{ outcome: "finished"; summary: SplitFinished } | { outcome: "joined" }> {
+  const final = finalOf(d, Date.now());
+  const { outcome, inline } = await endDocument(
+    s.js,
+    { kind: "document", final, runId: d.runId },
+    { maxPayloadBytes: s.maxPayloadBytes, maxResultBytes: s.topology.doneMaxResultBytes },
+  );
+  // Refused: a duplicate submission's run (or a DAG job) got there first, unless the stored final
+  // is this run's own from a delivery older than the dedup window.
+  if (outcome === "exists" && (await finalRun(s.jsm, d.docId)) !== d.runId) {
+    // An upload is this submission's alone (a fresh id); nobody else removes it.
+    if (d.headers.upload) await purgeUpload(s.jsm, d.headers.upload).catch(() => {});
+    return { outcome: "joined" };
+  }
+  await dropSubmittedBytes(s, d.headers);
+  return {
+    outcome: "finished",
+    summary: {
+      outcome: "finished",
+      status: final.status,
+      priority: d.priority,
+      pageCount: final.pageCount,
+      warnings: final.warnings?.length ?? 0,
+      stageMs: d.stageMs,
+      totalMs: final.timings.totalMs,
+      inline,
+      ...(final.error && { error: final.error }),
+    },
+  };
+}
+
+/**
+ * Bytes the submission brought through the object store (an upload's chunks, a named object) have
+ * no job whose end removes them: the document ended here, so they go now. A crash before this
+ * leaves them to the redelivery (which ends here again) or to the store's age limit.
+ */
+async function dropSubmittedBytes(s: AgentServices, h: SubmitHeaders): Promise<void> {
+  if (h.upload) await purgeUpload(s.jsm, h.upload).catch(() => {});
+  else if (h.object) await s.state.docs.delete(h.object).catch(() => {});
+}
