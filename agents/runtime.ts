@@ -115,6 +115,7 @@ export class Agent {
       const services = createServices(
         {
           agentId: config.agentId,
+          stages: config.stages,
           nc,
           js,
           jsm,

@@ -17,6 +17,8 @@ import type { SharedBytes } from "./shared-bytes.ts";
 
 export type AgentServices = {
   agentId: string;
+  /** The stages this agent serves (split ends a small document itself only when it also extracts). */
+  stages: readonly string[];
   nc: NatsConnection;
   js: JetStreamClient;
   /** JetStream publishes on the hot path (results, task fan-out). */

@@ -1,6 +1,7 @@
 // Exactly one final result per document: duplicate submissions join the existing job and get its
-// result, explicit reprocessing replaces the result (still one stored), and duplicated result messages
-// are counted once.
+// result (a document split ends itself is extracted again and its final refused), explicit
+// reprocessing replaces the result (still one stored), and duplicated result messages are counted
+// once.
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { headers, type NatsConnection } from "@nats-io/transport-node";
@@ -9,17 +10,18 @@ import { AgentHost } from "../agents/index.ts";
 import { DocswarmClient } from "../client/index.ts";
 import { Coordinator } from "../coordinator/index.ts";
 import { JobStore } from "../jobs/index.ts";
-import { decodeJson, HEADERS, Job, SwarmEvent, TaskResult } from "../schemas/index.ts";
+import { decodeJson, HEADERS, Job, type ProcessingConfig, SwarmEvent, TaskResult } from "../schemas/index.ts";
 import { BUCKETS, STREAMS, subjects } from "../streams/index.ts";
 import { denseDoc } from "./support/pdf.ts";
 import { startTopology } from "./support/server.ts";
 import { waitFor } from "./support/wait.ts";
 
-async function swarm(t: ExecutionContext) {
+/** Documents of more than two pages take the job's path (chunks, merge) unless `processing` says otherwise. */
+async function swarm(t: ExecutionContext, processing: Partial<ProcessingConfig> = { chunkMaxPages: 2 }) {
   const { nc, url } = await startTopology(t);
   const coordinator = await Coordinator.start({ servers: url });
   t.teardown(() => coordinator.close());
-  const host = await AgentHost.start({ servers: url, agents: 2 });
+  const host = await AgentHost.start({ servers: url, agents: 2, processing });
   t.teardown(() => host.close({ abandonPulls: true }));
   const republished = new Map<string, number>();
   nc.subscribe(subjects.doneAll, {
@@ -37,6 +39,10 @@ async function swarm(t: ExecutionContext) {
     },
   });
   return { nc, url, client: new DocswarmClient(nc), republished, attempted };
+}
+
+async function lastSeq(nc: NatsConnection, stream: string): Promise<number> {
+  return (await (await jetstreamManager(nc)).streams.info(stream)).state.last_seq;
 }
 
 async function storedFinals(nc: NatsConnection, docId: string): Promise<number> {
@@ -79,6 +85,40 @@ test("submitting the same document again returns the existing result; the stream
   t.is(republished.get(subjects.done(doc.docId)), 1);
   // Five submissions, one final attempted: the repeats joined the job instead of running again.
   t.is(attempted.get(doc.docId), 1, "final publishes attempted");
+});
+
+test("a document split ends itself, submitted again: each repeat's final is refused, one is stored", async (t) => {
+  const { nc, client, republished, attempted } = await swarm(t, {});
+  const doc = await denseDoc("dup-small", 2);
+  const js = jetstream(nc);
+  const h = headers();
+  h.set(HEADERS.docId, doc.docId);
+  await Promise.all([
+    js.publish(subjects.submit, doc.bytes, { headers: h }),
+    js.publish(subjects.submit, doc.bytes, { headers: h }),
+    client.submit(doc.bytes, { docId: doc.docId }),
+    client.submit(doc.bytes, { docId: doc.docId }),
+  ]);
+  const first = await client.result(doc.docId, { timeoutMs: 30_000 });
+  t.is(first.status, "done");
+  t.is(first.chunks, 1);
+  await client.submit(doc.bytes, { docId: doc.docId });
+  const jsm = await jetstreamManager(nc);
+  await waitFor(
+    async () => {
+      const ci = await jsm.consumers.info(STREAMS.submit, "split-normal");
+      return ci.num_pending === 0 && ci.num_ack_pending === 0;
+    },
+    { message: "every submission to be handled" },
+  );
+  t.deepEqual(await client.result(doc.docId), first);
+  // What shows no second final: the stream stored and republished one. No job exists for a repeat
+  // to join, so a repeat extracts again and attempts its own final, which the stream refuses.
+  t.is(await storedFinals(nc, doc.docId), 1);
+  t.is(republished.get(subjects.done(doc.docId)), 1);
+  const n = attempted.get(doc.docId) ?? 0;
+  t.true(n >= 1 && n <= 5, `${n} final publishes attempted for five submissions`);
+  t.is(await lastSeq(nc, `KV_${BUCKETS.jobs}`), 0, "no job was ever written");
 });
 
 test("reprocessing on request replaces the result: one stored, one per submission", async (t) => {

@@ -15,7 +15,8 @@ import { stagePath, startSwarm } from "./support/server.ts";
 import { waitFor } from "./support/wait.ts";
 
 test("a finished job leaves the jobs bucket after its window; a resubmission gets the stored result and starts no run", async (t) => {
-  const s = await startSwarm(t, { topology: { jobsFinishedTtlMs: 1000 } });
+  // Chunks of two pages: the document takes the job's path (a smaller one split ends itself, below).
+  const s = await startSwarm(t, { topology: { jobsFinishedTtlMs: 1000 }, processing: { chunkMaxPages: 2 } });
   const attempted: string[] = [];
   s.nc.subscribe(subjects.final("*"), {
     callback: (_e, m) => {
@@ -63,6 +64,21 @@ test("a finished job leaves the jobs bucket after its window; a resubmission get
   t.deepEqual(accepted, [doc.docId], "one run accepted");
   t.deepEqual(attempted, [subjects.final(doc.docId)], "one final publish attempted");
   t.false(await present(), "no job recorded for the resubmission");
+});
+
+test("a document split ended itself leaves only its split result, which expires with the window", async (t) => {
+  const s = await startSwarm(t, { topology: { jobsFinishedTtlMs: 1000 } });
+  const doc = await knownDoc("retention-small", 3);
+  await s.client.submit(doc.bytes, { docId: doc.docId });
+  assertDone(t, await s.client.result(doc.docId, { timeoutMs: 30_000 }), doc);
+  const results = () => s.jsm.streams.info(STREAMS.results, { subjects_filter: subjects.results(doc.docId) });
+  t.deepEqual(Object.keys((await results()).state.subjects ?? {}), [subjects.result(doc.docId, "split.0")]);
+  await waitFor(async () => (await results()).state.messages === 0, {
+    timeoutMs: 30_000,
+    intervalMs: 250,
+    message: "split's result gone after the window",
+  });
+  t.is((await s.jsm.streams.info(`KV_${BUCKETS.jobs}`)).state.last_seq, 0, "no job was ever written");
 });
 
 test("a result above topology.doneMaxResultBytes is stored nowhere: the document fails RESULT_TOO_LARGE", async (t) => {

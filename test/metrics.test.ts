@@ -24,7 +24,8 @@ test("the process and dashboard /metrics endpoints report the run as it happens"
   t.is(before.sum("docswarm_agent_threads", { status: "idle" }), 2);
   t.true(before.samples.has('docswarm_backlog{stage="extract",priority="normal"}'));
 
-  const first = await swarm.submit((await denseDoc("metrics-1", 12, { charsPerPage: 600 })).bytes, {
+  // More pages than one chunk (16): split, extract chunks, merge.
+  const first = await swarm.submit((await denseDoc("metrics-1", 20, { charsPerPage: 600 })).bytes, {
     docId: "metrics-1",
   });
   await swarm.result(first.docId, { timeoutMs: 60_000 });
@@ -38,11 +39,12 @@ test("the process and dashboard /metrics endpoints report the run as it happens"
     },
     { message: "the first document in the process metrics" },
   );
-  t.is(mid.sum("docswarm_pages_extracted_total"), 12);
+  t.is(mid.sum("docswarm_pages_extracted_total"), 20);
   t.true(mid.sum("docswarm_task_duration_seconds_count", { stage: "extract" }) >= 1);
   t.true(mid.sum("docswarm_agent_tasks_total", { stage: "extract" }) >= 1);
   t.true(mid.sum("docswarm_agent_task_duration_seconds_count", { stage: "split" }) >= 1);
 
+  // One chunk's worth: one task, split's, which extracts it too.
   const second = await swarm.submit((await denseDoc("metrics-2", 7, { charsPerPage: 600 })).bytes, {
     docId: "metrics-2",
   });
@@ -56,10 +58,15 @@ test("the process and dashboard /metrics endpoints report the run as it happens"
     },
     { message: "the second document in the process metrics" },
   );
-  t.is(after.sum("docswarm_pages_extracted_total"), 19, "pages counter moved on");
+  t.is(after.sum("docswarm_pages_extracted_total"), 27, "pages counter moved on");
   t.true(
-    after.sum("docswarm_agent_tasks_total", { stage: "extract" }) >
-      mid.sum("docswarm_agent_tasks_total", { stage: "extract" }),
+    after.sum("docswarm_agent_tasks_total", { stage: "split" }) >
+      mid.sum("docswarm_agent_tasks_total", { stage: "split" }),
+  );
+  t.is(
+    after.sum("docswarm_agent_tasks_total", { stage: "extract" }),
+    mid.sum("docswarm_agent_tasks_total", { stage: "extract" }),
+    "the small document ran no extract task",
   );
 
   // The dashboard counts from the events subject (it was listening from the start); its backlog
@@ -76,7 +83,7 @@ test("the process and dashboard /metrics endpoints report the run as it happens"
     },
     { message: "both documents in the dashboard's /metrics, nothing waiting" },
   );
-  t.is(swarmWide.sum("docswarm_pages_extracted_total"), 19);
+  t.is(swarmWide.sum("docswarm_pages_extracted_total"), 27);
   t.is(swarmWide.sum("docswarm_agents_alive", { stage: "merge" }), 2);
   t.is(swarmWide.sum("docswarm_backlog"), 0);
 });

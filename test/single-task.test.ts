@@ -4,23 +4,32 @@
 // whose delivery died after its final was stored (before its result and ack) is redelivered and
 // ends with that one final; a results stream without per-message TTLs (an older layout) still works.
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import type { Msg, NatsConnection } from "@nats-io/transport-node";
+import { headers, type Msg, type NatsConnection } from "@nats-io/transport-node";
 import test from "ava";
 import { parseAckSubject, TaskDelivery } from "../agents/delivery.ts";
 import { AgentHost, builtinHandlers, chooseEngine } from "../agents/index.ts";
 import { createServices } from "../agents/services.ts";
 import { DocswarmClient } from "../client/index.ts";
 import { Coordinator } from "../coordinator/index.ts";
-import { decodeJson, ProcessingConfig, SwarmEvent, TaskResult, TopologyConfig } from "../schemas/index.ts";
+import {
+  decodeJson,
+  HEADERS,
+  ProcessingConfig,
+  SwarmEvent,
+  TaskResult,
+  TopologyConfig,
+} from "../schemas/index.ts";
 import {
   BUCKETS,
   consumerSpecs,
+  defaultDocId,
   OBJECT_STORES,
   openState,
   resourceSpecs,
   STREAMS,
   subjects,
   taskSources,
+  uploadDocument,
 } from "../streams/index.ts";
 import { assertDone } from "./support/assert.ts";
 import { knownDoc } from "./support/pdf.ts";
@@ -97,6 +106,30 @@ test("a 2-page document is one task: no job, no stored bytes, no extract or merg
   if (result.ok) t.like(result.value.output, { outcome: "finished", status: "done", pageCount: 2 });
 });
 
+test("a small document sent as an upload ends in split, and its upload's chunks are removed", async (t) => {
+  const swarm = await startSwarm(t, { agents: 1 });
+  const doc = await knownDoc("single-upload", 3, { charsPerPage: 3300 });
+  const upload = await uploadDocument(swarm.js, doc.bytes, 16 * 1024);
+  const chunks = async () =>
+    (await swarm.jsm.streams.info(`OBJ_${OBJECT_STORES.docs}`, { subjects_filter: ">" })).state.subjects ??
+    {};
+  t.deepEqual(Object.keys(await chunks()), [`$O.${OBJECT_STORES.docs}.C.${upload.id}`]);
+  const seen = watch(swarm.nc);
+  const h = headers();
+  h.set(HEADERS.upload, upload.id);
+  h.set(HEADERS.uploadSize, String(upload.size));
+  h.set(HEADERS.uploadDigest, upload.digest);
+  await swarm.js.publish(subjects.submit, new Uint8Array(), { headers: h });
+  const docId = defaultDocId(doc.bytes);
+  const r = assertDone(t, await swarm.client.result(docId, { timeoutMs: 60_000 }), doc, docId);
+  t.is(r.chunks, 1);
+  await waitFor(async () => Object.keys(await chunks()).length === 0, {
+    message: "the upload's chunks purged",
+  });
+  t.is(seen.jobs, 0);
+  t.is(seen.tasks, 0);
+});
+
 test("a delivery that dies after storing the final is redelivered and ends with that one final", async (t) => {
   t.timeout(90_000);
   const { nc, url } = await startTopology(t);
@@ -127,6 +160,7 @@ test("a delivery that dies after storing the final is redelivered and ends with 
   const js = jetstream(nc);
   const services = createServices({
     agentId: "frozen-agent",
+    stages: ["split", "extract", "merge"],
     nc,
     js,
     jsm: await jetstreamManager(nc),

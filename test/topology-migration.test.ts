@@ -110,6 +110,7 @@ test("docswarm init migrates the v1 layout in place: nothing lost, waiting work 
   t.deepEqual(await configs(), v1Configs);
   said.push(...check.changes.flatMap((c) => c.differs.map((d) => `${c.target} ${d.field}`)));
   t.true(said.includes("docswarm-jobs allow_msg_ttl"), said.join(", "));
+  t.true(said.includes(`${STREAMS.results} allow_msg_ttl`), said.join(", "));
 
   const env = { NATS_URL: server.url };
   const dry = await runCliWithEnv(["init", "--dry-run"], env);
@@ -126,6 +127,7 @@ test("docswarm init migrates the v1 layout in place: nothing lost, waiting work 
   for (const [name, c] of Object.entries(v2))
     t.is(c.metadata?.["docswarm.version"], String(TOPOLOGY_VERSION), name);
   t.true(v2[`KV_${BUCKETS.jobs}`]!.allow_msg_ttl);
+  t.true(v2[STREAMS.results]!.allow_msg_ttl, "split's results of documents it ended expire by themselves");
   t.is(v2[STREAMS.done]!.max_msg_size, 1024 * 1024);
   // Every stream kept its messages and every consumer its position; the plain submissions split-normal
   // took in v1 wait on split-triage now (layout 3).

@@ -1,6 +1,7 @@
 // One trace per document across threads and processes: a small OTLP/HTTP receiver collects the spans
 // of the main thread (client submit, coordinator gather) and of every agent thread (split, extract,
-// merge), and a raw submission carrying its own traceparent has its trace continued.
+// merge), and a raw submission carrying its own traceparent has its trace continued (a small one,
+// which split extracts itself: its extract span sits under split's).
 import { headers } from "@nats-io/transport-node";
 import test from "ava";
 import { startTracing } from "../observability/index.ts";
@@ -24,7 +25,8 @@ test("a document's trace holds submit, split, every extract chunk, gather and me
 
   const swarm = await Swarm.initialize({ agents: 2 });
   t.teardown(() => swarm.shutdown());
-  const { docId } = await swarm.submit((await denseDoc("traced", 12, { charsPerPage: 600 })).bytes, {
+  // More pages than one chunk holds: chunks on several agents, then merge.
+  const { docId } = await swarm.submit((await denseDoc("traced", 20, { charsPerPage: 600 })).bytes, {
     docId: "traced-doc",
   });
   // A raw client's submission with its own trace context.
@@ -87,5 +89,17 @@ test("a document's trace holds submit, split, every extract chunk, gather and me
     { message: "the raw submission's split span" },
   );
   t.is(rawSplit.parentSpanId, rawParent);
-  t.true(receiver.spans.some((s) => s.traceId === rawTraceId && s.name === "docswarm.merge"));
+  const rawSpans = receiver.spans.filter((s) => s.traceId === rawTraceId);
+  const rawExtract = rawSpans.find((s) => s.name === "docswarm.extract");
+  t.is(rawExtract?.parentSpanId, rawSplit.spanId, "split's extraction is its child span");
+  t.like(rawExtract?.attributes, {
+    "docswarm.doc.id": "raw-traced",
+    "docswarm.page.first": 1,
+    "docswarm.page.last": 3,
+  });
+  t.true(rawSpans.some((s) => s.name === "docswarm.gather" && s.parentSpanId === rawSplit.spanId));
+  t.false(
+    rawSpans.some((s) => s.name === "docswarm.merge"),
+    "no merge task for a document split ended",
+  );
 });

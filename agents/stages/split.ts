@@ -146,7 +146,7 @@ type DocumentRead = {
 /**
  * Opens the document through the agent's document cache (when this agent extracts chunks of it
  * soon, it does not parse it again) for its metadata and, with adaptive chunks, its page costs.
- * With `whole` (a signal), a document that fits one task has all its pages extracted in the same
+ * With `whole`, a document that fits one task has all its pages extracted in the same
  * open instead, and is closed after: nothing else reads it.
  */
 async function readDocument(
@@ -155,7 +155,7 @@ async function readDocument(
   runId: string,
   data: Uint8Array,
   reading: DocReading | undefined,
-  whole?: AbortSignal,
+  whole?: { docId: string; signal: AbortSignal },
 ): Promise<DocumentRead> {
   let done = false;
   try {
@@ -173,7 +173,7 @@ async function readDocument(
         if (whole && fitsOneTask(s, doc)) {
           done = true;
           const from = Date.now();
-          const extracted = await extractWhole(doc, whole);
+          const extracted = await extractWhole(doc, whole.docId, whole.signal);
           return { meta, costs: undefined, extracted, extractSpan: [from, Date.now()] };
         }
         return { meta, costs: s.processing.adaptiveChunks ? await doc.pageCosts() : undefined };
@@ -206,7 +206,10 @@ async function splitSmall(
   // Awaited below; until then a failed read must not surface as an unhandled rejection.
   existing.catch(() => {});
   const bytes = await documentBytes(s, h, input, docId, runId);
-  const read = await readDocument(s, bytes.object, runId, bytes.data, readingOf(h), ctx.signal);
+  const read = await readDocument(s, bytes.object, runId, bytes.data, readingOf(h), {
+    docId,
+    signal: ctx.signal,
+  });
   const job = (await existing)?.job;
   if (job) return (await joinJob(s, job, runId, h, false)) ?? { outcome: "joined" };
   if (!read.extracted) {

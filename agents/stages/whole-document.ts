@@ -27,16 +27,23 @@ export function mayEndInSplit(h: SubmitHeaders): boolean {
   return h.reprocess !== "true" && (h.pipeline === undefined || h.pipeline === DEFAULT_PIPELINE_TEXT);
 }
 
-/** Whether an opened document is small enough to be one task: it fits one chunk. */
+/**
+ * Whether an opened document is one task here: it fits one chunk, and this agent extracts too (an
+ * agent kept to splitting, say on a small ingest host, leaves extraction to the extract agents).
+ */
 export function fitsOneTask(s: AgentServices, doc: PdfDocument): boolean {
-  return doc.pageCount <= s.processing.chunkMaxPages;
+  return doc.pageCount <= s.processing.chunkMaxPages && s.stages.includes("extract");
 }
 
 /** Every page of a document, in an extract span of its own (trace views show extraction). */
-export function extractWhole(doc: PdfDocument, signal: AbortSignal): Promise<ExtractedPages> {
-  return withSpan("docswarm.extract", {}, () =>
-    extractPages(doc, { firstPage: 1, lastPage: doc.pageCount }, signal),
-  );
+export function extractWhole(doc: PdfDocument, docId: string, signal: AbortSignal): Promise<ExtractedPages> {
+  const span = { firstPage: 1, lastPage: doc.pageCount };
+  const attributes = {
+    "docswarm.doc.id": docId,
+    "docswarm.page.first": span.firstPage,
+    "docswarm.page.last": span.lastPage,
+  };
+  return withSpan("docswarm.extract", { attributes }, () => extractPages(doc, span, signal));
 }
 
 export type WholeDocument = {
