@@ -79,14 +79,21 @@ test("a three-node cluster loses no document and fails no call when the node lea
       attempts.set(m.subject, (attempts.get(m.subject) ?? 0) + 1);
     },
   });
-  // The highest delivery of each document's merge task that reported a result (core subscriber:
-  // it sees every result publish, also those the results stream drops as duplicates).
-  const mergeDeliveries = new Map<string, number>();
+  // The highest delivery of each document's ending task that reported a result: merge, or split
+  // for a document of one chunk, which split ends itself (core subscriber: it sees every result
+  // publish, also those the results stream drops as duplicates).
+  const endingDeliveries = new Map<string, number>();
+  const ends = (r: TaskResult) =>
+    r.stage === "merge" ||
+    (r.stage === "split" && (r.output as { outcome?: string } | undefined)?.outcome === "finished");
   nc.subscribe(subjects.resultsAll, {
     callback: (_e, m) => {
       const r = decodeJson(TaskResult, m.data);
-      if (!r.ok || r.value.stage !== "merge") return;
-      mergeDeliveries.set(r.value.docId, Math.max(mergeDeliveries.get(r.value.docId) ?? 0, r.value.delivery));
+      if (!r.ok || !ends(r.value)) return;
+      endingDeliveries.set(
+        r.value.docId,
+        Math.max(endingDeliveries.get(r.value.docId) ?? 0, r.value.delivery),
+      );
     },
   });
   nc.subscribe(subjects.doneAll, {
@@ -146,23 +153,23 @@ test("a three-node cluster loses no document and fails no call when the node lea
   await waitFor(() => republished.size === docs.length, { message: "every stored final republished" });
   // The done stream keeps one per document by construction; what shows nothing was doubled is
   // that each document's final was stored and republished once, and published once per delivery
-  // of its merge at most. A merge whose final publish got no answer while the done stream elected
-  // its leader fails (timeout) and runs again: its second publish is refused if the first was
-  // stored. So a merge that ran during the elections may attempt twice; one that ran before the
-  // kill attempted once.
+  // of its ending task (merge, or split for a one-chunk document) at most. One whose final publish
+  // got no answer while the done stream elected its leader fails (timeout) and runs again: its
+  // second publish is refused if the first was stored. So an ending task that ran during the
+  // elections may attempt twice; one that ran before the kill attempted once.
   let retried = 0;
   for (const doc of docs) {
     const n = attempts.get(subjects.final(doc.docId)) ?? 0;
-    const deliveries = mergeDeliveries.get(doc.docId) ?? 0;
+    const deliveries = endingDeliveries.get(doc.docId) ?? 0;
     t.is(republished.get(subjects.done(doc.docId)), 1, `${doc.docId}: republished finals`);
-    t.true(n >= 1 && n <= deliveries, `${doc.docId}: ${n} final publishes, ${deliveries} merge deliveries`);
+    t.true(n >= 1 && n <= deliveries, `${doc.docId}: ${n} final publishes, ${deliveries} ending deliveries`);
     if (deliveries > 1) retried++;
   }
   for (const doc of docs.slice(0, 2)) {
     t.is(attempts.get(subjects.final(doc.docId)), 1, `${doc.docId} (done before the kill): final publishes`);
-    t.is(mergeDeliveries.get(doc.docId), 1, `${doc.docId} (done before the kill): merge deliveries`);
+    t.is(endingDeliveries.get(doc.docId), 1, `${doc.docId} (done before the kill): ending deliveries`);
   }
-  t.log(`merges run again after an unanswered final publish: ${retried}`);
+  t.log(`ending tasks run again after an unanswered final publish: ${retried}`);
   t.log(`errors logged by the coordinator and agents: ${logs.length}`);
   for (const l of logs.slice(0, 10)) t.log(l);
 });
