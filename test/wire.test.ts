@@ -9,7 +9,8 @@ import { Objm } from "@nats-io/obj";
 import { headers, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import test from "ava";
 import { DocswarmClient } from "../client/index.ts";
-import { FinalResult, Job } from "../schemas/index.ts";
+import { decodeJson, FinalResult, Job, TaskResult } from "../schemas/index.ts";
+import { STREAMS, subjects } from "../streams/index.ts";
 import { assertDone, assertFailed } from "./support/assert.ts";
 import { knownDoc } from "./support/pdf.ts";
 import { connectTo, startSwarm } from "./support/server.ts";
@@ -129,6 +130,19 @@ test("an object header naming a missing object fails with OBJECT_MISSING", async
   t.is(r.pageCount, 0);
 });
 
+/**
+ * The run and priority of a small document's one task, from split's result (it has no job: split
+ * ended it; the result stays for the finished-job window).
+ */
+async function splitRun(nc: NatsConnection, docId: string): Promise<{ runId: string; priority: unknown }> {
+  const m = await (await jetstreamManager(nc)).streams.getMessage(STREAMS.results, {
+    last_by_subj: subjects.result(docId, "split.0"),
+  });
+  const r = decodeJson(TaskResult, m!.data);
+  if (!r.ok) throw new Error(r.message);
+  return { runId: r.value.runId, priority: (r.value.output as { priority?: unknown }).priority };
+}
+
 test("plain docswarm.submit: no priority header runs at normal, an unknown one fails HEADER_INVALID", async (t) => {
   const swarm = await startSwarm(t, { agents: 1 });
   const nc = await connectTo(t, swarm.url, "raw-client");
@@ -145,11 +159,10 @@ test("plain docswarm.submit: no priority header runs at normal, an unknown one f
 
   assertDone(t, await firstJson(subs[0]!), plain);
   assertFailed(t, await firstJson(subs[1]!), odd.docId, "HEADER_INVALID", /priority/i);
-  const jobs = await new Kvm(nc).open("docswarm-jobs");
-  const job = Job.parse((await jobs.get(plain.docId))?.json());
-  t.is(job.priority, "normal");
+  const run = await splitRun(nc, plain.docId);
+  t.is(run.priority, "normal");
   // Triage moved it before splitting: the run is the moved message's, after both originals.
-  t.true(Number.parseInt(job.runId, 36) > 2, `run ${job.runId}`);
+  t.true(Number.parseInt(run.runId, 36) > 2, `run ${run.runId}`);
 });
 
 test("plain submissions in a full submit stream are split where they are (triage cannot copy them)", async (t) => {
@@ -166,12 +179,11 @@ test("plain submissions in a full submit stream are split where they are (triage
   }
   await swarm.host.spawn(1);
   for (const [i, d] of docs.entries()) assertDone(t, await firstJson(subs[i]!), d);
-  const jobs = await new Kvm(nc).open("docswarm-jobs");
-  const job = Job.parse((await jobs.get(docs[0]!.docId))?.json());
+  const run = await splitRun(nc, docs[0]!.docId);
   t.is(
-    Number.parseInt(job.runId, 36),
+    Number.parseInt(run.runId, 36),
     seqs[0]!,
     "the first was split as it was: its run is its own sequence",
   );
-  t.is(job.priority, "high", "split in place still reads the header");
+  t.is(run.priority, "high", "split in place still reads the header");
 });
