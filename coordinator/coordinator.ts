@@ -2,13 +2,14 @@
 // results stream and the DAG job submissions with durable consumers (so whoever leads next resumes
 // exactly where the last one stopped), runs the leader's duties (agent watch, dead letters,
 // autoscaling) and stands down when deposed. What a result does to its job is job progress
-// (coordinator/progress.ts).
+// (coordinator/progress.ts). Its job writes carry its term (jobs/store.ts): on election it raises
+// the term of every running job before it consumes, and a write refused for a newer term deposes it.
 
 import { hostname } from "node:os";
 import type { JetStreamManager } from "@nats-io/jetstream";
 import { type Consumer, type JsMsg, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { JobStore, publishTasks } from "../jobs/index.ts";
+import { JobStore, publishTasks, readJobs, StaleTermError } from "../jobs/index.ts";
 import {
   extractTraceContext,
   type LogFn,
@@ -79,6 +80,8 @@ export class Coordinator {
   readonly #closed = Promise.withResolvers<void>();
   #autoscaler: Autoscaler | undefined;
   #unregisterGauges: (() => void) | undefined;
+  /** A failure drill's hold on the next job write (holdNextJobWrite). */
+  #writeHold: { ms: number; onHold: () => void } | undefined;
 
   private constructor(
     nc: NatsConnection,
@@ -113,6 +116,8 @@ export class Coordinator {
       jobs: new JobStore(state.jobs, {
         maxCached: 10_000,
         fence,
+        term: () => this.#election.term,
+        beforeWrite: () => this.#holdWrite(),
         finished: { js, ttlMs: topology.jobsFinishedTtlMs },
       }),
       capabilities: new Capabilities(nc, jsm),
@@ -187,6 +192,15 @@ export class Coordinator {
 
   async #startLeading(term: number): Promise<void> {
     const c = this.#ctx;
+    // Before anything is consumed: from here on a deposed leader's write to any running job is
+    // refused by the server (compare-and-set on a revision this write replaced).
+    const startedAt = Date.now();
+    const raised = await c.jobs.raiseTerm(await retryJetStream(() => readJobs(c.jsm)));
+    c.log("info", "running jobs fenced with the new term", {
+      term,
+      jobs: raised,
+      ms: Date.now() - startedAt,
+    });
     // The gather span continues the trace of the task that produced each result.
     await this.#consume(STREAMS.results, COORDINATOR_CONSUMER, (m) =>
       withSpan("docswarm.gather", { kind: SpanKind.CONSUMER, parent: extractTraceContext(m.headers) }, () =>
@@ -206,6 +220,9 @@ export class Coordinator {
       term,
       leaderSince: this.#election.leaderSince ?? Date.now(),
       fence: c.fence,
+      claim: async (docId) => {
+        await c.jobs.update(docId, (job) => (job.status === "running" ? job : undefined));
+      },
       log: c.log,
     });
     publishEvent(c.nc, { type: "coordinator.elected", at: Date.now(), coordinatorId: this.id, term });
@@ -253,6 +270,17 @@ export class Coordinator {
               m.nak();
               continue;
             }
+            if (err instanceof StaleTermError) {
+              // The server refused our write: a newer leader has written this job. Stop leading now.
+              this.#ctx.log("warn", "job write refused: a newer term wrote the job; standing down", {
+                term: err.term,
+                jobTerm: err.jobTerm,
+                err: err.message,
+              });
+              m.nak();
+              this.#election.depose(`a newer term (${err.jobTerm}) wrote a job`);
+              continue;
+            }
             this.#ctx.log("error", "could not process a message; it will be redelivered", {
               stream,
               err: (err as Error).message,
@@ -262,6 +290,23 @@ export class Coordinator {
         }
       })(),
     );
+  }
+
+  /**
+   * Failure drills (DOCSWARM_CHAOS): the next job write waits `ms` after passing the local fence,
+   * just before it is sent, and `onHold` says when it started waiting (so a drill can pause the
+   * process with a write pending).
+   */
+  holdNextJobWrite(ms: number, onHold: () => void): void {
+    this.#writeHold = { ms, onHold };
+  }
+
+  async #holdWrite(): Promise<void> {
+    const hold = this.#writeHold;
+    if (!hold) return;
+    this.#writeHold = undefined;
+    hold.onHold();
+    await new Promise((resolve) => setTimeout(resolve, hold.ms));
   }
 
   /** The leader's status (agents live and lost, dead letters); undefined on a standby. */

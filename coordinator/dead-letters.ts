@@ -120,14 +120,27 @@ export class DeadLetterer {
   readonly #jsm: JetStreamManager;
   readonly #fence: () => void;
   readonly #log: LogFn;
+  readonly #claim: (docId: string) => Promise<void>;
   count = 0;
 
-  constructor(nc: NatsConnection, js: JetStreamClient, jsm: JetStreamManager, fence: () => void, log: LogFn) {
+  /**
+   * `claim` writes the document's job with this leader's term (compare-and-set, jobs/store.ts)
+   * before anything is dead-lettered, so a deposed leader's dead letter stops at the server's refusal.
+   */
+  constructor(
+    nc: NatsConnection,
+    js: JetStreamClient,
+    jsm: JetStreamManager,
+    fence: () => void,
+    log: LogFn,
+    claim: (docId: string) => Promise<void> = async () => {},
+  ) {
     this.#nc = nc;
     this.#js = js;
     this.#jsm = jsm;
     this.#fence = fence;
     this.#log = log;
+    this.#claim = claim;
   }
 
   /** Moves one message to the DLQ and fails its document; "gone" when the message no longer exists. */
@@ -161,6 +174,7 @@ export class DeadLetterer {
       set(DLQ_HEADERS.taskId, who.taskId);
     }
     if (copy.redacted) set(DLQ_HEADERS.redacted, "password");
+    if (who) await this.#claim(who.docId);
     this.#fence();
     const pa = await this.#js.publish(subjects.dlq(stage), copy.data, {
       headers: h,

@@ -21,6 +21,8 @@ export type DutiesContext = {
   term: number;
   leaderSince: number;
   fence: () => void;
+  /** Writes a document's job with this leader's term before it is dead-lettered (see dead-letters.ts). */
+  claim?: (docId: string) => Promise<void>;
   log: LogFn;
 };
 
@@ -61,7 +63,7 @@ export class LeaderDuties {
 
   static async start(ctx: DutiesContext): Promise<LeaderDuties> {
     const agents = await AgentWatch.start(ctx.nc, ctx.state.agents, ctx.log);
-    const dl = new DeadLetterer(ctx.nc, ctx.js, ctx.jsm, ctx.fence, ctx.log);
+    const dl = new DeadLetterer(ctx.nc, ctx.js, ctx.jsm, ctx.fence, ctx.log, ctx.claim);
     let advisories: AdvisoryListener;
     try {
       advisories = await AdvisoryListener.start(ctx.js, dl, ctx.log);

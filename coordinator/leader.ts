@@ -95,7 +95,7 @@ export class LeaderElection {
         else await this.#tryAcquire();
       } catch (err) {
         this.#log("warn", "leader election: NATS request failed", { err: (err as Error).message });
-        if (this.#leader && performance.now() >= this.#validUntil) this.#depose("could not renew the lease");
+        if (this.#leader && performance.now() >= this.#validUntil) this.depose("could not renew the lease");
       }
       this.#firstAttemptDone();
       if (this.#stopped) break;
@@ -162,14 +162,18 @@ export class LeaderElection {
       this.#validUntil = sentAt + this.#o.ttlMs - this.#marginMs;
     } catch (err) {
       if (isWrongLastSequence(err)) {
-        this.#depose("another coordinator holds the lease");
+        this.depose("another coordinator holds the lease");
         return;
       }
       throw err;
     }
   }
 
-  #depose(reason: string): void {
+  /**
+   * Stops leading at once (the lease lapsed, someone else holds it, or the server refused a write
+   * because a newer term has written there); keeps campaigning.
+   */
+  depose(reason: string): void {
     if (!this.#leader) return;
     this.#leader = false;
     this.#validUntil = 0;

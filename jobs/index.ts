@@ -1,7 +1,13 @@
 // The life of a job, used by agents and the coordinator alike: its task graph, its record in the
 // jobs bucket, its tasks' results, and its one final result.
 export { type Ending, endDocument } from "./end.ts";
-export { FinalResultInvalidError, JobConflictError } from "./errors.ts";
+export {
+  FinalResultInvalidError,
+  JOBS_ERROR_CODES,
+  JobConflictError,
+  type JobsErrorCode,
+  StaleTermError,
+} from "./errors.ts";
 export {
   decodeFinal,
   decodeJobResult,
@@ -27,5 +33,5 @@ export {
   taskKey,
 } from "./graph.ts";
 export { readRunResults, readTaskResult, resultOutput } from "./results.ts";
-export { JobStore, type Versioned } from "./store.ts";
+export { JobStore, readJobs, type Versioned } from "./store.ts";
 export { publishTasks, releasedTasks } from "./tasks.ts";

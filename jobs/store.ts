@@ -4,22 +4,35 @@
 // conflict, or when a change turns out to be a no-op on the cached copy, it re-reads and applies the
 // change again. A job that ends is written with a per-key TTL (the finished-job window), so the
 // bucket holds what is in flight plus that window: the final result stays in the done stream.
-import type { JetStreamClient } from "@nats-io/jetstream";
+//
+// Fencing: a leader's store knows its term (the leader lease's revision). Every write stamps the job
+// with it, and no change is applied to a job stamped with a newer term. Since a write is a
+// compare-and-set on the revision it was computed from, the server refuses a deposed leader's
+// write once a newer term has written that job; the re-read then finds the newer term and the old
+// leader stops (StaleTermError). A new leader raises the term of every running job before it
+// consumes (raiseTerm), so this holds for every job, not only the ones it has touched since.
+import type { JetStreamClient, JetStreamManager, StoredMsg } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
 import { decodeJson, Job } from "../schemas/index.ts";
 import {
   ApiCodes,
   BUCKETS,
   isApiError,
+  isNoMessage,
   isWrongLastSequence,
   jsonBytes,
   kvPutWithTtl,
+  kvStream,
+  kvSubject,
 } from "../streams/index.ts";
-import { JobConflictError } from "./errors.ts";
+import { JobConflictError, StaleTermError } from "./errors.ts";
 
 export type Versioned = { job: Job; revision: number };
 
 const ATTEMPTS = 8;
+
+/** Subjects named in one batched direct get (the server takes up to 1024). */
+const SUBJECTS_PER_GET = 256;
 
 /**
  * Whether a job that ended leaves the bucket after the finished-job window. A dead-lettered
@@ -34,25 +47,43 @@ export class JobStore {
   readonly #cache = new Map<string, Versioned>();
   readonly #maxCached: number;
   readonly #fence: () => void;
+  readonly #term: (() => number) | undefined;
+  readonly #beforeWrite: (() => Promise<void>) | undefined;
   readonly #finished: { js: JetStreamClient; ttlMs: number } | undefined;
   #ttlRefused = false;
 
   /**
    * `fence` runs before every write and throws when this writer may no longer write (deposed);
-   * with `finished`, a job that ends is written to expire `ttlMs` later.
+   * `term` is a leader's current term (writes are fenced by it, see above; agents have none);
+   * with `finished`, a job that ends is written to expire `ttlMs` later. `beforeWrite` runs between
+   * the fence and the write (failure drills hold a write there).
    */
   constructor(
     kv: KV,
     options: {
       maxCached?: number;
       fence?: () => void;
+      term?: () => number;
+      beforeWrite?: () => Promise<void>;
       finished?: { js: JetStreamClient; ttlMs: number };
     } = {},
   ) {
     this.#kv = kv;
     this.#maxCached = options.maxCached ?? 10_000;
     this.#fence = options.fence ?? (() => {});
+    this.#term = options.term;
+    this.#beforeWrite = options.beforeWrite;
     this.#finished = options.finished;
+  }
+
+  /** Throws StaleTermError when `job` was written by a newer term than this writer's. */
+  #checkTerm(job: Job, refusedRevision: number | undefined): void {
+    if (!this.#term) return;
+    const mine = this.#term();
+    if ((job.term ?? 0) > mine) {
+      this.#cache.delete(job.docId);
+      throw new StaleTermError(job.docId, mine, job.term ?? 0, refusedRevision);
+    }
   }
 
   /**
@@ -98,8 +129,11 @@ export class JobStore {
       } catch (err) {
         if (!isWrongLastSequence(err)) throw err;
       }
+      // A replacing run keeps the stored term: it is the leaders' fence, not the run's.
       const v = await this.update(job.docId, (cur) =>
-        cur.runId !== job.runId && replace ? structuredClone(job) : undefined,
+        cur.runId !== job.runId && replace
+          ? { ...structuredClone(job), ...(cur.term !== undefined && { term: cur.term }) }
+          : undefined,
       );
       if (v) return v;
       // Gone between create and read (finished and removed): create again.
@@ -114,9 +148,12 @@ export class JobStore {
    */
   async update(docId: string, change: (job: Job) => Job | undefined): Promise<Versioned | undefined> {
     let fresh = false;
+    let refused: number | undefined;
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const cur = await this.load(docId, fresh);
       if (!cur) return undefined;
+      // Nothing is derived from a job a newer leader has written, not even "nothing to do".
+      this.#checkTerm(cur.job, refused);
       const next = change(structuredClone(cur.job));
       if (!next) {
         // "Nothing to do" decided on a cached copy may be stale (split wrote a new run meanwhile):
@@ -127,7 +164,9 @@ export class JobStore {
       }
       fresh = true;
       next.updatedAt = Date.now();
+      if (this.#term) next.term = this.#term();
       this.#fence();
+      await this.#beforeWrite?.();
       try {
         const revision = await this.#write(next, cur.revision);
         const v = { job: next, revision };
@@ -136,6 +175,7 @@ export class JobStore {
       } catch (err) {
         // Someone else wrote first (or the cache was stale): read again and retry.
         if (!isWrongLastSequence(err)) throw err;
+        refused = cur.revision;
       }
     }
     throw new JobConflictError(docId);
@@ -155,6 +195,34 @@ export class JobStore {
     return this.#kv.update(job.docId, jsonBytes(job), revision);
   }
 
+  /**
+   * A new leader's first act: stamps its term on every running job of `current` (what the bucket
+   * holds, readJobs) unless a newer term is there, so from then on the server refuses every job
+   * write of an older term. Returns how many it wrote.
+   */
+  async raiseTerm(current: Versioned[], options: { concurrency?: number } = {}): Promise<number> {
+    const term = this.#term?.();
+    if (!term) return 0;
+    const todo = current.filter((v) => v.job.status === "running" && (v.job.term ?? 0) < term);
+    let raised = 0;
+    let next = 0;
+    const worker = async () => {
+      while (next < todo.length) {
+        const v = todo[next++]!;
+        // What was just read is the revision to write over (the cache may be from an earlier term).
+        this.#remember(v.job.docId, v);
+        let wrote = false;
+        await this.update(v.job.docId, (job) => {
+          wrote = job.status === "running" && (job.term ?? 0) < term;
+          return wrote ? job : undefined;
+        });
+        if (wrote) raised++;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 32, todo.length) }, worker));
+    return raised;
+  }
+
   forget(docId: string): void {
     this.#cache.delete(docId);
   }
@@ -167,4 +235,32 @@ export class JobStore {
       if (oldest !== undefined) this.#cache.delete(oldest);
     }
   }
+}
+
+/**
+ * Every job the bucket holds, with its revision: the subjects from stream info, then their last
+ * messages by batched direct gets. Neither creates a consumer.
+ */
+export async function readJobs(jsm: JetStreamManager): Promise<Versioned[]> {
+  const stream = kvStream(BUCKETS.jobs);
+  const info = await jsm.streams.info(stream, { subjects_filter: kvSubject(BUCKETS.jobs, ">") });
+  const names = Object.keys(info.state.subjects ?? {});
+  const out: Versioned[] = [];
+  for (let i = 0; i < names.length; i += SUBJECTS_PER_GET) {
+    const multi_last = names.slice(i, i + SUBJECTS_PER_GET);
+    let iter: AsyncIterable<StoredMsg>;
+    try {
+      iter = await jsm.direct.getLastMessagesFor(stream, { multi_last, batch: multi_last.length });
+    } catch (err) {
+      if (isNoMessage(err)) continue;
+      throw err;
+    }
+    for await (const m of iter) {
+      const op = m.header?.get("KV-Operation");
+      if (op === "DEL" || op === "PURGE" || m.data.length === 0) continue;
+      const j = decodeJson(Job, m.data);
+      if (j.ok) out.push({ job: j.value, revision: m.seq });
+    }
+  }
+  return out;
 }

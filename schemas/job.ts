@@ -67,6 +67,13 @@ export const Job = z
     updatedAt: EpochMs,
     finishedAt: EpochMs.optional(),
     error: ErrorInfo.optional(),
+    /**
+     * The coordinator term (leader lease revision) of the last leader that wrote this job. A leader
+     * writes a job only while this is not above its own term (compare-and-set on the revision read),
+     * and a new leader raises it on every running job before it consumes: a deposed leader's write is
+     * refused by the server (jobs/store.ts).
+     */
+    term: z.number().int().nonnegative().optional(),
   })
   .meta({ id: "Job" });
 export type Job = z.infer<typeof Job>;

@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import { serveChaosControl } from "../../agents/chaos-control.ts";
 import { AgentHost } from "../../agents/index.ts";
+import { serveCoordinatorChaos } from "../../coordinator/chaos-control.ts";
 import { Coordinator } from "../../coordinator/index.ts";
 import { Dashboard } from "../../dashboard/index.ts";
 import { authFromDir } from "../../infra/index.ts";
@@ -240,6 +241,11 @@ export async function coordinatorCommand(argv: string[]): Promise<number> {
     ...(values.autoscale && { autoscale: { ...bounds.value, tasksPerAgent: perAgent.value } }),
   });
   onShutdown(() => coordinator.close());
+  if (process.env.DOCSWARM_CHAOS === "1") {
+    const control = await connectNats({ ...config, name: "docswarm-chaos-control" });
+    serveCoordinatorChaos(control, coordinator);
+    onShutdown(() => control.close());
+  }
   log("info", "coordinator started", {
     url,
     coordinatorId: coordinator.id,
