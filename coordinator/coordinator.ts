@@ -118,6 +118,7 @@ export class Coordinator {
         fence,
         term: () => this.#election.term,
         beforeWrite: () => this.#holdWrite(),
+        leader: jsm,
         finished: { js, ttlMs: topology.jobsFinishedTtlMs },
       }),
       capabilities: new Capabilities(nc, jsm),

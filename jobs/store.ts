@@ -49,6 +49,7 @@ export class JobStore {
   readonly #fence: () => void;
   readonly #term: (() => number) | undefined;
   readonly #beforeWrite: (() => Promise<void>) | undefined;
+  readonly #leader: JetStreamManager | undefined;
   readonly #finished: { js: JetStreamClient; ttlMs: number } | undefined;
   #ttlRefused = false;
 
@@ -56,7 +57,9 @@ export class JobStore {
    * `fence` runs before every write and throws when this writer may no longer write (deposed);
    * `term` is a leader's current term (writes are fenced by it, see above; agents have none);
    * with `finished`, a job that ends is written to expire `ttlMs` later. `beforeWrite` runs between
-   * the fence and the write (failure drills hold a write there).
+   * the fence and the write (failure drills hold a write there). With `leader`, fresh reads ask the
+   * bucket's stream leader: a direct get may be answered by a replica cut off from its leader, which
+   * answers from what it had (a job "missing", or of an older run, and a result dropped for it).
    */
   constructor(
     kv: KV,
@@ -66,6 +69,7 @@ export class JobStore {
       term?: () => number;
       beforeWrite?: () => Promise<void>;
       finished?: { js: JetStreamClient; ttlMs: number };
+      leader?: JetStreamManager;
     } = {},
   ) {
     this.#kv = kv;
@@ -73,6 +77,7 @@ export class JobStore {
     this.#fence = options.fence ?? (() => {});
     this.#term = options.term;
     this.#beforeWrite = options.beforeWrite;
+    this.#leader = options.leader;
     this.#finished = options.finished;
   }
 
@@ -92,7 +97,8 @@ export class JobStore {
    */
   async loadRun(docId: string, runId: string): Promise<Versioned | undefined> {
     const cur = await this.load(docId);
-    return cur && cur.job.runId !== runId ? this.load(docId, true) : cur;
+    // Missing, or of another run: decided on what is stored (with `leader`, on the leader's answer).
+    return !cur || cur.job.runId !== runId ? this.load(docId, true) : cur;
   }
 
   async load(docId: string, fresh = false): Promise<Versioned | undefined> {
@@ -100,7 +106,7 @@ export class JobStore {
       const hit = this.#cache.get(docId);
       if (hit) return hit;
     }
-    const e = await this.#kv.get(docId);
+    const e = fresh && this.#leader ? await this.#fromLeader(docId) : await this.#kv.get(docId);
     if (e?.operation !== "PUT" || e.value.length === 0) {
       this.#cache.delete(docId);
       return undefined;
@@ -110,6 +116,17 @@ export class JobStore {
     const v = { job: j.value, revision: e.revision };
     this.#remember(docId, v);
     return v;
+  }
+
+  /** The job's last message as the stream leader has it (a message get, not a direct get). */
+  async #fromLeader(
+    docId: string,
+  ): Promise<{ operation: string; value: Uint8Array; revision: number } | undefined> {
+    const m = await this.#leader!.streams.getMessage(kvStream(BUCKETS.jobs), {
+      last_by_subj: kvSubject(BUCKETS.jobs, docId),
+    });
+    if (!m) return undefined;
+    return { operation: m.header?.get("KV-Operation") || "PUT", value: m.data, revision: m.seq };
   }
 
   /**
@@ -151,7 +168,14 @@ export class JobStore {
     let refused: number | undefined;
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const cur = await this.load(docId, fresh);
-      if (!cur) return undefined;
+      if (!cur) {
+        // "No job" read from the cache or any replica: confirmed by the leader's answer first.
+        if (!fresh && this.#leader) {
+          fresh = true;
+          continue;
+        }
+        return undefined;
+      }
       // Nothing is derived from a job a newer leader has written, not even "nothing to do".
       this.#checkTerm(cur.job, refused);
       const next = change(structuredClone(cur.job));
