@@ -262,8 +262,9 @@ export class JobStore {
 }
 
 /**
- * Every job the bucket holds, with its revision: the subjects from stream info, then their last
- * messages by batched direct gets. Neither creates a consumer.
+ * Every job the bucket holds, with its revision: the subjects from stream info (the leader's), then
+ * their last messages by batched direct gets, and from the leader what those left out. None of it
+ * creates a consumer.
  */
 export async function readJobs(jsm: JetStreamManager): Promise<Versioned[]> {
   const stream = kvStream(BUCKETS.jobs);
@@ -272,18 +273,25 @@ export async function readJobs(jsm: JetStreamManager): Promise<Versioned[]> {
   const out: Versioned[] = [];
   for (let i = 0; i < names.length; i += SUBJECTS_PER_GET) {
     const multi_last = names.slice(i, i + SUBJECTS_PER_GET);
-    let iter: AsyncIterable<StoredMsg>;
-    try {
-      iter = await jsm.direct.getLastMessagesFor(stream, { multi_last, batch: multi_last.length });
-    } catch (err) {
-      if (isNoMessage(err)) continue;
-      throw err;
-    }
-    for await (const m of iter) {
+    const seen = new Set<string>();
+    const add = (m: StoredMsg) => {
+      seen.add(m.subject);
       const op = m.header?.get("KV-Operation");
-      if (op === "DEL" || op === "PURGE" || m.data.length === 0) continue;
+      if (op === "DEL" || op === "PURGE" || m.data.length === 0) return;
       const j = decodeJson(Job, m.data);
       if (j.ok) out.push({ job: j.value, revision: m.seq });
+    };
+    try {
+      const iter = await jsm.direct.getLastMessagesFor(stream, { multi_last, batch: multi_last.length });
+      for await (const m of iter) add(m);
+    } catch (err) {
+      if (!isNoMessage(err)) throw err;
+    }
+    // A replica cut off from its leader answers from what it had: what it left out, the leader says.
+    for (const subject of multi_last) {
+      if (seen.has(subject)) continue;
+      const m = await jsm.streams.getMessage(stream, { last_by_subj: subject });
+      if (m) add(m);
     }
   }
   return out;
