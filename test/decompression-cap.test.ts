@@ -9,7 +9,14 @@ import { StageError } from "../agents/errors.ts";
 import { ENGINE_BY_NAME } from "../agents/pdf/engines.ts";
 import { checkInflatedSize } from "../agents/pdf/inflate-guard.ts";
 import { lzwDecode } from "../agents/pdf/stream-filters.ts";
-import { ascii85Encode, filteredPagePdf, lzwBomb, lzwEncode, paddedContent } from "./support/hostile-pdfs.ts";
+import {
+  ascii85Encode,
+  filteredPagePdf,
+  lzwBomb,
+  lzwEncode,
+  paddedContent,
+  streamPagePdf,
+} from "./support/hostile-pdfs.ts";
 import { rng } from "./support/pdf.ts";
 
 const MiB = 1024 * 1024;
@@ -70,7 +77,7 @@ test("documents with LZW, ASCII85 and run-length streams under the cap are count
   for (const [filter, encoded] of cases) {
     const pdf = filteredPagePdf(filter, encoded);
     // A cap small enough that the stream must be decoded to be judged, large enough for it.
-    t.is(checkInflatedSize(pdf, content.length + 1024), content.length, filter);
+    t.is(checkInflatedSize(pdf, content.length + 1024).decodedBytes, content.length, filter);
     refused(t, pdf, content.length - 1);
     for (const engine of ["pdfium", "pdfjs"] as const) {
       const doc = await ENGINE_BY_NAME[engine].open(pdf);
@@ -93,4 +100,78 @@ test("the LZW decoder round-trips what the encoder writes, across table resets",
     t.deepEqual(decoded === "over" ? decoded : Buffer.from(decoded), Buffer.from(data));
   }
   t.is(lzwDecode(lzwEncode(new Uint8Array(1000).fill(1)), 999), "over");
+});
+
+test("a document whose streams cannot reach the cap at their worst ratios is not decoded", (t) => {
+  const content = paddedContent("Hello under the bound", 200_000);
+  const pdf = filteredPagePdf("/FlateDecode", deflateSync(content));
+  // The one stream's bound: its size times deflate's 1032. Under the cap, nothing is decoded.
+  const cheap = checkInflatedSize(pdf, LIMIT);
+  t.true(cheap.bound > content.length && cheap.bound <= LIMIT, `bound ${cheap.bound}`);
+  t.deepEqual(cheap, { bound: cheap.bound, decodedBytes: 0, decodedStreams: 0 });
+  // A cap under the bound: the stream is decoded and counted exactly.
+  const exact = checkInflatedSize(pdf, cheap.bound - 1);
+  t.is(exact.decodedStreams, 1);
+  t.is(exact.decodedBytes, content.length);
+  // A bomb's bound is above the cap: it is decoded (to the cap) and refused.
+  const bomb = filteredPagePdf(
+    "/FlateDecode",
+    deflateSync(new Uint8Array(LIMIT + MiB).fill(0x20), { level: 9 }),
+  );
+  t.true(checkInflatedSize(filteredPagePdf("/FlateDecode", new Uint8Array(10)), LIMIT).bound < LIMIT);
+  refused(t, bomb);
+});
+
+test("filters are read as the engines read them: escaped names, comments, indirect values, objects defined twice", async (t) => {
+  const deflated = deflateSync(new Uint8Array(LIMIT + MiB).fill(0x20), { level: 9 });
+  const lzw = lzwBomb(LIMIT + MiB);
+  const cases: Array<[string, Uint8Array]> = [
+    ["escaped name", streamPagePdf("/Filter /#46lateDecode", deflated)],
+    ["escaped key", streamPagePdf("/Fil#74er /FlateDecode", deflated)],
+    ["comment", streamPagePdf("/Filter %/ASCIIHexDecode\n/FlateDecode", deflated)],
+    ["indirect name", streamPagePdf("/Filter 6 0 R", deflated, ["/FlateDecode"])],
+    ["indirect array", streamPagePdf("/Filter 6 0 R", deflated, ["[7 0 R]", "/FlateDecode"])],
+    ["written twice", streamPagePdf("/Filter /ASCIIHexDecode /Filter /FlateDecode", deflated)],
+    ["a string holding stream", streamPagePdf("/Note (stream >> endstream) /Filter /FlateDecode", deflated)],
+    ["escaped LZW", streamPagePdf("/Filter /LZ#57Decode", lzw)],
+    [
+      "LZW, EarlyChange in an array",
+      streamPagePdf("/Filter [/LZWDecode] /DecodeParms [<< /EarlyChange 1 >>]", lzw),
+    ],
+  ];
+  for (const [name, pdf] of cases) {
+    const err = t.throws(() => checkInflatedSize(pdf, LIMIT), undefined, name);
+    t.is((err as StageError).code, "PDF_RESOURCE_LIMIT", name);
+  }
+  // An object defined again later in the file (as an update does): each definition is counted,
+  // whichever one an engine's cross-reference table points at.
+  const bomb = streamPagePdf("/Filter /FlateDecode", deflated);
+  const redefined = Buffer.concat([
+    bomb,
+    Buffer.from("4 0 obj\n<< /Length 5 >>\nstream\nhello\nendstream\nendobj\n"),
+  ]);
+  refused(t, redefined);
+  // What the cases spell is what the engines decode: the same spellings of an ordinary stream read.
+  const content = paddedContent("Hello spelled otherwise", 1000);
+  for (const [dict, extra] of [
+    ["/Fil#74er /#46lateDecode", []],
+    ["/Filter 6 0 R %c\n", ["[/FlateDecode]"]],
+  ] as Array<[string, string[]]>) {
+    const pdf = streamPagePdf(dict, deflateSync(content), extra);
+    t.is(checkInflatedSize(pdf, content.length + 10).decodedBytes, content.length, dict);
+    for (const engine of ["pdfium", "pdfjs"] as const) {
+      const doc = await ENGINE_BY_NAME[engine].open(pdf);
+      t.regex(await doc.pageText(1), /Hello spelled otherwise/, `${engine} ${dict}`);
+      await doc.close();
+    }
+  }
+});
+
+test("a /Filter naming an object the scan cannot read is refused only where an object stream could hold it", (t) => {
+  const content = deflateSync(paddedContent("Hello", 1000));
+  // No object streams: a reference to nothing is null to the engines, and nothing to decode here.
+  t.is(checkInflatedSize(streamPagePdf("/Filter 9 0 R", content), 10).decodedStreams, 0);
+  const packed = "<< /Type /ObjStm /N 1 /First 4 /Filter /FlateDecode /Length 3 >>\nstream\nabc\nendstream";
+  const err = t.throws(() => checkInflatedSize(streamPagePdf("/Filter 9 0 R", content, [packed]), LIMIT));
+  t.is((err as StageError).code, "PDF_RESOURCE_LIMIT");
 });

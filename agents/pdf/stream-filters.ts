@@ -1,5 +1,6 @@
 // The PDF stream filters an engine runs when it reads a document for text, decoded here with a cap on
-// their output (agents/pdf/inflate-guard.ts counts what a document decompresses to). Only the filters
+// their output (agents/pdf/inflate-guard.ts counts what a document decompresses to; names arrive
+// with their #xx escapes decoded, agents/pdf/pdf-syntax.ts). Only the filters
 // that can expand data beyond their input, or sit in front of one that does, are decoded; image codecs
 // (DCT, JPX, JBIG2, CCITT) are not run for text.
 import { constants, inflateSync } from "node:zlib";
@@ -34,26 +35,18 @@ export const MAX_RATIO: Record<Filter, number> = {
   runlength: 64,
 };
 
-/** The filter chain of a stream dictionary, in decoding order; undefined at the first one not listed. */
-export function filtersOf(dict: string): Array<Filter | undefined> {
-  const m = /\/Filter\s*(\[[^\]]{0,512}\]|\/[A-Za-z0-9]+)/.exec(dict);
-  if (!m) return [];
-  return [...m[1]!.matchAll(/\/([A-Za-z0-9]+)/g)].map((n) => NAMES[n[1]!]);
-}
-
-/** Whether a file may use a filter that expands beyond deflate, or layers them (its streams are then read). */
-export function needsScan(text: Buffer): boolean {
-  if (text.includes("/LZW") || text.includes("/A85") || text.includes("/ASCII85Decode")) return true;
-  if (text.includes("/RL") || text.includes("/RunLengthDecode")) return true;
-  if (!text.includes("/Filter [") && !text.includes("/Filter[")) return false;
-  for (const m of text.toString("latin1").matchAll(/\/Filter\s*\[([^\]]{0,512})\]/g)) {
-    if (filtersOf(`/Filter [${m[1]}]`).filter((f) => f && f !== "asciihex").length > 1) return true;
-  }
-  return false;
+/** The filter a name stands for (escapes already decoded), undefined for one not decoded here. */
+export function filterNamed(name: string): Filter | undefined {
+  return Object.hasOwn(NAMES, name) ? NAMES[name] : undefined;
 }
 
 /** The decoded stream, or "over" when it would exceed `cap` bytes. Corrupt data decodes up to the damage. */
-export function decode(filter: Filter, data: Uint8Array, cap: number, dict: string): Uint8Array | "over" {
+export function decode(
+  filter: Filter,
+  data: Uint8Array,
+  cap: number,
+  earlyChange = true,
+): Uint8Array | "over" {
   switch (filter) {
     case "flate":
       try {
@@ -65,7 +58,7 @@ export function decode(filter: Filter, data: Uint8Array, cap: number, dict: stri
         return (err as { code?: string }).code === "ERR_BUFFER_TOO_LARGE" ? "over" : new Uint8Array(0);
       }
     case "lzw":
-      return lzwDecode(data, cap, !/\/EarlyChange\s+0\b/.test(dict));
+      return lzwDecode(data, cap, earlyChange);
     case "ascii85":
       return ascii85Decode(data, cap);
     case "asciihex":

@@ -172,12 +172,18 @@ export function lzwEncode(data: Uint8Array): Uint8Array {
 
 /** One page whose content stream is `content` through `filter` (already encoded) with a font. */
 export function filteredPagePdf(filter: string, encoded: Uint8Array): Uint8Array {
+  return streamPagePdf(`/Filter ${filter}`, encoded);
+}
+
+/** A one-page PDF whose content stream (object 4) has `dict` and `data`; `extra` objects are 6 on. */
+export function streamPagePdf(dict: string, data: Uint8Array, extra: string[] = []): Uint8Array {
   return rawPdf([
     catalog,
     "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
     "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
-    stream(`/Filter ${filter}`, encoded),
+    stream(dict, data),
     font,
+    ...extra,
   ]);
 }
 
