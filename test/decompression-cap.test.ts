@@ -7,7 +7,7 @@ import { deflateSync } from "node:zlib";
 import test from "ava";
 import { StageError } from "../agents/errors.ts";
 import { ENGINE_BY_NAME } from "../agents/pdf/engines.ts";
-import { checkInflatedSize } from "../agents/pdf/inflate-guard.ts";
+import { checkInflatedSize, DecodedSizes } from "../agents/pdf/inflate-guard.ts";
 import { lzwDecode } from "../agents/pdf/stream-filters.ts";
 import {
   ascii85Encode,
@@ -22,8 +22,13 @@ import { rng } from "./support/pdf.ts";
 const MiB = 1024 * 1024;
 const LIMIT = 16 * MiB;
 
-function refused(t: import("ava").ExecutionContext, pdf: Uint8Array, limit = LIMIT): void {
-  const err = t.throws(() => checkInflatedSize(pdf, limit));
+function refused(
+  t: import("ava").ExecutionContext,
+  pdf: Uint8Array,
+  limit = LIMIT,
+  known?: DecodedSizes,
+): void {
+  const err = t.throws(() => checkInflatedSize(pdf, limit, known));
   t.true(err instanceof StageError);
   t.is((err as StageError).code, "PDF_RESOURCE_LIMIT");
 }
@@ -108,7 +113,7 @@ test("a document whose streams cannot reach the cap at their worst ratios is not
   // The one stream's bound: its size times deflate's 1032. Under the cap, nothing is decoded.
   const cheap = checkInflatedSize(pdf, LIMIT);
   t.true(cheap.bound > content.length && cheap.bound <= LIMIT, `bound ${cheap.bound}`);
-  t.deepEqual(cheap, { bound: cheap.bound, decodedBytes: 0, decodedStreams: 0 });
+  t.deepEqual(cheap, { bound: cheap.bound, decodedBytes: 0, decodedStreams: 0, knownStreams: 0 });
   // A cap under the bound: the stream is decoded and counted exactly.
   const exact = checkInflatedSize(pdf, cheap.bound - 1);
   t.is(exact.decodedStreams, 1);
@@ -120,6 +125,41 @@ test("a document whose streams cannot reach the cap at their worst ratios is not
   );
   t.true(checkInflatedSize(filteredPagePdf("/FlateDecode", new Uint8Array(10)), LIMIT).bound < LIMIT);
   refused(t, bomb);
+});
+
+test("a stream's size is remembered by its bytes: the same font or bomb is not decoded again", (t) => {
+  const known = new DecodedSizes();
+  // Letters at random: the stream's bound (its size x 1032) is far above the cap, its size under it.
+  const random = rng(3);
+  const content = paddedContent("Hello again", 300_000).map((b, i) =>
+    i > 64 ? 0x41 + Math.floor(random() * 16) : b,
+  );
+  const encoded = deflateSync(content);
+  const first = checkInflatedSize(filteredPagePdf("/FlateDecode", encoded), 1024 * 1024, known);
+  t.like(first, { decodedStreams: 1, knownStreams: 0, decodedBytes: content.length });
+  // Another document with the same stream: its size is known.
+  const other = streamPagePdf("/Filter /FlateDecode /Note (another file)", encoded);
+  t.like(checkInflatedSize(other, 1024 * 1024, known), {
+    decodedStreams: 0,
+    knownStreams: 1,
+    decodedBytes: content.length,
+  });
+  // The same bytes through other filters are other streams.
+  const layered = filteredPagePdf("[/FlateDecode /FlateDecode]", deflateSync(encoded));
+  t.like(checkInflatedSize(layered, 1024 * 1024, known), { decodedStreams: 1, knownStreams: 0 });
+  // A bomb refused once is refused again from what was remembered (no decode), and a smaller cap
+  // than the one it was decoded against still refuses it.
+  const bomb = filteredPagePdf(
+    "/FlateDecode",
+    deflateSync(new Uint8Array(LIMIT + MiB).fill(0x20), { level: 9 }),
+  );
+  refused(t, bomb, LIMIT, known);
+  const hits = known.hits;
+  refused(t, bomb, LIMIT, known);
+  refused(t, bomb, LIMIT / 2, known);
+  t.is(known.hits, hits + 2);
+  // Under a larger cap it passes (a bomb of deflate's best ratio: its bound alone clears it).
+  t.like(checkInflatedSize(bomb, 2 * LIMIT, known), { decodedStreams: 0, knownStreams: 0 });
 });
 
 test("filters are read as the engines read them: escaped names, comments, indirect values, objects defined twice", async (t) => {

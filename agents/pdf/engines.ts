@@ -4,7 +4,7 @@
 import { DEFAULT_ENGINE, type EngineName } from "../../schemas/index.ts";
 import type { OpenOptions, PdfDocument, PdfEngine } from "./engine.ts";
 import { withFallback } from "./fallback.ts";
-import { checkInflatedSize } from "./inflate-guard.ts";
+import { checkInflatedSize, DecodedSizes } from "./inflate-guard.ts";
 import { pdfiumEngine } from "./pdfium-engine.ts";
 import { pdfjsEngine } from "./pdfjs-engine.ts";
 
@@ -26,6 +26,8 @@ export function chooseEngine(choice: EngineChoice = {}): PdfEngine {
   const preferred = choice.preferred ?? DEFAULT_ENGINE;
   const fallback = choice.fallback ?? true;
   const maxInflated = choice.maxInflatedBytes ?? 256 * 1024 * 1024;
+  // Per agent: the fonts of one producer, and a document's next chunk, are then counted once.
+  const decoded = new DecodedSizes();
   const chains = new Map<EngineName, PdfEngine>();
   const chain = (name: EngineName) => {
     let e = chains.get(name);
@@ -38,7 +40,7 @@ export function chooseEngine(choice: EngineChoice = {}): PdfEngine {
   return {
     name: preferred,
     async open(bytes: Uint8Array, options: OpenOptions = {}): Promise<PdfDocument> {
-      checkInflatedSize(bytes, maxInflated);
+      checkInflatedSize(bytes, maxInflated, decoded);
       return chain(options.engine ?? preferred).open(bytes, options);
     },
   };
