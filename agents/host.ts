@@ -19,6 +19,7 @@ import { type AgentSlot, newSlot } from "./agent-slot.ts";
 import { type AutoscaleOptions, ScaleFollower } from "./autoscale.ts";
 import { parseAckSubject } from "./delivery.ts";
 import { LeaseWriter } from "./leases.ts";
+import { compiledPdfium, type PdfiumModule } from "./pdf/pdfium-module.ts";
 import type { AgentToHost, HostToAgent } from "./protocol.ts";
 import { HostRegistry } from "./registry.ts";
 import { SharedBytesStore } from "./shared-bytes.ts";
@@ -70,6 +71,8 @@ const workerMain = new URL(
 export type AgentWorkerData = {
   config: AgentThreadConfig;
   preload: { entry: string; sources: PreloadedSources };
+  /** PDFium compiled once for the process (agents/pdf/pdfium-module.ts). */
+  pdfium?: PdfiumModule;
 };
 
 let hostCounter = 0;
@@ -99,6 +102,7 @@ export class AgentHost {
   #next = 0;
   #closing: Promise<void> | undefined;
   readonly #closed = Promise.withResolvers<void>();
+  #pdfium: PdfiumModule | undefined;
 
   private constructor(nc: NatsConnection, options: AgentHostOptions) {
     this.#nc = nc;
@@ -140,6 +144,7 @@ export class AgentHost {
     });
     const host = new AgentHost(nc, options);
     try {
+      host.#pdfium = await compiledPdfium();
       await host.spawn(options.agents ?? 1);
     } catch (err) {
       await host.close();
@@ -237,7 +242,11 @@ export class AgentHost {
       sources: preloadTypeScript([workerMain, ...this.#stages.filter((s) => /[/\\.]/.test(s))]),
     };
     const worker = new Worker(workerUrl, {
-      workerData: { config, preload } satisfies AgentWorkerData,
+      workerData: {
+        config,
+        preload,
+        ...(this.#pdfium && { pdfium: this.#pdfium }),
+      } satisfies AgentWorkerData,
       // The thread's name (as ps, top and /proc show it), so agents' CPU can be told apart.
       name: `agent ${slot.id}`,
       resourceLimits: {

@@ -5,6 +5,8 @@ import { parentPort, threadId, workerData } from "node:worker_threads";
 import { startTracing } from "../observability/thread.ts";
 import { AgentThreadConfig } from "../schemas/index.ts";
 import type { AgentWorkerData } from "./host.ts";
+import { usePdfiumModule } from "./pdf/pdfium-engine.ts";
+import { isPdfiumModule } from "./pdf/pdfium-module.ts";
 import type { AgentToHost, HostToAgent } from "./protocol.ts";
 import { Agent } from "./runtime.ts";
 import { SharedBytesClient } from "./shared-bytes.ts";
@@ -40,6 +42,8 @@ const post = (m: AgentToHost) => {
 };
 
 const config = AgentThreadConfig.parse((workerData as AgentWorkerData).config);
+const pdfium = (workerData as AgentWorkerData).pdfium;
+if (isPdfiumModule(pdfium)) usePdfiumModule(pdfium);
 const tracing = await startTracing({
   serviceName: "docswarm-agent",
   attributes: { "docswarm.agent.id": config.agentId, "thread.id": threadId },

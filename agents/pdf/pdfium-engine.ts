@@ -2,17 +2,22 @@
 // module is instantiated once per thread, on the first document: a thread that never opens a
 // document with PDFium never pays for it. Calls are synchronous inside WebAssembly, so a page that
 // spins is stopped the same way as with pdf.js: by the host's watchdog terminating the thread.
-import { readFile } from "node:fs/promises";
-import { fileURLToPath } from "node:url";
 import type { WrappedPdfiumModule } from "@embedpdf/pdfium";
 import type { DocMeta } from "../../schemas/index.ts";
 import { StageError } from "../errors.ts";
 import { contentSizes, pageObjectNumbers } from "./content-size.ts";
 import { type OpenOptions, type PdfDocument, type PdfEngine, readPageWith } from "./engine.ts";
+import { instantiate, type PdfiumModule, pdfiumWasm } from "./pdfium-module.ts";
 import { passwordError, readable } from "./reading.ts";
 
 let module: Promise<WrappedPdfiumModule> | undefined;
 let generation = 0;
+let shared: PdfiumModule | undefined;
+
+/** The compiled module this thread instantiates instead of compiling its own (agents/pdf/pdfium-module.ts). */
+export function usePdfiumModule(m: PdfiumModule): void {
+  shared = m;
+}
 
 /**
  * A WebAssembly trap or abort (out of memory, a PDFium assertion) leaves the instance unusable:
@@ -35,10 +40,16 @@ function wasmFailure(err: unknown): StageError {
 export function loadPdfium(): Promise<WrappedPdfiumModule> {
   module ??= (async () => {
     const { init } = await import("@embedpdf/pdfium");
-    const wasm = await readFile(fileURLToPath(import.meta.resolve("@embedpdf/pdfium/pdfium.wasm")));
-    const m = await init({
-      wasmBinary: wasm.buffer.slice(wasm.byteOffset, wasm.byteOffset + wasm.byteLength),
-    });
+    const compiled = shared;
+    const m = await init(
+      compiled
+        ? {
+            // Emscripten's hook for a module compiled elsewhere.
+            instantiateWasm: (imports: unknown, done: (instance: unknown, module: PdfiumModule) => void) =>
+              instantiate(compiled, imports, done),
+          }
+        : { wasmBinary: await pdfiumWasm() },
+    );
     m.PDFiumExt_Init();
     return m;
   })();
