@@ -19,6 +19,8 @@ export type Profile = {
   priority: { backlogDocs: number; docPages: number; reps: number };
   /** The engines figure (bench/figures/engines.ts): realistic corpora sizes. */
   engines: { small: number; long: number; longPages: number; cjk: number };
+  /** `docswarm process` runs timed for start-up and shutdown (bench/figures/lifecycle.ts). */
+  lifecycle: { runs: number };
 };
 
 export const PROFILES: Record<Profile["name"], Profile> = {
@@ -32,6 +34,7 @@ export const PROFILES: Record<Profile["name"], Profile> = {
     recovery: { threadKills: 8, processKills: 5 },
     priority: { backlogDocs: 24, docPages: 40, reps: 3 },
     engines: { small: 300, long: 3, longPages: 200, cjk: 20 },
+    lifecycle: { runs: 5 },
   },
   quick: {
     name: "quick",
@@ -43,6 +46,7 @@ export const PROFILES: Record<Profile["name"], Profile> = {
     recovery: { threadKills: 4, processKills: 2 },
     priority: { backlogDocs: 12, docPages: 40, reps: 1 },
     engines: { small: 100, long: 1, longPages: 200, cjk: 10 },
+    lifecycle: { runs: 3 },
   },
   smoke: {
     name: "smoke",
@@ -54,5 +58,6 @@ export const PROFILES: Record<Profile["name"], Profile> = {
     recovery: { threadKills: 1, processKills: 1 },
     priority: { backlogDocs: 2, docPages: 8, reps: 1 },
     engines: { small: 6, long: 1, longPages: 12, cjk: 2 },
+    lifecycle: { runs: 1 },
   },
 };

@@ -13,6 +13,7 @@ import { type BenchContext, coreCount, type Figure } from "./context.ts";
 import { load } from "./cpu.ts";
 import { documentFigures } from "./figures/documents.ts";
 import { engineFigures } from "./figures/engines.ts";
+import { lifecycleFigures } from "./figures/lifecycle.ts";
 import { memoryFigures } from "./figures/memory.ts";
 import { overheadFigures } from "./figures/overhead.ts";
 import { pagesFigures } from "./figures/pages.ts";
@@ -32,6 +33,7 @@ const FIGURES = [
   "recovery",
   "priority",
   "engines",
+  "lifecycle",
 ] as const;
 type FigureName = (typeof FIGURES)[number];
 
@@ -120,6 +122,7 @@ try {
   await run("recovery", recoveryFigures);
   await run("priority", priorityFigures);
   await run("engines", engineFigures);
+  await run("lifecycle", lifecycleFigures);
 
   const env = environment({
     profile: profile.name,

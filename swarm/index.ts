@@ -2,4 +2,4 @@
 
 export { type DistributedOptions, DistributedProcessor } from "./distributed.ts";
 export { readCoordinatorStatus, readStatus, type StageStatus, type SwarmStatus } from "./status.ts";
-export { Swarm, type SwarmOptions } from "./swarm.ts";
+export { Swarm, type SwarmOptions, type SwarmTimings } from "./swarm.ts";

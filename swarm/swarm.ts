@@ -55,6 +55,28 @@ export type SwarmOptions = {
   onLog?: AgentHostOptions["onLog"];
 };
 
+export type SwarmTimings = {
+  /** The embedded server (0 with a NATS_URL), streams and buckets, the coordinator, the agents. */
+  startup: { serverMs: number; topologyMs: number; coordinatorMs: number; agentsMs: number };
+  /** Agents draining, the coordinator, the connections, the embedded server; filled as shutdown() runs. */
+  shutdown: { agentsMs: number; coordinatorMs: number; connectionsMs: number; serverMs: number };
+};
+
+/** Runs `fn`, recording its milliseconds under `key` (added to what is there with `add`). */
+async function timed<K extends string, T>(
+  into: Record<K, number>,
+  key: K,
+  fn: () => Promise<T> | T,
+  add = false,
+): Promise<T> {
+  const started = performance.now();
+  try {
+    return await fn();
+  } finally {
+    into[key] = (add ? into[key] : 0) + Math.round(performance.now() - started);
+  }
+}
+
 export class Swarm {
   readonly url: string;
   readonly client: DocswarmClient;
@@ -65,6 +87,11 @@ export class Swarm {
   readonly #options: SwarmOptions;
   #closing: Promise<void> | undefined;
   readonly #closed = Promise.withResolvers<void>();
+  /** How long starting and stopping took, part by part (`docswarm process` reports them). */
+  readonly timings: SwarmTimings = {
+    startup: { serverMs: 0, topologyMs: 0, coordinatorMs: 0, agentsMs: 0 },
+    shutdown: { agentsMs: 0, coordinatorMs: 0, connectionsMs: 0, serverMs: 0 },
+  };
 
   private constructor(init: {
     url: string;
@@ -92,11 +119,15 @@ export class Swarm {
           extraConfig: `${embeddedAuthConfig(options.authDir)}\n${options.embedded?.extraConfig ?? ""}`,
         }
       : options.embedded;
-    const server = options.natsUrl ? undefined : await EmbeddedNatsServer.start(embedded);
+    const startup: SwarmTimings["startup"] = { serverMs: 0, topologyMs: 0, coordinatorMs: 0, agentsMs: 0 };
+    const server = options.natsUrl
+      ? undefined
+      : await timed(startup, "serverMs", () => EmbeddedNatsServer.start(embedded));
     const url = options.natsUrl ?? server!.url;
     const cleanup: Array<() => Promise<void>> = [];
     try {
       if (server) cleanup.push(() => server.close());
+      const topologyStarted = performance.now();
       const setup = await connectNats({
         ...authFor("admin"),
         servers: url.split(","),
@@ -109,6 +140,7 @@ export class Swarm {
         : checkTopology(setup, options.topology ?? {}, { create: true, log: options.onLog ?? (() => {}) })
       ).finally(() => drainConnection(setup));
       options = { ...options, topology: report.config };
+      startup.topologyMs = Math.round(performance.now() - topologyStarted);
       const nc = await connectNats({
         ...authFor("submitter"),
         servers: url.split(","),
@@ -118,19 +150,25 @@ export class Swarm {
       const coordinator =
         options.coordinator === false
           ? undefined
-          : await Coordinator.start({
-              servers: url.split(","),
-              auth: authFor("coordinator"),
-              topology: report.config,
-              ...(options.onLog && { onLog: options.onLog }),
-              ...(options.autoscale && { autoscale: options.autoscale }),
-            });
+          : await timed(startup, "coordinatorMs", () =>
+              Coordinator.start({
+                servers: url.split(","),
+                auth: authFor("coordinator"),
+                topology: report.config,
+                ...(options.onLog && { onLog: options.onLog }),
+                ...(options.autoscale && { autoscale: options.autoscale }),
+              }),
+            );
       if (coordinator) cleanup.push(() => coordinator.close());
       const host =
         (options.agents ?? 1) > 0
-          ? await AgentHost.start(Swarm.#hostOptions(url, options, options.agents ?? 1))
+          ? await timed(startup, "agentsMs", () =>
+              AgentHost.start(Swarm.#hostOptions(url, options, options.agents ?? 1)),
+            )
           : undefined;
-      return new Swarm({ url, server, nc, coordinator, host, options });
+      const swarm = new Swarm({ url, server, nc, coordinator, host, options });
+      swarm.timings.startup = startup;
+      return swarm;
     } catch (err) {
       for (const fn of cleanup.reverse()) await fn().catch(() => {});
       throw err;
@@ -222,16 +260,20 @@ export class Swarm {
 
   /** Agents finish what they run, then the coordinator, the connection and the server stop. */
   shutdown(): Promise<void> {
+    const t = this.timings.shutdown;
     this.#closing ??= closeSteps(
       // With our own embedded server there is no one to hand pulled-but-unstarted tasks back to.
-      () => this.#host?.close({ abandonPulls: this.#server !== undefined }).catch(() => {}),
-      () => this.#coordinator?.close().catch(() => {}),
-      () => this.client.close(),
+      () =>
+        timed(t, "agentsMs", () =>
+          this.#host?.close({ abandonPulls: this.#server !== undefined }).catch(() => {}),
+        ),
+      () => timed(t, "coordinatorMs", () => this.#coordinator?.close().catch(() => {})),
+      () => timed(t, "connectionsMs", () => this.client.close()),
       async () => {
         if (this.#observerNc) await drainConnection(await this.#observerNc).catch(() => {});
       },
-      () => drainConnection(this.#nc),
-      () => this.#server?.close(),
+      () => timed(t, "connectionsMs", () => drainConnection(this.#nc), true),
+      () => timed(t, "serverMs", async () => this.#server?.close()),
     ).finally(() => this.#closed.resolve());
     return this.#closing;
   }

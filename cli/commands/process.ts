@@ -205,6 +205,18 @@ export async function processCommand(argv: string[]): Promise<number> {
 
   const failed = lines.filter((l) => l.status === "failed").length;
   const pages = lines.filter((l) => l.status === "done").reduce((n, l) => n + l.pageCount, 0);
+  // Start-up and shutdown apart from the documents' time, on stderr (stdout keeps one line per file).
+  const { startup, shutdown } = swarm.timings;
+  const sum = (o: Record<string, number>) => Object.values(o).reduce((n, v) => n + v, 0);
+  if (opts.json)
+    process.stderr.write(`${JSON.stringify({ timings: { startup, processingMs: elapsedMs, shutdown } })}\n`);
+  else
+    process.stderr.write(
+      `docswarm: start-up ${sum(startup)} ms (server ${startup.serverMs}, streams ${startup.topologyMs}, ` +
+        `coordinator ${startup.coordinatorMs}, agents ${startup.agentsMs}); shutdown ${sum(shutdown)} ms ` +
+        `(agents ${shutdown.agentsMs}, coordinator ${shutdown.coordinatorMs}, connections ${shutdown.connectionsMs}, ` +
+        `server ${shutdown.serverMs})\n`,
+    );
   if (!opts.json) {
     const rate = pages / Math.max(0.001, elapsedMs / 1000);
     process.stdout.write(
