@@ -50,6 +50,10 @@ export class AgentWatch {
       if (!known && e.isUpdate) {
         this.#emit("agent.joined", r.value, null);
         this.#scaleChanged(before, "agent.joined");
+      } else if (known && e.isUpdate) {
+        // A drained agent's thread can exit (a heartbeat then says "stopped") before its
+        // registration is removed: it leaves the count here, and its removal changes nothing.
+        this.#scaleChanged(before, r.value.status === "stopped" ? "agent.drained" : "agent.joined");
       }
       return;
     }
