@@ -51,7 +51,11 @@ export function receiveSubmission(d: TaskDelivery): Received {
   const header = Priority.safeParse(headers.priority);
   const submittedAt = d.info.storedAt || Date.now();
   const input: Submission = { data: d.data, headers, submittedAt };
-  const failureOutput: SplitFailure = { source: headers.source?.slice(0, 1024) ?? null, submittedAt };
+  const failureOutput: SplitFailure = {
+    source: headers.source?.slice(0, 1024) ?? null,
+    submittedAt,
+    ...(headers.reprocess === "true" && { reprocess: true }),
+  };
   return {
     ok: true,
     task: {

@@ -236,7 +236,11 @@ export class DeadLetterer {
       finishedAt: now,
       error,
       ...(req.stream === STREAMS.submit && {
-        output: { source, submittedAt: sm.time.getTime() } satisfies SplitFailure,
+        output: {
+          source,
+          submittedAt: sm.time.getTime(),
+          ...(sm.header?.get(HEADERS.reprocess) === "true" && { reprocess: true }),
+        } satisfies SplitFailure,
       }),
     };
     this.#fence();

@@ -4,7 +4,7 @@
 // its failure. Every effect is idempotent and derived again from stored state when a result is
 // redelivered, so a crash at any point is safe.
 import type { JsMsg } from "@nats-io/jetstream";
-import { dependentsOf, endDocument, isComplete, releasedBy } from "../jobs/index.ts";
+import { dependentsOf, endDocument, isComplete, releasedBy, takeOverFinal } from "../jobs/index.ts";
 import { observeTaskResult } from "../observability/index.ts";
 import {
   decodeJson,
@@ -213,7 +213,12 @@ export class JobProgress {
       message: "task failed without an error",
       retryable: false,
     };
-    const cur = await ctx.jobs.loadRun(r.docId, r.runId);
+    const splitInfo = validate(SplitFailure, r.output);
+    // A reprocess that failed in split ends the document with that failure, as its success would.
+    const reprocess = r.stage === "split" && splitInfo.ok && splitInfo.value.reprocess === true;
+    let cur = await ctx.jobs.loadRun(r.docId, r.runId);
+    if (cur && cur.job.runId !== r.runId && reprocess && splitInfo.ok)
+      cur = await this.#replaceRun(r, cur.job.runId, splitInfo.value, cause);
     if (cur && cur.job.runId !== r.runId) {
       // A second submission of a document that already has a job failed (bad headers, say):
       // the existing job and its result stand.
@@ -258,11 +263,13 @@ export class JobProgress {
       });
       job = v?.job ?? job;
     }
-    const splitInfo = validate(SplitFailure, r.output);
     const submittedAt = job?.submittedAt ?? (splitInfo.ok ? splitInfo.value.submittedAt : r.startedAt);
     const timings = { submittedAt, finishedAt: now, totalMs: Math.max(0, now - submittedAt) };
     // The final result first: if we crash after it, the redelivered result finds it there.
     ctx.fence();
+    // A reprocess's failure replaces an earlier run's final result (again after a crash: the
+    // takeover is idempotent).
+    if (reprocess) await takeOverFinal(ctx.js, r.docId, r.runId);
     const { outcome } = await endDocument(
       ctx.js,
       job?.kind === "dag"
@@ -287,6 +294,35 @@ export class JobProgress {
     // A dead-lettered document keeps its bytes, so `docswarm dlq requeue` can process it again.
     if (job && job.runId === r.runId)
       await this.#cleanup(job, { keepBytes: error.code === "MAX_DELIVERIES" });
+  }
+
+  /**
+   * A reprocess failed in split while an earlier run's job holds the document: its failed job
+   * replaces that one (recorded first, as split records a reprocess's job before taking the final
+   * result over), unless the job belongs to a submission made after this one. What is stored after.
+   */
+  async #replaceRun(r: TaskResult, runId: string, failure: SplitFailure, error: ErrorInfo) {
+    return this.#ctx.jobs.update(r.docId, (j) => {
+      if (j.runId !== runId || j.submittedAt > failure.submittedAt) return undefined;
+      const { reading: _reading, ...kept } = j;
+      const now = Date.now();
+      // The replaced run's bytes go with this job's cleanup (they are gone already if it ended).
+      return {
+        ...kept,
+        runId: r.runId,
+        status: "failed",
+        source: failure.source,
+        pageCount: 0,
+        meta: null,
+        chunks: [],
+        tasks: {},
+        pagesDone: 0,
+        stageMs: {},
+        submittedAt: failure.submittedAt,
+        finishedAt: now,
+        error,
+      } satisfies Job;
+    });
   }
 
   /** A finished job's task results and document bytes are no longer needed. */

@@ -1,13 +1,15 @@
 // The final-result protocol: the one stored final result of a document (or DAG job) on
 // docswarm.done.<id>, written at most once (jobs/end.ts is its only writer) and read back here.
-import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
+import type { JetStreamClient, JetStreamManager, StoredMsg } from "@nats-io/jetstream";
 import { type ObjectStore, Objm } from "@nats-io/obj";
 import { nuid } from "@nats-io/transport-node";
-import { decodeJson, FinalResult, JobResult, ObjectRef } from "../schemas/index.ts";
+import { decodeJson, FinalResult, Job, JobResult, ObjectRef } from "../schemas/index.ts";
 import {
+  BUCKETS,
   isNoMessage,
   isWrongLastSequence,
   jsonBytes,
+  kvStream,
   OBJECT_STORES,
   PAYLOAD_HEADROOM_BYTES,
   readObject,
@@ -105,17 +107,49 @@ export async function finalRun(jsm: JetStreamManager, id: string): Promise<strin
       if (isNoMessage(err)) return null;
       throw err;
     });
-  if (!stored) return null;
+  return stored ? runOfFinal(id, stored) : null;
+}
+
+/**
+ * A reprocess takes the document's final result over once its job is recorded: the final result
+ * of any run other than the one its job names now (its own, or a later reprocess's that recorded
+ * meanwhile; read from the jobs bucket's stream leader) goes, by its sequence, never one the
+ * owner wrote meanwhile. Idempotent: a redelivery repeats it, and once the owner's final is
+ * stored nothing changes.
+ */
+export async function takeOverFinal(js: JetStreamClient, docId: string, runId: string): Promise<void> {
+  const jsm = await js.jetstreamManager(false);
+  const stored = await jsm.streams
+    .getMessage(STREAMS.done, { last_by_subj: subjects.done(docId) })
+    .catch((err: unknown) => {
+      if (isNoMessage(err)) return null;
+      throw err;
+    });
+  const owner = (await ownerOf(jsm, docId)) ?? runId;
+  if (stored && runOfFinal(docId, stored) !== owner)
+    await jsm.streams.deleteMessage(STREAMS.done, stored.seq, false).catch(() => {});
+}
+
+/** The run the document's job names, read from the jobs bucket's stream leader. */
+async function ownerOf(jsm: JetStreamManager, docId: string): Promise<string | undefined> {
+  const m = await jsm.streams
+    .getMessage(kvStream(BUCKETS.jobs), { last_by_subj: `$KV.${BUCKETS.jobs}.${docId}` })
+    .catch((err: unknown) => {
+      if (isNoMessage(err)) return null;
+      throw err;
+    });
+  if (!m || m.data.length === 0) return undefined;
+  const job = decodeJson(Job, m.data);
+  return job.ok ? job.value.runId : undefined;
+}
+
+/** The run that wrote a stored final result, from its message id (`<id>.<runId>.final`). */
+function runOfFinal(id: string, stored: StoredMsg): string | undefined {
   const msgId = stored.header?.get("Nats-Msg-Id") ?? "";
   const prefix = `${id}.`;
   return msgId.startsWith(prefix) && msgId.endsWith(".final")
     ? msgId.slice(prefix.length, -".final".length)
     : undefined;
-}
-
-/** Removes a document's final result so it can be processed again on explicit request. */
-export async function purgeFinal(jsm: JetStreamManager, docId: string): Promise<void> {
-  await jsm.streams.purge(STREAMS.done, { filter: subjects.done(docId) });
 }
 
 /** What a done message is: a document's result or a DAG job's. */

@@ -16,9 +16,9 @@ export {
   finalRun,
   hasFinal,
   type PublishFinalOutcome,
-  purgeFinal,
   readFinal,
   readJobResult,
+  takeOverFinal,
 } from "./final.ts";
 export {
   checkGraph,

@@ -57,7 +57,12 @@ export type SplitFinished = z.infer<typeof SplitFinished>;
 
 /** Output of a failed split: what the coordinator needs to write the final failure. */
 export const SplitFailure = z
-  .object({ source: z.string().nullable(), submittedAt: z.number().int().nonnegative() })
+  .object({
+    source: z.string().nullable(),
+    submittedAt: z.number().int().nonnegative(),
+    /** The submission asked to reprocess: its failure replaces the document's result. */
+    reprocess: z.boolean().optional(),
+  })
   .meta({ id: "SplitFailure" });
 export type SplitFailure = z.infer<typeof SplitFailure>;
 

@@ -149,8 +149,8 @@ function agent(): Permissions {
         // Is a redelivered task still queued (leases), what did the dependencies produce (inputs).
         ...msgGet(STREAMS.tasks, STREAMS.submit, STREAMS.results, STREAMS.done),
         ...directGet(STREAMS.results, STREAMS.done),
-        // A reprocessed document's old final result goes first.
-        api("STREAM.PURGE", STREAMS.done),
+        // A reprocessed document's old final result goes, by its sequence.
+        api("STREAM.MSG.DELETE", STREAMS.done),
         // Job records (split creates them), registrations, task leases, scale decisions, pipelines.
         kvKeys(BUCKETS.jobs),
         kvKeys(BUCKETS.agents),
@@ -188,7 +188,8 @@ function coordinator(): Permissions {
         ...directGet(STREAMS.results, STREAMS.tasks),
         // A finished document's chunk results and bytes are purged.
         api("STREAM.PURGE", STREAMS.results),
-        api("STREAM.PURGE", STREAMS.done),
+        // A reprocess that failed in split replaces the old final result, deleted by its sequence.
+        api("STREAM.MSG.DELETE", STREAMS.done),
         kvKeys(BUCKETS.jobs),
         kvKeys(BUCKETS.leases),
         kvKeys(BUCKETS.scale),

@@ -6,7 +6,7 @@
 // (the stream drops the duplicates); a second submission of a document that already has a job
 // changes nothing unless it asks to reprocess. Run by the stage runner like every other stage.
 import { z } from "zod";
-import { hasFinal, pipelineTasks, publishTasks, purgeFinal, releasedTasks } from "../../jobs/index.ts";
+import { hasFinal, pipelineTasks, publishTasks, releasedTasks, takeOverFinal } from "../../jobs/index.ts";
 import { annotateSpan, withTraceHeaders } from "../../observability/thread.ts";
 import {
   type DocMeta,
@@ -243,7 +243,11 @@ async function joinJob(
     // tasks exist; their ids are the same, so the stream drops repeats. The result goes out even
     // when the document has finished meanwhile (its holder died between publishing the tasks and
     // the result): every delivery that completes leaves its result.
-    if (job.status === "running") await publishFirstTasks(s, job, h.password);
+    if (job.status === "running") {
+      // A reprocess whose holder died between recording the job and taking the final over.
+      if (reprocess) await takeOverFinal(s.js, job.docId, runId);
+      await publishFirstTasks(s, job, h.password);
+    }
     return planned(job);
   }
   // Another submission of a document that has a job: it joins that job (and its result).
@@ -298,7 +302,13 @@ async function planJob(
   // Another submission of this document won the race; it owns the job.
   if (stored.runId !== runId) return { outcome: "joined" };
   // What is stored: an earlier delivery of this submission may have recorded its own plan.
-  if (stored.status === "running") await publishFirstTasks(s, stored, h.password);
+  if (stored.status === "running") {
+    // Only now, with the job recorded, does a reprocess take the final result over: a submission
+    // that fails before this leaves the document as it was, and the coordinator then ends it with
+    // that failure (progress.ts).
+    if (reprocess) await takeOverFinal(s.js, docId, runId);
+    await publishFirstTasks(s, stored, h.password);
+  }
   return planned(stored);
 }
 
@@ -324,7 +334,6 @@ async function split(input: Submission, ctx: StageContext): Promise<SplitOutcome
   // A document that ended and whose job has left the jobs bucket: its stored final result answers.
   if (ended) return { outcome: "joined" };
   const pipeline = await resolvePipeline(s, h.pipeline);
-  if (reprocess) await purgeFinal(s.jsm, docId);
 
   const bytes = await documentBytes(s, h, input, docId, runId);
   const read = await readDocument(s, bytes.object, runId, bytes.data, readingOf(h));
