@@ -267,8 +267,8 @@ export class JobProgress {
     const timings = { submittedAt, finishedAt: now, totalMs: Math.max(0, now - submittedAt) };
     // The final result first: if we crash after it, the redelivered result finds it there.
     ctx.fence();
-    // A reprocess's failure replaces an earlier run's final result (again after a crash: the
-    // takeover is idempotent).
+    // Before the failure can replace an earlier run's final result, the takeover is marked (again,
+    // after a crash: idempotent), so the replaced run's writers are refused from here on.
     if (reprocess) await takeOverFinal(ctx.js, r.docId, r.runId);
     const { outcome } = await endDocument(
       ctx.js,

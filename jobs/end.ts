@@ -9,7 +9,10 @@ export type Ending =
   | { kind: "document"; final: FinalResult; runId: string }
   | { kind: "job"; result: JobResult; runId: string };
 
-/** Writes the final result of `ending` unless the document already has one ("exists"). */
+/**
+ * Writes the final result of `ending` unless the document already has one, or a reprocess took the
+ * document over from this run ("exists" either way).
+ */
 export function endDocument(
   js: JetStreamClient,
   ending: Ending,

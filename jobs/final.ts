@@ -1,5 +1,6 @@
 // The final-result protocol: the one stored final result of a document (or DAG job) on
-// docswarm.done.<id>, written at most once (jobs/end.ts is its only writer) and read back here.
+// docswarm.done.<id>, written at most once and only by the run that owns the document (jobs/end.ts
+// is its only writer; a reprocess marks its takeover here), and read back here.
 import type { JetStreamClient, JetStreamManager, StoredMsg } from "@nats-io/jetstream";
 import { type ObjectStore, Objm } from "@nats-io/obj";
 import { nuid } from "@nats-io/transport-node";
@@ -7,12 +8,14 @@ import { decodeJson, FinalResult, Job, JobResult, ObjectRef } from "../schemas/i
 import {
   BUCKETS,
   isNoMessage,
+  isTransient,
   isWrongLastSequence,
   jsonBytes,
   kvStream,
   OBJECT_STORES,
   PAYLOAD_HEADROOM_BYTES,
   readObject,
+  retryJetStream,
   STREAMS,
   subjects,
 } from "../streams/index.ts";
@@ -37,14 +40,49 @@ function tooLarge(final: FinalResult | JobResult, bytes: number, maxResultBytes:
 }
 
 /**
- * Publishes a final result at most once per document: the expected last subject sequence 0 makes
- * the stream refuse a second one (a crashed merge run again, a coordinator failing a document that
- * merge just finished). Results above the server's max payload go to the results object store under
- * a name of this writer's own (`<id>.<runId>.<nuid>`), and the message carries a reference: a second
- * writer (a redelivered merge) never replaces the stored result's object — putBlob under a shared
- * name removed the old chunks first, so a reader in between found the object missing — and a
- * refused writer removes its own. A result above the per-result cap is not stored anywhere (so one
- * huge result cannot evict many others from the done stream): the document fails RESULT_TOO_LARGE.
+ * The last message on `subject` (wildcards allowed) in `stream`, read from its leader, waiting out
+ * a leader election; null when there is none.
+ */
+function lastOn(jsm: JetStreamManager, stream: string, subject: string): Promise<StoredMsg | null> {
+  return retryJetStream(() => jsm.streams.getMessage(stream, { last_by_subj: subject })).catch(
+    (err: unknown) => {
+      if (isNoMessage(err)) return null;
+      throw err;
+    },
+  );
+}
+
+/** How often a writer reads again after the done stream refused it for a newer message. */
+const ATTEMPTS = 8;
+
+type Newest = { seq: number; final: boolean; runId: string | undefined };
+
+/**
+ * The newest message of a document in the done stream, read from the stream leader: its final
+ * result (and the run that wrote it) or its reprocess mark (and the run that owns the document).
+ */
+async function newestOfDocument(jsm: JetStreamManager, id: string): Promise<Newest | null> {
+  const m = await lastOn(jsm, STREAMS.done, subjects.doneFamily(id));
+  if (!m) return null;
+  if (m.subject !== subjects.done(id))
+    return { seq: m.seq, final: false, runId: new TextDecoder().decode(m.data) };
+  return { seq: m.seq, final: true, runId: runOfFinal(id, m) };
+}
+
+/**
+ * Publishes a final result at most once per document, and never for a run a reprocess replaced.
+ * The first publish expects nothing of the document in the done stream (expected last subject
+ * sequence 0 over docswarm.*.<id>), so a document never reprocessed pays nothing beyond it. Only
+ * when refused is the stream read: a final result means the document has one ("exists"); a
+ * reprocess mark naming this run means this run owns the document, and the publish is repeated
+ * expecting the mark to still be the newest; a mark naming another run means that run owns it
+ * ("exists" too). A replaced run's writer is refused by the mark from the moment it is written,
+ * and a final it stored before is removed by the takeover after its mark (takeOverFinal), so its
+ * result never outlives the takeover. Results above the server's max payload go to the results
+ * object store under a name of this writer's own (`<id>.<runId>.<nuid>`), and the message carries
+ * a reference: a second writer never replaces the stored result's object, and a refused writer
+ * removes its own. A result above the per-result cap is not stored anywhere (so one huge result
+ * cannot evict many others from the done stream): the document fails RESULT_TOO_LARGE.
  */
 export async function publishDone(
   js: JetStreamClient,
@@ -72,17 +110,98 @@ export async function publishDone(
         : ({ ...final, pages: [], stages: {}, pagesObject: ref } satisfies FinalResult),
     );
   }
-  try {
-    await js.publish(subjects.final(id), body, {
-      msgID: `${id}.${runId}.final`,
-      expect: { lastSubjectSequence: 0 },
-    });
-    return { outcome: "published", inline };
-  } catch (err) {
-    if (!isWrongLastSequence(err)) throw err;
-    await object?.store.delete(object.name).catch(() => {});
-    return { outcome: "exists", inline };
+  let expected = 0;
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    try {
+      await js.publish(subjects.final(id), body, {
+        msgID: `${id}.${runId}.final`,
+        expect: { lastSubjectSequence: expected, lastSubjectSequenceSubject: subjects.doneFamily(id) },
+      });
+      return { outcome: "published", inline };
+    } catch (err) {
+      if (!isWrongLastSequence(err)) throw err;
+    }
+    const newest = await newestOfDocument(await js.jetstreamManager(false), id);
+    if (newest && (newest.final || newest.runId !== runId)) break;
+    // Nothing newer (a takeover removed a stale final meanwhile), or this run's own mark.
+    expected = newest?.seq ?? 0;
   }
+  await object?.store.delete(object.name).catch(() => {});
+  return { outcome: "exists", inline };
+}
+
+/**
+ * Which run stored the final result of a document (or DAG job), from its message id
+ * (`<id>.<runId>.final`); null when none is stored, undefined when the stored one has no such id.
+ */
+export async function finalRun(jsm: JetStreamManager, id: string): Promise<string | undefined | null> {
+  const stored = await lastOn(jsm, STREAMS.done, subjects.done(id));
+  return stored ? runOfFinal(id, stored) : null;
+}
+
+/**
+ * A reprocess takes the document's final result over once its job is recorded: it marks the
+ * document in the done stream with the run its job names now (its own, or a later reprocess's that
+ * recorded meanwhile), expecting nothing newer of the document than it read, and then removes the
+ * final result of any other run by its sequence. From the mark on, a writer of the replaced run
+ * is refused (publishDone), whenever it checked its job. The job is read from the stream leader
+ * after the done stream, so the last mark names the last recorded run. Idempotent: a redelivery
+ * repeats it, and once the owner's final is stored nothing changes. A done stream of layout 2 has
+ * no marks (`docswarm init` adds them); there the old final is only removed, as before.
+ */
+export async function takeOverFinal(js: JetStreamClient, docId: string, runId: string): Promise<void> {
+  const jsm = await js.jetstreamManager(false);
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    const newest = await newestOfDocument(jsm, docId);
+    const owner = (await ownerOf(jsm, docId)) ?? runId;
+    if (newest?.runId === owner) break;
+    const mark = () =>
+      js.publish(subjects.reprocess(docId), new TextEncoder().encode(owner), {
+        expect: {
+          lastSubjectSequence: newest?.seq ?? 0,
+          lastSubjectSequenceSubject: subjects.doneFamily(docId),
+        },
+      });
+    try {
+      await mark();
+      break;
+    } catch (err) {
+      if (isWrongLastSequence(err)) continue;
+      // No responder: a leader election (wait it out), or a done stream without marks (skip them).
+      if (!isTransient(err)) throw err;
+      if (!(await marksReprocesses(jsm))) break;
+      await retryJetStream(mark).catch((again: unknown) => {
+        if (!isWrongLastSequence(again)) throw again;
+      });
+    }
+  }
+  const stored = await lastOn(jsm, STREAMS.done, subjects.done(docId));
+  const owner = (await ownerOf(jsm, docId)) ?? runId;
+  if (stored && runOfFinal(docId, stored) !== owner)
+    await jsm.streams.deleteMessage(STREAMS.done, stored.seq, false).catch(() => {});
+}
+
+/** The run the document's job names, read from the jobs bucket's stream leader. */
+async function ownerOf(jsm: JetStreamManager, docId: string): Promise<string | undefined> {
+  const m = await lastOn(jsm, kvStream(BUCKETS.jobs), `$KV.${BUCKETS.jobs}.${docId}`);
+  if (!m || m.data.length === 0) return undefined;
+  const job = decodeJson(Job, m.data);
+  return job.ok ? job.value.runId : undefined;
+}
+
+/** Whether the done stream takes reprocess marks (layout 3 and later). */
+async function marksReprocesses(jsm: JetStreamManager): Promise<boolean> {
+  const info = await retryJetStream(() => jsm.streams.info(STREAMS.done));
+  return info.config.subjects.includes(subjects.reprocess("*"));
+}
+
+/** The run that wrote a stored final result, from its message id (`<id>.<runId>.final`). */
+function runOfFinal(id: string, stored: StoredMsg): string | undefined {
+  const msgId = stored.header?.get("Nats-Msg-Id") ?? "";
+  const prefix = `${id}.`;
+  return msgId.startsWith(prefix) && msgId.endsWith(".final")
+    ? msgId.slice(prefix.length, -".final".length)
+    : undefined;
 }
 
 /** Whether a document (or DAG job) has a stored final result, read from the stream leader. */
@@ -94,62 +213,6 @@ export async function hasFinal(jsm: JetStreamManager, id: string): Promise<boole
       throw err;
     });
   return stored !== null;
-}
-
-/**
- * Which run stored the final result of a document (or DAG job), from its message id
- * (`<id>.<runId>.final`); null when none is stored, undefined when the stored one has no such id.
- */
-export async function finalRun(jsm: JetStreamManager, id: string): Promise<string | undefined | null> {
-  const stored = await jsm.streams
-    .getMessage(STREAMS.done, { last_by_subj: subjects.done(id) })
-    .catch((err: unknown) => {
-      if (isNoMessage(err)) return null;
-      throw err;
-    });
-  return stored ? runOfFinal(id, stored) : null;
-}
-
-/**
- * A reprocess takes the document's final result over once its job is recorded: the final result
- * of any run other than the one its job names now (its own, or a later reprocess's that recorded
- * meanwhile; read from the jobs bucket's stream leader) goes, by its sequence, never one the
- * owner wrote meanwhile. Idempotent: a redelivery repeats it, and once the owner's final is
- * stored nothing changes.
- */
-export async function takeOverFinal(js: JetStreamClient, docId: string, runId: string): Promise<void> {
-  const jsm = await js.jetstreamManager(false);
-  const stored = await jsm.streams
-    .getMessage(STREAMS.done, { last_by_subj: subjects.done(docId) })
-    .catch((err: unknown) => {
-      if (isNoMessage(err)) return null;
-      throw err;
-    });
-  const owner = (await ownerOf(jsm, docId)) ?? runId;
-  if (stored && runOfFinal(docId, stored) !== owner)
-    await jsm.streams.deleteMessage(STREAMS.done, stored.seq, false).catch(() => {});
-}
-
-/** The run the document's job names, read from the jobs bucket's stream leader. */
-async function ownerOf(jsm: JetStreamManager, docId: string): Promise<string | undefined> {
-  const m = await jsm.streams
-    .getMessage(kvStream(BUCKETS.jobs), { last_by_subj: `$KV.${BUCKETS.jobs}.${docId}` })
-    .catch((err: unknown) => {
-      if (isNoMessage(err)) return null;
-      throw err;
-    });
-  if (!m || m.data.length === 0) return undefined;
-  const job = decodeJson(Job, m.data);
-  return job.ok ? job.value.runId : undefined;
-}
-
-/** The run that wrote a stored final result, from its message id (`<id>.<runId>.final`). */
-function runOfFinal(id: string, stored: StoredMsg): string | undefined {
-  const msgId = stored.header?.get("Nats-Msg-Id") ?? "";
-  const prefix = `${id}.`;
-  return msgId.startsWith(prefix) && msgId.endsWith(".final")
-    ? msgId.slice(prefix.length, -".final".length)
-    : undefined;
 }
 
 /** What a done message is: a document's result or a DAG job's. */

@@ -76,6 +76,14 @@ export const subjects = {
    * republishes only what it stored, so plain subscribers never see a refused duplicate.
    */
   final: (docId: string) => `${PREFIX}.final.${docId}`,
+  /**
+   * A reprocess's mark in the done stream (docswarm.reprocess.<docId>, the run id as its body): a
+   * final result is written only when nothing of the document is newer there than what its writer
+   * saw (jobs/final.ts), so a run superseded after its writer looked cannot store one.
+   */
+  reprocess: (docId: string) => `${PREFIX}.reprocess.${docId}`,
+  /** Everything of one document in the done stream: its final result and its reprocess mark. */
+  doneFamily: (docId: string) => `${PREFIX}.*.${docId}`,
   doneAll: `${PREFIX}.done.>`,
   event: (type: string, key: string) => `${PREFIX}.events.${type}.${key}`,
   eventsAll: `${PREFIX}.events.>`,

@@ -149,7 +149,8 @@ function agent(): Permissions {
         // Is a redelivered task still queued (leases), what did the dependencies produce (inputs).
         ...msgGet(STREAMS.tasks, STREAMS.submit, STREAMS.results, STREAMS.done),
         ...directGet(STREAMS.results, STREAMS.done),
-        // A reprocessed document's old final result goes, by its sequence.
+        // A reprocess marks its takeover; the old final result goes by its sequence.
+        `${subjects.reprocess("*").slice(0, -1)}>`,
         api("STREAM.MSG.DELETE", STREAMS.done),
         // Job records (split creates them), registrations, task leases, scale decisions, pipelines.
         kvKeys(BUCKETS.jobs),
@@ -188,7 +189,8 @@ function coordinator(): Permissions {
         ...directGet(STREAMS.results, STREAMS.tasks),
         // A finished document's chunk results and bytes are purged.
         api("STREAM.PURGE", STREAMS.results),
-        // A reprocess that failed in split replaces the old final result, deleted by its sequence.
+        // A reprocess that failed in split marks its takeover; the old final goes by its sequence.
+        `${subjects.reprocess("*").slice(0, -1)}>`,
         api("STREAM.MSG.DELETE", STREAMS.done),
         kvKeys(BUCKETS.jobs),
         kvKeys(BUCKETS.leases),

@@ -30,7 +30,8 @@ import {
  * capped, the dead-letter consumer inheriting its stream's replicas. 3: plain `docswarm.submit` has
  * its own consumer (split-triage, which moves each submission to its header's priority before
  * splitting); split-normal takes only `docswarm.submit.normal`; per-message TTLs on the results
- * stream (the result of a document split ended itself expires instead of being purged).
+ * stream (the result of a document split ended itself expires instead of being purged); the done
+ * stream also keeps reprocess marks (docswarm.reprocess.<docId>).
  */
 export const TOPOLOGY_VERSION = 3;
 
@@ -159,10 +160,11 @@ function streams(c: TopologyConfig, maxPayloadBytes: number): ResourceSpec[] {
       "one final result per document (large ones point into docswarm-results)",
       "discard old: the oldest results go before their age; status warns and storage.high fires at 80 %",
       {
-        // Writers publish to docswarm.final.<docId> with expected-last-subject-sequence 0; the stream
-        // stores it as docswarm.done.<docId> and republishes only stored messages there, so a core
-        // subscriber sees exactly what was kept.
-        subjects: [subjects.final("*")],
+        // Writers publish to docswarm.final.<docId> expecting nothing newer of the document than
+        // they saw (jobs/final.ts); the stream stores it as docswarm.done.<docId> and republishes
+        // only stored messages there, so a core subscriber sees exactly what was kept. A reprocess
+        // marks its takeover on docswarm.reprocess.<docId> (kept here, never republished).
+        subjects: [subjects.final("*"), subjects.reprocess("*")],
         subject_transform: { src: subjects.final("*"), dest: subjects.done("{{wildcard(1)}}") },
         republish: { src: subjects.doneAll, dest: subjects.doneAll },
         retention: RetentionPolicy.Limits,

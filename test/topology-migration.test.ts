@@ -117,7 +117,11 @@ test("docswarm init migrates the v1 layout in place: nothing lost, waiting work 
   t.is(dry.code, 0, dry.stderr);
   t.regex(dry.stdout, /found 1\).*DRY RUN/);
   t.regex(dry.stdout, /update\s+docswarm-jobs\s+allow_msg_ttl false -> true/);
-  t.regex(dry.stdout, /update\s+DOCSWARM_DONE\s+max_msg_size unlimited -> 1 MiB/);
+  t.regex(dry.stdout, /update\s+DOCSWARM_DONE\s+.*max_msg_size unlimited -> 1 MiB/);
+  t.regex(
+    dry.stdout,
+    /update\s+DOCSWARM_DONE\s+subjects \["docswarm\.final\.\*"\] -> \["docswarm\.final\.\*","docswarm\.reprocess\.\*"\]/,
+  );
   t.deepEqual(await configs(), v1Configs, "a dry run changes nothing");
 
   const init = await runCliWithEnv(["init"], env);
@@ -129,6 +133,8 @@ test("docswarm init migrates the v1 layout in place: nothing lost, waiting work 
   t.true(v2[`KV_${BUCKETS.jobs}`]!.allow_msg_ttl);
   t.true(v2[STREAMS.results]!.allow_msg_ttl, "split's results of documents it ended expire by themselves");
   t.is(v2[STREAMS.done]!.max_msg_size, 1024 * 1024);
+  // Layout 3: the done stream keeps reprocess marks too.
+  t.deepEqual(v2[STREAMS.done]!.subjects, [subjects.final("*"), subjects.reprocess("*")]);
   // Every stream kept its messages and every consumer its position; the plain submissions split-normal
   // took in v1 wait on split-triage now (layout 3).
   const submitKey = (c: string) => `${STREAMS.submit}/${c}`;

@@ -143,7 +143,7 @@ test("a dashboard started before any topology waits for it; agents and coordinat
   const nc = await connectTo(t, server.url, "docswarm-test", { reconnect: true });
   const done = await (await jetstreamManager(nc)).streams.info(STREAMS.done);
   t.is(done.config.metadata?.["docswarm.version"], String(TOPOLOGY_VERSION));
-  t.deepEqual(done.config.subjects, [subjects.final("*")]);
+  t.deepEqual(done.config.subjects, [subjects.final("*"), subjects.reprocess("*")]);
 });
 
 test("an agent whose NATS user may not create the topology waits for the admin's docswarm init", async (t) => {

@@ -244,7 +244,7 @@ async function joinJob(
     // when the document has finished meanwhile (its holder died between publishing the tasks and
     // the result): every delivery that completes leaves its result.
     if (job.status === "running") {
-      // A reprocess whose holder died between recording the job and taking the final over.
+      // A reprocess whose holder died between recording the job and marking the takeover.
       if (reprocess) await takeOverFinal(s.js, job.docId, runId);
       await publishFirstTasks(s, job, h.password);
     }
@@ -304,8 +304,8 @@ async function planJob(
   // What is stored: an earlier delivery of this submission may have recorded its own plan.
   if (stored.status === "running") {
     // Only now, with the job recorded, does a reprocess take the final result over: a submission
-    // that fails before this leaves the document as it was, and the coordinator then ends it with
-    // that failure (progress.ts).
+    // that fails before this leaves the document as it was (the coordinator then ends it with
+    // that failure, progress.ts), and no writer of the replaced run stores a final after this.
     if (reprocess) await takeOverFinal(s.js, docId, runId);
     await publishFirstTasks(s, stored, h.password);
   }
