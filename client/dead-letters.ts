@@ -22,8 +22,11 @@ import {
   StageName,
   Task,
 } from "../schemas/index.ts";
-import { BUCKETS, OBJECT_STORES, STREAMS, subjects } from "../streams/index.ts";
+import { BUCKETS, readObject, STREAMS, subjects, uploadDocument } from "../streams/index.ts";
 import { ClientError } from "./errors.ts";
+
+/** Chunks of a requeued document's upload. */
+const UPLOAD_CHUNK_BYTES = 32 * 1024;
 
 type Stored = Pick<StoredMsg, "seq" | "subject" | "data" | "time"> & {
   header: StoredMsg["header"] | undefined;
@@ -112,22 +115,26 @@ export async function requeueDeadLetter(js: JetStreamClient, seq: number): Promi
   } else {
     const task = decodeJson(Task, sm.data);
     const job = task.ok ? await readJob(js, task.value.docId) : undefined;
-    const object =
+    const kept =
       job?.object && task.ok && job.runId === task.value.runId
-        ? await new Objm(js)
-            .open(OBJECT_STORES.docs)
-            .then((s) => s.info(job.object!.name))
-            .catch(() => null)
+        ? await readObject(js, job.object.bucket, job.object.name).catch(() => null)
         : null;
-    if (job?.object && object && !object.deleted) {
+    if (job?.object && kept) {
+      // The kept bytes go as an upload, as a submitter's would: the new run stores its own copy
+      // (docswarm never works from, or deletes, an object a submission names), so the kept object
+      // is removed once the submission is in. Small chunks: any server's max payload takes them.
+      const upload = await uploadDocument(js, kept, UPLOAD_CHUNK_BYTES + 4096);
       const h = headers();
       h.set(HEADERS.docId, job.docId);
-      h.set(HEADERS.object, job.object.name);
+      h.set(HEADERS.upload, upload.id);
+      h.set(HEADERS.uploadSize, String(upload.size));
+      h.set(HEADERS.uploadDigest, upload.digest);
       h.set(HEADERS.priority, job.priority);
       h.set(HEADERS.reprocess, "true");
       if (job.source) h.set(HEADERS.source, job.source);
       const subject = subjects.submitAt(job.priority);
       await js.publish(subject, new Uint8Array(), { headers: h, msgID });
+      await (await new Objm(js).open(job.object.bucket)).delete(job.object.name).catch(() => {});
       out = { seq, action: "resubmitted-document", docId: job.docId, subject };
     } else if (task.ok && job) {
       throw new ClientError(

@@ -6,7 +6,10 @@ import { EngineName } from "./document.ts";
 export const HEADERS = {
   docId: "Docswarm-Doc-Id",
   priority: "Docswarm-Priority",
-  /** Name of an object in the docs object store holding the bytes (for documents above max payload). */
+  /**
+   * Retired: it named an object of the docs store holding the bytes. A submission carrying it
+   * fails HEADER_INVALID; large documents go as uploads (`upload`).
+   */
   object: "Docswarm-Object",
   /** Id of an upload: chunks on $O.docswarm-docs.C.<id> (how submitters send documents above max payload). */
   upload: "Docswarm-Upload",

@@ -141,8 +141,9 @@ test("invalid submission headers fail the document with HEADER_INVALID, under th
   t.is((await failedWith(t, "bad-priority")).error?.code, "HEADER_INVALID");
   await submitRaw(t, bytes, { [HEADERS.docId]: "bad-reprocess", [HEADERS.reprocess]: "maybe" });
   t.is((await failedWith(t, "bad-reprocess")).error?.code, "HEADER_INVALID");
+  // Docswarm-Object is retired: naming an object (there or not) fails the submission.
   await submitRaw(t, new Uint8Array(), { [HEADERS.docId]: "no-object", [HEADERS.object]: "missing-object" });
-  t.is((await failedWith(t, "no-object")).error?.code, "OBJECT_MISSING");
+  t.is((await failedWith(t, "no-object")).error?.code, "HEADER_INVALID");
   await submitRaw(t, bytes, { [HEADERS.docId]: "object-and-body", [HEADERS.object]: "x" });
   t.is((await failedWith(t, "object-and-body")).error?.code, "HEADER_INVALID");
 });

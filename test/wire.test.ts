@@ -86,48 +86,26 @@ test("without a Doc-Id header the id is SHA-256 of the bytes and a late reader g
   t.deepEqual(viaClient, FinalResult.parse(stored.json()));
 });
 
-test("large documents: bytes in the docswarm-docs object store, an empty message names the object", async (t) => {
-  const maxPayloadBytes = 64 * 1024;
-  const swarm = await startSwarm(t, { agents: 2, server: { maxPayloadBytes } });
-  const nc = await connectTo(t, swarm.url, "raw-client");
-  const doc = await knownDoc("wire-big", 24, { charsPerPage: 3300 });
-  t.true(doc.bytes.length > maxPayloadBytes, `${doc.bytes.length} bytes`);
-  t.is(nc.info?.max_payload, maxPayloadBytes);
-
-  const docs = await new Objm(nc).open("docswarm-docs");
-  const objectName = doc.docId;
-  await docs.putBlob({ name: objectName }, doc.bytes);
-  const sub = await subscribeDone(nc, doc.docId);
-  const h = headers();
-  h.set("Docswarm-Doc-Id", doc.docId);
-  h.set("Docswarm-Object", objectName);
-  nc.publish("docswarm.submit", new Uint8Array(), { headers: h });
-
-  const json = FinalResult.parse(await firstJson(sub));
-  // The result is larger than one message too: the message carries a reference to the whole result.
-  t.deepEqual(json.pages, []);
-  t.is(json.pagesObject?.bucket, "docswarm-results");
-  const whole = await (await new Objm(nc).open(json.pagesObject!.bucket)).getBlob(json.pagesObject!.name);
-  t.truthy(whole, "the complete result object exists");
-  assertDone(t, JSON.parse(new TextDecoder().decode(whole!)), doc);
-  // Once done, the document's bytes are no longer kept.
-  await waitFor(async () => (await docs.info(objectName))?.deleted ?? true, {
-    timeoutMs: TIMEOUT_MS,
-    message: "the document object to be removed after processing",
-  });
-});
-
-test("an object header naming a missing object fails with OBJECT_MISSING", async (t) => {
+test("a submission naming an object (the retired Docswarm-Object) fails HEADER_INVALID and the object stays", async (t) => {
   const swarm = await startSwarm(t, { agents: 1 });
   const nc = await connectTo(t, swarm.url, "raw-client");
-  const docId = (await knownDoc("wire-missing", 1)).docId;
+  // Someone else's document, stored by name: a submission naming it must not remove it.
+  const other = await knownDoc("wire-named", 2);
+  const docs = await new Objm(nc).open("docswarm-docs");
+  await docs.putBlob({ name: other.docId }, other.bytes);
+  const docId = "wire-names-object";
   const sub = await subscribeDone(nc, docId);
   const h = headers();
   h.set("Docswarm-Doc-Id", docId);
-  h.set("Docswarm-Object", `${docId}-nowhere`);
+  h.set("Docswarm-Object", other.docId);
   nc.publish("docswarm.submit", new Uint8Array(), { headers: h });
-  const r = assertFailed(t, await firstJson(sub), docId, "OBJECT_MISSING", /nowhere/);
+  const r = assertFailed(t, await firstJson(sub), docId, "HEADER_INVALID", /Docswarm-Object is retired/);
   t.is(r.pageCount, 0);
+  // The document ended (its cleanup ran): the named object is untouched.
+  const info = await docs.info(other.docId);
+  t.truthy(info && !info.deleted, "the named object is still stored");
+  const kept = await docs.getBlob(other.docId);
+  t.true(kept !== null && Buffer.from(kept).equals(Buffer.from(other.bytes)), "with its bytes");
 });
 
 /**

@@ -80,10 +80,16 @@ function publishFirstTasks(s: AgentServices, job: Job, password: string | undefi
   return publishTasks(s.publisher, job, releasedTasks(job), withTraceHeaders, { password });
 }
 
-/** The document's bytes, where they are (or will be) stored, and the upload they came as. */
-type Bytes = { data: Uint8Array; object: ObjectRef; stored: boolean; upload?: ReadUpload & { id: string } };
+/** The document's bytes, where they will be stored, and the upload they came as. */
+type Bytes = { data: Uint8Array; object: ObjectRef; upload?: ReadUpload & { id: string } };
 
-/** The document's bytes and where they are (or will be) stored; PDF_TOO_LARGE before reading them. */
+/**
+ * The document's bytes and where they will be stored; PDF_TOO_LARGE before reading them. They come
+ * inline or as an upload, and docswarm stores them under this run's own name, so a document's
+ * cleanup only ever removes what docswarm stored for it. `Docswarm-Object` (a submission naming an
+ * object of its own) is retired in favour of uploads: its bytes were not docswarm's to delete, and
+ * its doc id was the empty body's.
+ */
 async function documentBytes(
   s: AgentServices,
   h: SubmitHeaders,
@@ -95,11 +101,16 @@ async function documentBytes(
   checkDocumentSize(input.data.length, max);
   // Bytes we store are named per run, so cleaning up an earlier run never removes a newer one's.
   const name = `${docId}.${runId}`;
+  if (h.object)
+    throw new StageError(
+      "HEADER_INVALID",
+      `${HEADERS.object} is retired: publish the bytes inline, or as an upload (${HEADERS.upload}; see the README)`,
+    );
   if (h.upload) {
-    if (input.data.length > 0 || h.object || !h.uploadSize || !h.uploadDigest)
+    if (input.data.length > 0 || !h.uploadSize || !h.uploadDigest)
       throw new StageError(
         "HEADER_INVALID",
-        `${HEADERS.upload} needs ${HEADERS.uploadSize} and ${HEADERS.uploadDigest}, an empty body and no ${HEADERS.object}`,
+        `${HEADERS.upload} needs ${HEADERS.uploadSize} and ${HEADERS.uploadDigest} and an empty body`,
       );
     checkDocumentSize(h.uploadSize, max);
     const upload = { id: h.upload, size: h.uploadSize, digest: h.uploadDigest };
@@ -107,20 +118,9 @@ async function documentBytes(
       throw err instanceof UploadError ? new StageError(err.code, err.message) : err;
     });
     const object = { bucket: OBJECT_STORES.docs, name, size: read.bytes.length };
-    return { data: read.bytes, object, stored: false, upload: { ...read, id: h.upload } };
+    return { data: read.bytes, object, upload: { ...read, id: h.upload } };
   }
-  if (!h.object) {
-    const object = { bucket: OBJECT_STORES.docs, name, size: input.data.length };
-    return { data: input.data, object, stored: false };
-  }
-  if (input.data.length > 0)
-    throw new StageError("HEADER_INVALID", `${HEADERS.object} given with a non-empty body`);
-  const info = await s.state.docs.info(h.object);
-  if (!info || info.deleted)
-    throw new StageError("OBJECT_MISSING", `object '${h.object}' is not in ${OBJECT_STORES.docs}`);
-  checkDocumentSize(info.size, max);
-  const object = { bucket: OBJECT_STORES.docs, name: h.object, size: info.size };
-  return { data: await s.documents.bytes(object, runId), object, stored: true };
+  return { data: input.data, object: { bucket: OBJECT_STORES.docs, name, size: input.data.length } };
 }
 
 /**
@@ -268,12 +268,9 @@ async function planJob(
   const { docId, runId, priority } = ctx.task;
   const reprocess = h.reprocess === "true";
   const { meta, costs } = read;
-  let object = bytes.object;
-  if (!bytes.stored) {
-    object = { ...object, size: (await storeBytes(s, bytes, h)).size };
-    // The agents of this host that extract its chunks read the bytes from memory.
-    s.documents.share(object, runId, bytes.data);
-  }
+  const object = { ...bytes.object, size: (await storeBytes(s, bytes, h)).size };
+  // The agents of this host that extract its chunks read the bytes from memory.
+  s.documents.share(object, runId, bytes.data);
 
   const agents = Math.max(1, await s.liveAgents("extract"));
   const now = Date.now();

@@ -121,11 +121,10 @@ export async function endWholeDocument(
 }
 
 /**
- * Bytes the submission brought through the object store (an upload's chunks, a named object) have
- * no job whose end removes them: the document ended here, so they go now. A crash before this
+ * Bytes the submission brought through the object store (an upload's chunks; a named object is
+ * refused before, Docswarm-Object is retired, and never removed) have no job whose end removes them: the document ended here, so they go now. A crash before this
  * leaves them to the redelivery (which ends here again) or to the store's age limit.
  */
 async function dropSubmittedBytes(s: AgentServices, h: SubmitHeaders): Promise<void> {
   if (h.upload) await purgeUpload(s.jsm, h.upload).catch(() => {});
-  else if (h.object) await s.state.docs.delete(h.object).catch(() => {});
 }
