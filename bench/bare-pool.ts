@@ -9,13 +9,20 @@ import type { CorpusDoc } from "./corpus.ts";
 
 const workerUrl = new URL("./bare-worker.ts", import.meta.url);
 
-export type BareRun = { ms: number; pages: number; wrongPages: number };
+export type BareRun = {
+  ms: number;
+  pages: number;
+  wrongPages: number;
+  /** Page texts by document name, in page order. */
+  texts: Map<string, PageText[]>;
+};
 
 export class BarePool {
   readonly threads: number;
   readonly #workers: Worker[];
   readonly #exits: Promise<unknown>[];
   readonly #shared = new Map<string, SharedArrayBuffer>();
+  #runs = 0;
 
   /** `engine`: the engine the threads prefer (default: the agents' default). */
   constructor(threads: number, options: { engine?: EngineName } = {}) {
@@ -40,13 +47,15 @@ export class BarePool {
   /**
    * Extracts every page of `docs`; resolves with the wall time from first task to last result.
    * `wholeFiles`: one task per document (what a script with a process pool does), else the page
-   * ranges docswarm's planner would cut.
+   * ranges docswarm's planner would cut. Pages count as wrong when missing or, with `pageLines`
+   * (the default: bench/corpus.ts's documents), when they do not start "Page n of".
    */
   async run(
     docs: CorpusDoc[],
     processing: ProcessingConfig,
-    options: { wholeFiles?: boolean } = {},
+    options: { wholeFiles?: boolean; pageLines?: boolean } = {},
   ): Promise<BareRun> {
+    const run = this.#runs++;
     const tasks: BareTask[] = [];
     for (const doc of docs) {
       const chunks = options.wholeFiles
@@ -55,6 +64,7 @@ export class BarePool {
       for (const c of chunks) {
         tasks.push({
           id: tasks.length,
+          run,
           name: doc.name,
           bytes: this.#bytes(doc),
           firstPage: c.firstPage,
@@ -97,10 +107,13 @@ export class BarePool {
     for (const doc of docs) {
       const got = (byDoc.get(doc.name) ?? []).sort((a, b) => a.page - b.page);
       pages += got.length;
-      wrongPages += got.filter((p, i) => p.page !== i + 1 || !p.text.startsWith(`Page ${i + 1} of `)).length;
+      const lines = options.pageLines ?? true;
+      wrongPages += got.filter(
+        (p, i) => p.page !== i + 1 || (lines && !p.text.startsWith(`Page ${i + 1} of `)),
+      ).length;
       wrongPages += Math.max(0, doc.pages - got.length);
     }
-    return { ms, pages, wrongPages };
+    return { ms, pages, wrongPages, texts: byDoc };
   }
 
   async close(): Promise<void> {

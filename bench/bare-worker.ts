@@ -1,11 +1,12 @@
-// A bare pool thread: the extract stage's own code (the agents' engine choice through DocumentCache,
-// text and statistics per page) on page ranges it is handed, with no NATS anywhere.
+// A bare pool thread: bench/bare-extract.ts on the page ranges it is handed, with no NATS anywhere.
 import { parentPort, workerData } from "node:worker_threads";
-import { chooseEngine, DocumentCache, extractStage, type StageContext } from "../agents/index.ts";
 import type { EngineName } from "../schemas/index.ts";
+import { extractor } from "./bare-extract.ts";
 
 export type BareTask = {
   id: number;
+  /** The pool's run number: chunks of a document share its opened copy within a run, never across runs. */
+  run: number;
   name: string;
   /** The document's bytes, shared with the main thread (no copy per task). */
   bytes: SharedArrayBuffer;
@@ -14,23 +15,15 @@ export type BareTask = {
   pageCount: number;
 };
 
-const docs = new Map<string, Uint8Array>();
-// The same per-agent cache of opened documents as docswarm's agents, reading from memory.
-// The engine docswarm's agents use (the default, with its fallback) unless the pool was given one.
-const engine = chooseEngine({ preferred: (workerData as { engine?: EngineName } | undefined)?.engine });
-const cache = new DocumentCache(engine, async (_bucket, name) => docs.get(name) ?? null);
-const signal = new AbortController().signal;
-const ctx = { signal, task: { runId: "bare" }, services: { documents: cache } } as unknown as StageContext;
+const extract = extractor((workerData as { engine?: EngineName } | undefined)?.engine);
 
 parentPort!.on("message", async (t: BareTask) => {
-  docs.set(t.name, new Uint8Array(t.bytes));
-  const out = await extractStage.process(
-    {
-      object: { bucket: "bare", name: t.name, size: t.bytes.byteLength },
-      range: { index: 0, firstPage: t.firstPage, lastPage: t.lastPage },
-      pageCount: t.pageCount,
-    },
-    ctx,
-  );
-  parentPort!.postMessage({ id: t.id, pages: out.pages });
+  const pages = await extract({
+    key: `${t.name}@${t.run}`,
+    bytes: new Uint8Array(t.bytes),
+    firstPage: t.firstPage,
+    lastPage: t.lastPage,
+    pageCount: t.pageCount,
+  });
+  parentPort!.postMessage({ id: t.id, pages });
 });

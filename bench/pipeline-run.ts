@@ -83,7 +83,13 @@ export async function runDocs(
   client: DocswarmClient,
   watcher: FinalWatcher,
   docs: CorpusDoc[],
-  options: { priority?: Priority; tag?: string; timeoutMs?: number } = {},
+  options: {
+    priority?: Priority;
+    tag?: string;
+    timeoutMs?: number;
+    /** Wrong pages of a final result (default: checkFinal's "Page n of <name>" lines). */
+    check?: (final: FinalResult, doc: CorpusDoc) => number;
+  } = {},
 ): Promise<PipelineRun & { arrivals: Arrival[]; startedAt: number }> {
   const tag = `${options.tag ?? "r"}${runCounter++}-${Date.now().toString(36)}`;
   const ids = docs.map((d) => `${d.name}-${tag}`);
@@ -101,7 +107,7 @@ export async function runDocs(
   arrivals.forEach((a, i) => {
     if (a.final.status !== "done") failed++;
     pages += a.final.pages.length;
-    wrongPages += checkFinal(a.final, docs[i]!);
+    wrongPages += (options.check ?? checkFinal)(a.final, docs[i]!);
   });
   return { ms: last - startedAt, pages, wrongPages, failed, arrivals, startedAt };
 }

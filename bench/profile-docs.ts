@@ -9,8 +9,8 @@ import { AgentHost } from "../agents/index.ts";
 import { Coordinator } from "../coordinator/index.ts";
 import { ProcessingConfig } from "../schemas/index.ts";
 import { BarePool } from "./bare-pool.ts";
+import { documentCorpora } from "./corpora/index.ts";
 import { CpuWindow, load } from "./cpu.ts";
-import { longDocs, mixed, smallDocs } from "./doc-corpus.ts";
 import { Cleanups, startNats } from "./lifecycle.ts";
 import { DocswarmClient, FinalWatcher, runDocs } from "./pipeline-run.ts";
 
@@ -24,12 +24,16 @@ const { values } = parseArgs({
 });
 const n = Number(values.docs);
 const agents = Number(values.agents);
-const corpus =
-  values.corpus === "long"
-    ? await longDocs(Math.max(1, Math.round(n / 100)), 240, 31)
-    : values.corpus === "mixed"
-      ? mixed(await smallDocs(Math.round(n * 0.9), 2), await longDocs(Math.round(n * 0.1), 240, 32))
-      : await smallDocs(n, 1);
+// The documents figure's corpora (bench/corpora/), sized from --docs: long has n/250 manuals.
+const corpora = await documentCorpora({
+  small: values.corpus === "small" ? n : 0,
+  long: values.corpus === "long" ? Math.max(1, Math.round(n / 250)) : 0,
+  longPages: 200,
+  mixedSmall: values.corpus === "mixed" ? Math.round(n * 0.9) : 0,
+  mixedLong: values.corpus === "mixed" ? Math.round(n * 0.1) : 0,
+});
+const corpus = corpora[values.corpus as "small" | "long" | "mixed"];
+if (!corpus) throw new Error("--corpus: small, long or mixed");
 const pages = corpus.reduce((s, d) => s + d.pages, 0);
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const cleanups = new Cleanups();
@@ -50,9 +54,9 @@ try {
   if (values.bare) {
     const bare = new BarePool(agents);
     cleanups.push(() => bare.close());
-    await bare.run(corpus.slice(0, 20), ProcessingConfig.parse({}), { wholeFiles: true });
+    await bare.run(corpora.warm, ProcessingConfig.parse({}), { wholeFiles: true, pageLines: false });
     const w = new CpuWindow(nats.serverPid);
-    const b = await bare.run(corpus, ProcessingConfig.parse({}), { wholeFiles: true });
+    const b = await bare.run(corpus, ProcessingConfig.parse({}), { wholeFiles: true, pageLines: false });
     report("bare", w.end(), b.ms);
   } else {
     const coordinator = await Coordinator.start({ servers: nats.url });
@@ -62,9 +66,14 @@ try {
     const client = new DocswarmClient(nats.nc);
     const watcher = await FinalWatcher.start(nats.nc);
     cleanups.push(() => watcher.close());
-    await runDocs(client, watcher, await smallDocs(20, 9), { tag: "w" });
+    await runDocs(client, watcher, corpora.warm, { tag: "w", check: () => 0 });
     const w = new CpuWindow(nats.serverPid);
-    const r = await runDocs(client, watcher, corpus, { tag: "p" });
+    // Every page present; bench/figures/documents.ts also compares the texts with the bare pool's.
+    const r = await runDocs(client, watcher, corpus, {
+      tag: "p",
+      check: (final, doc) =>
+        final.status === "done" ? Math.max(0, doc.pages - final.pages.length) : doc.pages,
+    });
     const cpu = w.end();
     if (r.failed > 0 || r.wrongPages > 0) throw new Error(`${r.failed} failed, ${r.wrongPages} pages wrong`);
     report("docswarm", cpu, r.ms);

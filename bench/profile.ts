@@ -3,7 +3,7 @@
 export type Profile = {
   name: "full" | "quick" | "smoke";
   pages: { totalPages: number; docPages: number[]; reps: number; warmPages: number };
-  /** The small / long / mixed corpora (bench/doc-corpus.ts); mixed is 90 % small by count. */
+  /** The small / long / mixed corpora (bench/corpora/, documentCorpora); mixed is 90 % small by count. */
   documents: {
     small: number;
     long: number;
@@ -27,7 +27,7 @@ export const PROFILES: Record<Profile["name"], Profile> = {
   full: {
     name: "full",
     pages: { totalPages: 2400, docPages: [24, 48, 96, 144], reps: 3, warmPages: 96 },
-    documents: { small: 600, long: 4, longPages: 240, mixedSmall: 180, mixedLong: 20, reps: 3 },
+    documents: { small: 600, long: 4, longPages: 200, mixedSmall: 180, mixedLong: 20, reps: 3 },
     overhead: { rate: 200, latencyTasks: 2000, throughputTasks: 20_000, slots: 64, reps: 3 },
     scaling: { steps: [1, 2, 4, 8, 16, 32, 64], waitMs: 100, tasksPerAgent: 20 },
     memory: { steps: [1, 16, 64] },

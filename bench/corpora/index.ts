@@ -82,6 +82,51 @@ export async function realCorpus(kind: CorpusKind, options: CorpusOptions): Prom
   return docs;
 }
 
+/** 90 % small, 10 % long documents, the long ones spread through the small ones as in a mixed folder. */
+export function interleave(small: RealDoc[], long: RealDoc[]): RealDoc[] {
+  const out: RealDoc[] = [];
+  const every = Math.max(1, Math.round(small.length / Math.max(1, long.length)));
+  let l = 0;
+  small.forEach((d, i) => {
+    if (i % every === 0 && l < long.length) out.push(long[l++]!);
+    out.push(d);
+  });
+  while (l < long.length) out.push(long[l++]!);
+  return out;
+}
+
+export type DocumentCorporaSizes = {
+  small: number;
+  long: number;
+  /** Minimum pages of a manual (each has 1-1.5 times that). */
+  longPages: number;
+  mixedSmall: number;
+  mixedLong: number;
+};
+
+/**
+ * The documents figure's corpora (and bench/profile-docs.ts's): small, long, and mixed built from
+ * its own seeds (no file of it is also in small or long), plus a warm-up set of other seeds.
+ */
+export async function documentCorpora(
+  p: DocumentCorporaSizes,
+): Promise<{ small: RealDoc[]; long: RealDoc[]; mixed: RealDoc[]; warm: RealDoc[] }> {
+  const long = (count: number, seed: number, longPages = p.longPages) =>
+    realCorpus("long", { count, seed, longPages });
+  return {
+    small: await realCorpus("small", { count: p.small, seed: 1 }),
+    long: await long(p.long, 31),
+    mixed: interleave(
+      await realCorpus("small", { count: p.mixedSmall, seed: 2 }),
+      await long(p.mixedLong, 32),
+    ),
+    warm: [
+      ...(await realCorpus("small", { count: p.small > 0 && p.small < 40 ? p.small : 40, seed: 9 })),
+      ...(await long(1, 9, Math.min(48, p.longPages))),
+    ],
+  };
+}
+
 // node bench/corpora/index.ts <kind> <count> [seed] [dir]: builds a corpus and, with a dir, writes
 // its files there (to try `docswarm process` or pdftotext on it).
 if (import.meta.main) {

@@ -1,16 +1,21 @@
-// Throughput on document corpora, against a bare pool on the same cores: small documents (1-3
-// pages), long ones (≥ 200 pages) and a mix (90 % small). The bare pool is what a script with a
-// process pool does: one whole file per task, the extract stage's own code, no NATS. Each corpus
-// runs bare then docswarm, alternating, so every ratio compares neighbours in time; CPU per
-// document comes from /proc (this process's threads and nats-server), which load disturbs least.
+// Throughput on the realistic corpora (bench/corpora/: embedded fonts, forms, images, some CJK,
+// manuals ≥ 200 pages), against a bare pool on the same cores: small documents (1-3 pages), long
+// ones and a mix (90 % small by count). The bare pool is what a script with a process pool does: one
+// whole file per task, the extract stage's own code with the agents' engine chain, no NATS. BullMQ
+// (bench/bullmq-pool.ts) is the queue people compare with: one job per file, the same extraction,
+// as many workers as agents. Each corpus runs bare, docswarm, BullMQ in turn, so every ratio
+// compares neighbours in time; every page of docswarm's and BullMQ's results must equal the bare
+// pool's. CPU per document comes from /proc (every thread of this process, plus nats-server or
+// redis-server), which load disturbs least.
 import { AgentHost } from "../../agents/index.ts";
 import { Coordinator } from "../../coordinator/index.ts";
-import { ProcessingConfig } from "../../schemas/index.ts";
+import { type PageText, ProcessingConfig } from "../../schemas/index.ts";
 import { BarePool } from "../bare-pool.ts";
+import { BullmqPool, redisVersion } from "../bullmq-pool.ts";
 import { type BenchContext, type Figure, hostLog } from "../context.ts";
+import { documentCorpora, type RealDoc } from "../corpora/index.ts";
 import type { CorpusDoc } from "../corpus.ts";
-import { CpuWindow, load } from "../cpu.ts";
-import { longDocs, mixed, smallDocs } from "../doc-corpus.ts";
+import { CpuWindow, load, processCpuMs } from "../cpu.ts";
 import { DocswarmClient, FinalWatcher, runDocs } from "../pipeline-run.ts";
 import { median, round } from "../stats.ts";
 
@@ -22,15 +27,24 @@ export type CorpusRun = {
   pages: number;
   bareMs: number;
   docswarmMs: number;
+  bullmqMs?: number;
   /** CPU ms per document: the bare process; docswarm's process (agents, host, coordinator, client) + nats-server. */
   bareCpuMsPerDoc: number;
   cpuMsPerDoc: number;
+  /** BullMQ: this process (its worker threads, the producer) + redis-server. */
+  bullmqCpuMsPerDoc?: number;
   /** docswarm's CPU ms per document by thread group, and nats-server's. */
   groupsMsPerDoc: Record<string, number>;
+  bullmqGroupsMsPerDoc?: Record<string, number>;
   load: string;
 };
 
-export type DocumentsDetail = { agents: number; runs: CorpusRun[] };
+export type DocumentsDetail = {
+  agents: number;
+  corpora: Record<CorpusName, { docs: number; pages: number; mb: number; kinds: Record<string, number> }>;
+  bullmq: string;
+  runs: CorpusRun[];
+};
 
 const groups = (g: Record<string, number>, docs: number) =>
   Object.fromEntries(
@@ -39,6 +53,19 @@ const groups = (g: Record<string, number>, docs: number) =>
       .map(([k, ms]) => [k, round(ms / docs)]),
   );
 
+/** Pages of `got` that are missing or differ from the bare pool's text of the same page. */
+function wrongPages(doc: CorpusDoc, got: PageText[] | undefined, reference: Map<string, PageText[]>): number {
+  const ref = reference.get(doc.name) ?? [];
+  if (!got) return doc.pages;
+  let wrong = Math.max(0, doc.pages - got.length);
+  got.forEach((p, i) => {
+    if (p.page !== i + 1 || p.text !== ref[i]?.text) wrong++;
+  });
+  return wrong;
+}
+
+const pps = (pages: number, ms: number) => (pages / ms) * 1000;
+
 async function pair(
   ctx: BenchContext,
   name: CorpusName,
@@ -46,56 +73,106 @@ async function pair(
   bare: BarePool,
   client: DocswarmClient,
   watcher: FinalWatcher,
+  bullmq: BullmqPool | undefined,
 ): Promise<CorpusRun> {
   const processing = ProcessingConfig.parse({});
   const pages = corpus.reduce((n, d) => n + d.pages, 0);
+  const n = corpus.length;
   const l = load();
   const bw = new CpuWindow(ctx.nats.serverPid);
-  const b = await bare.run(corpus, processing, { wholeFiles: true });
+  const b = await bare.run(corpus, processing, { wholeFiles: true, pageLines: false });
   const bcpu = bw.end();
-  if (b.wrongPages > 0) throw new Error(`bare pool: ${b.wrongPages} pages wrong`);
+  if (b.wrongPages > 0) throw new Error(`bare pool: ${b.wrongPages} pages missing`);
   const dw = new CpuWindow(ctx.nats.serverPid);
-  const r = await runDocs(client, watcher, corpus, { tag: name[0] });
+  const r = await runDocs(client, watcher, corpus, {
+    tag: name[0],
+    check: (final, doc) => (final.status === "done" ? wrongPages(doc, final.pages, b.texts) : doc.pages),
+  });
   const dcpu = dw.end();
   if (r.wrongPages > 0 || r.failed > 0)
-    throw new Error(`docswarm: ${r.failed} documents failed, ${r.wrongPages} pages wrong`);
+    throw new Error(
+      `docswarm: ${r.failed} documents failed, ${r.wrongPages} pages differ from the bare pool's`,
+    );
   const serverMs = (dcpu.serverCores || 0) * dcpu.wallMs;
   const run: CorpusRun = {
     corpus: name,
-    docs: corpus.length,
+    docs: n,
     pages,
     bareMs: b.ms,
     docswarmMs: r.ms,
-    bareCpuMsPerDoc: (bcpu.processCores * bcpu.wallMs) / corpus.length,
-    cpuMsPerDoc: (dcpu.processCores * dcpu.wallMs + serverMs) / corpus.length,
-    groupsMsPerDoc: {
-      ...groups(dcpu.groupsMs, corpus.length),
-      "nats-server": round(serverMs / corpus.length),
-    },
+    bareCpuMsPerDoc: (bcpu.processCores * bcpu.wallMs) / n,
+    cpuMsPerDoc: (dcpu.processCores * dcpu.wallMs + serverMs) / n,
+    groupsMsPerDoc: { ...groups(dcpu.groupsMs, n), "nats-server": round(serverMs / n) },
     load: l,
   };
+  let bullLine = "";
+  if (bullmq) {
+    const redis0 = processCpuMs(bullmq.redisPid ?? -1);
+    const qw = new CpuWindow(undefined);
+    const q = await bullmq.run(corpus);
+    const qcpu = qw.end();
+    const redisMs = processCpuMs(bullmq.redisPid ?? -1) - redis0;
+    const wrong = corpus.reduce((s, d) => s + wrongPages(d, q.texts.get(d.name), b.texts), 0);
+    if (q.failed > 0 || wrong > 0)
+      throw new Error(`bullmq: ${q.failed} jobs failed, ${wrong} pages differ from the bare pool's`);
+    run.bullmqMs = q.ms;
+    run.bullmqCpuMsPerDoc = (qcpu.processCores * qcpu.wallMs + redisMs) / n;
+    run.bullmqGroupsMsPerDoc = { ...groups(qcpu.groupsMs, n), "redis-server": round(redisMs / n) };
+    bullLine =
+      `, BullMQ ${pps(pages, q.ms).toFixed(0)} pages/s (${((100 * b.ms) / q.ms).toFixed(1)} %, ` +
+      `CPU ms/doc ${run.bullmqCpuMsPerDoc.toFixed(2)} ${JSON.stringify(run.bullmqGroupsMsPerDoc)})`;
+  }
   ctx.log(
-    `documents: ${name} (${corpus.length} docs, ${pages} pages): bare ${((pages / b.ms) * 1000).toFixed(0)} pages/s, ` +
-      `docswarm ${((pages / r.ms) * 1000).toFixed(0)} pages/s (${((100 * b.ms) / r.ms).toFixed(1)} %); CPU ms/doc ` +
-      `bare ${run.bareCpuMsPerDoc.toFixed(2)}, docswarm ${run.cpuMsPerDoc.toFixed(2)} ` +
-      `${JSON.stringify(run.groupsMsPerDoc)}; load ${l}`,
+    `documents: ${name} (${n} docs, ${pages} pages): bare ${pps(pages, b.ms).toFixed(0)} pages/s ` +
+      `${pps(n, b.ms).toFixed(1)} docs/s, docswarm ${pps(pages, r.ms).toFixed(0)} pages/s ${pps(n, r.ms).toFixed(1)} docs/s ` +
+      `(${((100 * b.ms) / r.ms).toFixed(1)} %); CPU ms/doc bare ${run.bareCpuMsPerDoc.toFixed(2)}, docswarm ` +
+      `${run.cpuMsPerDoc.toFixed(2)} ${JSON.stringify(run.groupsMsPerDoc)}${bullLine}; load ${l}`,
   );
   return run;
+}
+
+/** BullMQ and Redis when both are here; otherwise why not (the row is skipped, the run goes on). */
+async function startBullmq(ctx: BenchContext, threads: number): Promise<BullmqPool | string> {
+  const redis = redisVersion();
+  if (!redis) return "redis-server is not installed (Debian: apt-get install redis-server)";
+  try {
+    const pool = await BullmqPool.start(threads);
+    ctx.log(`documents: BullMQ ${pool.version} on redis-server ${redis}, ${threads} worker threads`);
+    return pool;
+  } catch (err) {
+    return `BullMQ could not start: ${(err as Error).message}`;
+  }
+}
+
+function describe(docs: RealDoc[]) {
+  const kinds: Record<string, number> = {};
+  for (const d of docs) kinds[d.kind] = (kinds[d.kind] ?? 0) + 1;
+  return {
+    docs: docs.length,
+    pages: docs.reduce((n, d) => n + d.pages, 0),
+    mb: round(docs.reduce((n, d) => n + d.bytes.length, 0) / 1e6),
+    kinds,
+  };
 }
 
 export async function documentFigures(
   ctx: BenchContext,
 ): Promise<{ figures: Figure[]; details: DocumentsDetail }> {
   const p = ctx.profile.documents;
-  const small = await smallDocs(p.small, 1);
-  const long = await longDocs(p.long, p.longPages, 31);
-  const corpora: Record<CorpusName, CorpusDoc[]> = {
-    small,
-    long,
-    mixed: mixed(await smallDocs(p.mixedSmall, 2), await longDocs(p.mixedLong, p.longPages, 32)),
+  const generating = performance.now();
+  const { warm, ...corpora } = await documentCorpora(p);
+  const described = {
+    small: describe(corpora.small),
+    long: describe(corpora.long),
+    mixed: describe(corpora.mixed),
   };
-  for (const [name, c] of Object.entries(corpora))
-    ctx.log(`documents: ${name} corpus: ${c.length} documents, ${c.reduce((n, d) => n + d.pages, 0)} pages`);
+  for (const [name, c] of Object.entries(described))
+    ctx.log(
+      `documents: ${name} corpus: ${c.docs} documents, ${c.pages} pages, ${c.mb} MB ${JSON.stringify(c.kinds)}`,
+    );
+  ctx.log(
+    `documents: corpora read (or generated) in ${((performance.now() - generating) / 1000).toFixed(1)} s`,
+  );
   const agents = ctx.cores;
   const coordinator = await Coordinator.start({ servers: ctx.nats.url });
   const stopCoordinator = ctx.cleanups.push(() => coordinator.close());
@@ -105,16 +182,21 @@ export async function documentFigures(
   const stopBare = ctx.cleanups.push(() => bare.close());
   const host = await AgentHost.start({ servers: ctx.nats.url, agents, onLog: hostLog(ctx) });
   const stopHost = ctx.cleanups.push(() => host.close());
+  const started = await startBullmq(ctx, agents);
+  const bullmq = typeof started === "string" ? undefined : started;
+  if (typeof started === "string") ctx.log(`documents: BullMQ reference skipped: ${started}`);
+  const stopBullmq = ctx.cleanups.push(() => bullmq?.close());
   const runs: CorpusRun[] = [];
   try {
-    const warm = [...(await smallDocs(40, 9)), ...(await longDocs(1, 48, 9))];
-    await bare.run(warm, ProcessingConfig.parse({}), { wholeFiles: true });
-    await runDocs(client, watcher, warm, { tag: "w" });
+    await bare.run(warm, ProcessingConfig.parse({}), { wholeFiles: true, pageLines: false });
+    await runDocs(client, watcher, warm, { tag: "w", check: () => 0 });
+    await bullmq?.run(warm);
     for (let rep = 0; rep < p.reps; rep++) {
       for (const name of ["small", "long", "mixed"] as const)
-        runs.push(await pair(ctx, name, corpora[name], bare, client, watcher));
+        runs.push(await pair(ctx, name, corpora[name], bare, client, watcher, bullmq));
     }
   } finally {
+    await stopBullmq.run();
     await stopHost.run();
     await stopBare.run();
     watcher.close();
@@ -122,34 +204,60 @@ export async function documentFigures(
   }
   const of = (name: CorpusName) => runs.filter((r) => r.corpus === name);
   const ratio = (rs: CorpusRun[]) => median(rs.map((r) => r.bareMs / r.docswarmMs));
+  const bullRatio = (rs: CorpusRun[]) => median(rs.map((r) => r.bareMs / r.bullmqMs!));
   const figures: Figure[] = [];
   const labels: Record<CorpusName, string> = {
     small: "small documents (1-3 pages)",
-    long: `long documents (${p.longPages} pages)`,
+    long: `long documents (≥ ${p.longPages} pages)`,
     mixed: "mixed (90 % small, 10 % long)",
   };
+  const bareLabel = `bare pool, ${agents} threads, whole files`;
   for (const name of ["small", "long", "mixed"] as const) {
     const rs = of(name);
     const r0 = rs[0]!;
-    const dsPages = median(rs.map((r) => (r.pages / r.docswarmMs) * 1000));
-    const barePages = median(rs.map((r) => (r.pages / r.bareMs) * 1000));
-    figures.push({
-      key: `${name}DocPagesPerSec`,
-      figure: `pages/s, ${labels[name]}, ${agents} agents`,
-      value: round(dsPages),
-      unit: "pages/s",
-      reference: {
-        label: `bare pool, ${agents} threads, whole files`,
-        value: round(barePages),
+    const dsPages = median(rs.map((r) => pps(r.pages, r.docswarmMs)));
+    const barePages = median(rs.map((r) => pps(r.pages, r.bareMs)));
+    const bull = bullmq ? ` BullMQ in the same run: ${round(bullRatio(rs))} of the bare pool.` : "";
+    const cpuNote =
+      `CPU ms/doc docswarm ${round(median(rs.map((r) => r.cpuMsPerDoc)))}, bare ${round(median(rs.map((r) => r.bareCpuMsPerDoc)))}` +
+      (bullmq ? `, BullMQ ${round(median(rs.map((r) => r.bullmqCpuMsPerDoc!)))}` : "");
+    figures.push(
+      {
+        key: `${name}DocPagesPerSec`,
+        figure: `pages/s, ${labels[name]}, ${agents} agents`,
+        value: round(dsPages),
         unit: "pages/s",
+        reference: { label: bareLabel, value: round(barePages), unit: "pages/s" },
+        ratio: round(ratio(rs)),
+        goal: { label: "≥ 0.90 of the bare pool", met: ratio(rs) >= 0.9 },
+        seedBar: "0.80",
+        note:
+          `${r0.docs} documents, ${r0.pages} pages (bench/corpora/); ratio = median of ${rs.length} paired runs ` +
+          `(the documents/s ratio is the same); ${cpuNote}.${bull}`,
       },
-      ratio: round(ratio(rs)),
-      goal: { label: "≥ 0.90 of the bare pool", met: ratio(rs) >= 0.9 },
-      seedBar: "0.80",
-      note:
-        `${r0.docs} documents, ${r0.pages} pages; ${round((dsPages * r0.docs) / r0.pages)} docs/s vs ` +
-        `${round((barePages * r0.docs) / r0.pages)}; ratio = median of ${rs.length} paired runs (docs/s ratio is the same)`,
-    });
+      {
+        key: `${name}DocsPerSec`,
+        figure: `documents/s, ${labels[name]}, ${agents} agents`,
+        value: round(median(rs.map((r) => pps(r.docs, r.docswarmMs)))),
+        unit: "docs/s",
+        reference: {
+          label: bareLabel,
+          value: round(median(rs.map((r) => pps(r.docs, r.bareMs)))),
+          unit: "docs/s",
+        },
+        ratio: round(ratio(rs)),
+      },
+    );
+    if (bullmq)
+      figures.push({
+        key: `${name}BullmqPagesPerSec`,
+        figure: `BullMQ ${bullmq.version} + Redis, ${labels[name]}, ${agents} workers, one job per file`,
+        value: round(median(rs.map((r) => pps(r.pages, r.bullmqMs!)))),
+        unit: "pages/s",
+        reference: { label: bareLabel, value: round(barePages), unit: "pages/s" },
+        ratio: round(bullRatio(rs)),
+        note: `docswarm in the same run: ${round(ratio(rs))} of the bare pool; the file travels as base64 job data, page texts come back as the job's return value`,
+      });
   }
   const sm = of("small");
   const cpu = median(sm.map((r) => r.cpuMsPerDoc));
@@ -179,5 +287,25 @@ export async function documentFigures(
       unit: "µs",
     },
   );
-  return { figures, details: { agents, runs } };
+  if (bullmq) {
+    const bullCpu = median(sm.map((r) => r.bullmqCpuMsPerDoc!));
+    figures.push({
+      key: "bullmqCpuMsPerDoc",
+      figure: "CPU per small document, BullMQ (every thread of the process + redis-server)",
+      value: round(bullCpu),
+      unit: "ms",
+      reference: { label: "bare pool process", value: round(bareCpu), unit: "ms" },
+      ratio: round(bullCpu / bareCpu),
+      note: `by thread group (first run, ms/doc): ${JSON.stringify(sm[0]!.bullmqGroupsMsPerDoc)}`,
+    });
+  }
+  return {
+    figures,
+    details: {
+      agents,
+      corpora: described,
+      bullmq: bullmq ? bullmq.version : `skipped: ${started as string}`,
+      runs,
+    },
+  };
 }
