@@ -18,14 +18,15 @@ import { connectTo, startServer } from "./support/server.ts";
 import { waitFor } from "./support/wait.ts";
 
 const MiB = 1024 * 1024;
-const DOCUMENTS = 2000;
+const DOCUMENTS = 3000;
 
-test("2,000 documents through small limits: nothing wedges, nothing lost beyond retention", async (t) => {
+test("3,000 documents through small limits: nothing wedges, nothing lost beyond retention", async (t) => {
   t.timeout(300_000);
   const server = await startServer(t);
   const nc = await connectTo(t, server.url, "docswarm-test", { reconnect: true });
   const limits = {
-    // 2,000 jobs take ~2.9 MB: kept for days, they fill this bucket after ~1,400 documents.
+    // About half the documents take the job's path (below); their ~1,500 jobs take ~2.1 MB: kept
+    // for days, they fill this bucket.
     jobsMaxBytes: 2 * MiB,
     doneMaxBytes: 1 * MiB,
     resultsMaxBytes: 4 * MiB,
@@ -63,7 +64,15 @@ test("2,000 documents through small limits: nothing wedges, nothing lost beyond 
     config: { storageCheckMs: 500 },
   });
   t.teardown(() => coordinator.close());
-  const host = await AgentHost.start({ servers: server.url, agents: 2, slots: 2, topology });
+  // One-page chunks: a 2-page document takes the job's path (job record, extract tasks, merge), a
+  // 1-page one the single-task path, so both kinds of state are pushed through the limits.
+  const host = await AgentHost.start({
+    servers: server.url,
+    agents: 2,
+    slots: 2,
+    topology,
+    processing: { chunkMaxPages: 1 },
+  });
   t.teardown(() => host.close({ abandonPulls: true }));
 
   // Largest use of each resource, sampled while the documents flow.
@@ -77,7 +86,9 @@ test("2,000 documents through small limits: nothing wedges, nothing lost beyond 
   const sampler = setInterval(() => void sample().catch(() => {}), 250);
   t.teardown(() => clearInterval(sampler));
 
-  const corpus = await makeCorpus(20, { seed: 5, maxPages: 1, prefix: "bounded" });
+  const corpus = await makeCorpus(20, { seed: 5, maxPages: 2, prefix: "bounded" });
+  const chunked = corpus.filter((d) => d.pages.length > 1).length;
+  t.true(chunked > 0 && chunked < corpus.length, "both paths in the corpus");
   const client = new DocswarmClient(nc);
   const ids = Array.from({ length: DOCUMENTS }, (_, i) => `bounded-${i}`);
   const started = Date.now();
@@ -125,6 +136,8 @@ test("2,000 documents through small limits: nothing wedges, nothing lost beyond 
   const jobs = await jsm.streams.info(kvStream(BUCKETS.jobs));
   t.true(jobs.state.bytes <= limits.jobsMaxBytes, `jobs bucket ${jobs.state.bytes} bytes`);
   t.log(`jobs bucket at the end: ${jobs.state.messages} entries, ${jobs.state.bytes} bytes`);
+  // The job's path was taken: every chunked document wrote its job several times.
+  t.true(jobs.state.last_seq >= (DOCUMENTS * chunked) / corpus.length, `${jobs.state.last_seq} job writes`);
   // After the window, no finished job is left: only the expiries' markers (which the bucket's
   // marker TTL removes a minute later).
   const kv = await new Kvm(nc).open(BUCKETS.jobs);
