@@ -52,7 +52,7 @@ function print(r: ChaosReport): void {
     "",
     `lost ${r.lost}   duplicated ${r.duplicated}   differing from fault-free ${r.mismatched}   failed ${r.failedDocs}   never re-run ${r.recovery.unrecovered}`,
     `tasks completed more than once (results deduplicated): ${r.doubleExecutions.total}, ${r.doubleExecutions.afterKills} after a kill of the agent running them, ${r.doubleExecutions.unexplained} unexplained; documents with a repeated finished event: ${r.duplicateEvents}`,
-    `final publishes attempted: ${r.finals.attempted} for ${r.docs} documents, ${r.finals.refused} refused by the at-most-once check (${r.finals.unexplained} without a merge re-run to explain them)`,
+    `final publishes attempted: ${r.finals.attempted} for ${r.docs} documents, ${r.finals.refused} refused by the at-most-once check (${r.finals.unexplained} without a merge or split re-run to explain them)`,
     ...r.problems.slice(0, 20).map((p) => `  ! ${p}`),
     "",
     r.ok ? "OK: every document has exactly one final result, identical to the fault-free run" : "FAILED",

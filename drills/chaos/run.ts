@@ -387,7 +387,6 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
     await submitting;
     while (!allFinished() && Date.now() < deadline) await sleep(100);
     await monkey;
-    clearInterval(leasePoll);
     const chaosMs = Date.now() - t0;
     // A task killed after its document's final result was written (a merge killed between
     // publishing the final and its own result) runs again only after the ack wait: give every
@@ -396,10 +395,14 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
       r.startedAt >= k.at && (k.kind === "thread" || !k.agents.includes(r.agentId));
     const settled = (k: Kill) =>
       k.tasks.every((id) => (runs.get(id) ?? []).some((r) => r.startedAt < k.at || ranAgain(k, r)));
+    // Small documents end without the coordinator (one task each), so the documents can all be
+    // done before a standby has taken over from a killed leader: wait for that too.
+    const succeeded = (k: Kill) => holders.some((h) => h.at >= k.at && h.holderId !== k.target);
     const settleBy = Date.now() + 15_000;
-    while (Date.now() < settleBy && !kills.filter((k) => k.kind !== "leader").every(settled))
+    while (Date.now() < settleBy && !kills.every((k) => (k.kind === "leader" ? succeeded(k) : settled(k))))
       await sleep(200);
     await sleep(1000);
+    clearInterval(leasePoll);
 
     // Failover times: from each leader kill to the next election of another coordinator.
     for (const k of kills.filter((k) => k.kind === "leader")) {
@@ -501,7 +504,8 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
         doubled.total++;
         if (sorted.slice(0, i).some(killedRun)) {
           doubled.afterKills++;
-          if (sorted[i]!.stage === "merge") rerunDocs.add(sorted[i]!.docId);
+          // Merge ends a chunked document; split ends a single-task one itself.
+          if (sorted[i]!.stage === "merge" || sorted[i]!.stage === "split") rerunDocs.add(sorted[i]!.docId);
         } else {
           doubled.unexplained++;
           if (doubled.examples.length < 5)
@@ -510,17 +514,22 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
       }
     }
     for (const e of doubled.examples) problems.push(`ran twice without a kill to explain it: ${e}`);
-    // A merge killed after publishing the final but before its result leaves no run to see: a kill
-    // holding one of the document's merge tasks explains a refused final too.
+    // A merge (or a single-task split) killed after publishing the final but before its result
+    // leaves no run to see: a kill holding one of the document's ending tasks explains a refused
+    // final too.
     for (const k of kills)
-      for (const id of k.tasks) if (id.includes(".merge.")) rerunDocs.add(id.split(".")[0]!);
+      for (const id of k.tasks)
+        if (id.startsWith("submit.")) rerunDocs.add(id.slice("submit.".length));
+        else if (id.includes(".merge.") || id.includes(".split.")) rerunDocs.add(id.split(".")[0]!);
     let attempted = 0;
     let unexplainedFinals = 0;
     for (const [docId, n] of finalAttempts) {
       attempted += n;
       if (n > 1 && !rerunDocs.has(docId)) {
         unexplainedFinals++;
-        problems.push(`${docId}: ${n} final publishes attempted, no merge re-run after a kill to explain it`);
+        problems.push(
+          `${docId}: ${n} final publishes attempted, no merge or single-task split re-run after a kill to explain it`,
+        );
       }
     }
     const faults = { thread: 0, host: 0, leader: 0 };
