@@ -157,6 +157,11 @@ test("a three-node cluster loses no document and fails no call when the node lea
   // got no answer while the done stream elected its leader fails (timeout) and runs again: its
   // second publish is refused if the first was stored. So an ending task that ran during the
   // elections may attempt twice; one that ran before the kill attempted once.
+  // The ending task publishes its result after the final (and may retry it through an election):
+  // wait for every document's to be seen before counting.
+  await waitFor(() => docs.every((d) => (endingDeliveries.get(d.docId) ?? 0) >= 1), {
+    message: "every document's ending result seen",
+  });
   let retried = 0;
   for (const doc of docs) {
     const n = attempts.get(subjects.final(doc.docId)) ?? 0;
