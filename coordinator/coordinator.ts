@@ -266,6 +266,13 @@ export class Coordinator {
           try {
             await handle(m);
             m.ack();
+            // Every message followed through (drills keep debug logs to trace a document).
+            this.#ctx.log("debug", "message handled", {
+              stream,
+              subject: m.subject,
+              seq: m.seq,
+              deliveries: m.info.deliveryCount,
+            });
           } catch (err) {
             if (err instanceof NotLeaderError) {
               m.nak();

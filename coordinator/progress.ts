@@ -152,7 +152,10 @@ export class JobProgress {
       }
       return job;
     });
-    if (!v || v.job.runId !== r.runId) return;
+    if (!v || v.job.runId !== r.runId) {
+      ctx.log("debug", "result of a job gone or replaced ignored", { docId: r.docId, key, runId: r.runId });
+      return;
+    }
     const job = v.job;
     // Derived from state, so a redelivered result republishes (deduplicated) what it released.
     const released = job.status === "running" ? releasedBy(job, key) : [];

@@ -1,4 +1,4 @@
-// npm run partition [-- --docs N --faults N --hold-ms MS --seed S --only node,leader,... --json]
+// npm run partition [-- --docs N --faults N --hold-ms MS --seed S --only node,leader,... --keep DIR --json]
 // Runs documents through a three-node NATS cluster, two coordinators and three agent hosts, each in
 // its own network namespace, while cutting, splitting, slowing and flapping their links; prints
 // recovery times per fault kind, what each role logged, and the lost / duplicated / differing counts.
@@ -19,6 +19,8 @@ const { values } = parseArgs({
     "slow-ms-per-page": { type: "string", default: "150" },
     /** Comma-separated fault kinds (default all): node, leader, host, split, slow, flap. */
     only: { type: "string" },
+    /** Keep node logs, role logs and the full report in this directory. */
+    keep: { type: "string" },
     json: { type: "boolean", default: false },
   },
 });
@@ -89,6 +91,7 @@ const report = await runPartition({
   slowMsPerPage: num("slow-ms-per-page"),
   kinds: chosen,
   firstFaults: chosen,
+  ...(values.keep && { keepDir: values.keep }),
   log: values.json ? () => {} : (l) => process.stderr.write(`${l}\n`),
 });
 if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);

@@ -4,7 +4,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { decodeJson, Job, TaskResult } from "../../schemas/index.ts";
-import { BUCKETS, readSubject, STREAMS, subjects } from "../../streams/index.ts";
+import { BUCKETS, COORDINATOR_CONSUMER, readSubject, STREAMS, subjects } from "../../streams/index.ts";
 import type { Role } from "./faults.ts";
 import type { Observers } from "./observe.ts";
 
@@ -24,9 +24,12 @@ export async function diagnose(nc: NatsConnection, docId: string, observers: Obs
   }
   try {
     const stored = await readSubject(jsm, STREAMS.results, subjects.results(docId));
-    const rs = stored.map((m) => decodeJson(TaskResult, m.data)).filter((r) => r.ok);
+    const rs = stored.flatMap((m) => {
+      const r = decodeJson(TaskResult, m.data);
+      return r.ok ? [{ seq: m.seq, r: r.value }] : [];
+    });
     out.push(
-      `stored results: ${rs.map((r) => `${r.value.stage}.${r.value.index}/${r.value.runId}:${r.value.status}`).join(" ") || "none"}`,
+      `stored results: ${rs.map(({ seq, r }) => `${r.stage}.${r.index}/${r.runId}:${r.status}@${seq}`).join(" ") || "none"}`,
     );
   } catch (err) {
     out.push(`stored results: unreadable (${(err as Error).message})`);
@@ -43,4 +46,15 @@ export async function diagnose(nc: NatsConnection, docId: string, observers: Obs
       if (JSON.stringify(l).includes(docId))
         out.push(`${r.member}: ${l.level} ${l.msg} ${JSON.stringify(l).slice(0, 300)}`);
   return out.map((l) => `    ${l}`);
+}
+
+/** The coordinator's results consumer as its leader has it: where a result seq stands against it. */
+export async function coordinatorConsumer(nc: NatsConnection): Promise<string> {
+  try {
+    const jsm = await jetstreamManager(nc, { timeout: 5000 });
+    const c = await jsm.consumers.info(STREAMS.results, COORDINATOR_CONSUMER);
+    return `coordinator consumer (leader ${c.cluster?.leader}): delivered stream seq ${c.delivered.stream_seq}, ack floor stream seq ${c.ack_floor.stream_seq}, ack pending ${c.num_ack_pending}, redelivered ${c.num_redelivered}, pending ${c.num_pending}, waiting ${c.num_waiting}`;
+  } catch (err) {
+    return `coordinator consumer: unreadable (${(err as Error).message})`;
+  }
 }

@@ -9,7 +9,7 @@
 //    swarm is whole again (recovery = heal -> whole).
 // 4. Checks: every document has exactly one final result, identical to the fault-free run; no role
 //    process exited; what each role and node logged during each fault.
-import { mkdtemp, rm } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { jetstreamManager } from "@nats-io/jetstream";
@@ -21,7 +21,7 @@ import { makeCorpus, rng } from "../../test/support/pdf.ts";
 import { type RoleProcess, spawnRole, stopAll } from "../../test/support/roles.ts";
 import { baseline, pagesDiffer, type Stats, stats } from "../chaos/run.ts";
 import { type NatsNode, readServerLog, startCluster } from "./cluster.ts";
-import { diagnose } from "./diagnose.ts";
+import { coordinatorConsumer, diagnose } from "./diagnose.ts";
 import {
   type ActiveFault,
   type DrillContext,
@@ -56,6 +56,8 @@ export type PartitionOptions = {
   /** A swarm not whole this long after a heal is a failure. */
   wholeTimeoutMs: number;
   timeoutMs: number;
+  /** Keep what a run leaves to read afterwards here: each node's log, each role's log, the report. */
+  keepDir?: string;
   log: (line: string) => void;
 };
 
@@ -131,8 +133,11 @@ export async function runPartition(options: Partial<PartitionOptions> = {}): Pro
   let observers: Observers | undefined;
   let polling = true;
   let poller: Promise<void> = Promise.resolve();
+  let nodes: NatsNode[] = [];
+  const members = new Map<RoleProcess, string>();
+  let report: PartitionReport | undefined;
   try {
-    const nodes = await startCluster(lab, dir);
+    nodes = await startCluster(lab, dir);
     nc = await connectNats({ servers: nodes.map((n) => n.url), name: "docswarm-partition" });
     const admin = nc;
     await until(
@@ -165,6 +170,7 @@ export async function runPartition(options: Partial<PartitionOptions> = {}): Pro
       const urls = [node, ...nodes.filter((n) => n !== node)].map((n) => n.labUrl).join(",");
       const p = spawnRole(kind, urls, args, env, ["ip", "netns", "exec", lab.member(member).ns]);
       processes.push(p);
+      members.set(p, member);
       return { member, process: p };
     };
     // Roles start on different nodes.
@@ -294,6 +300,7 @@ export async function runPartition(options: Partial<PartitionOptions> = {}): Pro
         problems.push(`${d.docId}: differs from the fault-free run: ${differs}`);
       }
     }
+    if (outcome.lost > 0) problems.push(await coordinatorConsumer(admin));
     const exited = processes
       .filter((p) => p.child.exitCode !== null || p.child.signalCode !== null)
       .map((p) => `${p.role} pid ${p.pid} (${p.child.exitCode ?? p.child.signalCode})`);
@@ -317,7 +324,7 @@ export async function runPartition(options: Partial<PartitionOptions> = {}): Pro
       });
     const missing = o.kinds.filter((k) => !records.some((r) => r.kind === k));
     if (missing.length > 0) problems.push(`fault kinds never applied: ${missing.join(", ")}`);
-    return {
+    report = {
       docs: corpus.length,
       pages,
       seed: o.seed,
@@ -335,15 +342,31 @@ export async function runPartition(options: Partial<PartitionOptions> = {}): Pro
         exited.length === 0 &&
         problems.length === 0,
     };
+    return report;
   } finally {
     polling = false;
     await poller;
     await stopAll(processes, 3000);
+    if (o.keepDir) await keep(o.keepDir, nodes, members, report).catch((err) => log(`keep: ${err}`));
     await observers?.close();
     await nc?.close().catch(() => {});
     await lab.close();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** What a run leaves, for reading after the lab is gone: node logs, role logs (JSON lines), the report. */
+async function keep(
+  dir: string,
+  nodes: NatsNode[],
+  members: Map<RoleProcess, string>,
+  report: PartitionReport | undefined,
+): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  for (const n of nodes) await copyFile(n.logFile, join(dir, `${n.name}.log`)).catch(() => {});
+  for (const [p, member] of members)
+    await writeFile(join(dir, `${member}-${p.pid}.jsonl`), p.logs.map((l) => JSON.stringify(l)).join("\n"));
+  if (report) await writeFile(join(dir, "report.json"), JSON.stringify(report, null, 2));
 }
 
 async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
