@@ -17,10 +17,13 @@ import {
   TaskResult,
   validate,
 } from "../schemas/index.ts";
-import { STREAMS, subjects } from "../streams/index.ts";
+import { readSubject, STREAMS, subjects } from "../streams/index.ts";
 import type { CoordinatorContext } from "./context.ts";
 import { publishEvent } from "./events.ts";
 import { sinkOutputs } from "./outputs.ts";
+
+/** Result deletes a cleanup keeps in flight at once. */
+const DELETES_IN_FLIGHT = 16;
 
 type Timings = { submittedAt: number; finishedAt: number; totalMs: number };
 
@@ -53,7 +56,7 @@ export class JobProgress {
       return;
     }
     observeTaskResult(r);
-    if (r.status === "failed") return this.#onFailed(r, key);
+    if (r.status === "failed") return this.#onFailed(r, key, m.seq);
     if (r.stage === "split" && (r.output as { outcome?: unknown } | undefined)?.outcome === "finished")
       return this.#onFinished(r, m);
     const cur = await this.#ctx.jobs.loadRun(r.docId, r.runId);
@@ -62,7 +65,7 @@ export class JobProgress {
       return;
     }
     if (r.stage === "split") return this.#onAccepted(cur.job);
-    await this.#onDone(r, key);
+    await this.#onDone(r, key, m.seq);
   }
 
   async #onAccepted(job: Job): Promise<void> {
@@ -130,7 +133,7 @@ export class JobProgress {
       await ctx.jsm.streams.deleteMessage(STREAMS.results, m.seq, false).catch(() => {});
   }
 
-  async #onDone(r: TaskResult, key: string): Promise<void> {
+  async #onDone(r: TaskResult, key: string, seq: number): Promise<void> {
     const ctx = this.#ctx;
     const v = await ctx.jobs.update(r.docId, (job) => {
       const t = job.tasks[key];
@@ -176,11 +179,11 @@ export class JobProgress {
       pageCount: job.pageCount,
       chunkPages: r.stage === "extract" ? pagesOf(job, r.index) : 0,
     });
-    if (job.status === "done") await this.#finish(job);
+    if (job.status === "done") await this.#finish(job, seq);
   }
 
   /** A finished job: DAG jobs get their result published here (documents' merge published theirs). */
-  async #finish(job: Job): Promise<void> {
+  async #finish(job: Job, seq: number): Promise<void> {
     const ctx = this.#ctx;
     const finishedAt = job.finishedAt ?? Date.now();
     if (job.kind === "dag") {
@@ -206,10 +209,10 @@ export class JobProgress {
       pageCount: job.pageCount,
       totalMs: Math.max(0, finishedAt - job.submittedAt),
     });
-    await this.#cleanup(job);
+    await this.#cleanup(job, seq);
   }
 
-  async #onFailed(r: TaskResult, key: string): Promise<void> {
+  async #onFailed(r: TaskResult, key: string, seq: number): Promise<void> {
     const ctx = this.#ctx;
     const cause: ErrorInfo = r.error ?? {
       code: "INTERNAL",
@@ -296,7 +299,7 @@ export class JobProgress {
     }
     // A dead-lettered document keeps its bytes, so `docswarm dlq requeue` can process it again.
     if (job && job.runId === r.runId)
-      await this.#cleanup(job, { keepBytes: error.code === "MAX_DELIVERIES" });
+      await this.#cleanup(job, seq, { keepBytes: error.code === "MAX_DELIVERIES" });
   }
 
   /**
@@ -328,13 +331,39 @@ export class JobProgress {
     });
   }
 
-  /** A finished job's task results and document bytes are no longer needed. */
-  async #cleanup(job: Job, options: { keepBytes?: boolean } = {}): Promise<void> {
+  /**
+   * A finished job's task results and document bytes are no longer needed. `upTo` is the results
+   * stream sequence of the result that ended the job: what was stored after it (a later run's) stays.
+   */
+  async #cleanup(job: Job, upTo: number, options: { keepBytes?: boolean } = {}): Promise<void> {
     this.#ctx.jobs.forget(job.docId);
     await Promise.allSettled([
-      this.#ctx.jsm.streams.purge(STREAMS.results, { filter: subjects.results(job.docId) }),
+      this.#removeResults(job.docId, upTo),
       job.object && !options.keepBytes ? this.#ctx.state.docs.delete(job.object.name) : Promise.resolve(),
     ]);
+  }
+
+  /**
+   * Deletes the document's stored results one by one, by sequence, never by a purge: a purge by
+   * subject while this consumer has other documents' results pending (delivered to a leader that
+   * was deposed before it acked them, or nak'ed) makes nats-server (2.15.1) move the consumer's ack
+   * floor past them, and it then drops them as acked without ever redelivering them (partition seed
+   * 2 lost documents whose chunk results were stored that way). A deleted message that is pending
+   * is terminated on its own, which leaves the others alone.
+   */
+  async #removeResults(docId: string, upTo: number): Promise<void> {
+    const jsm = this.#ctx.jsm;
+    const seqs = (await readSubject(jsm, STREAMS.results, subjects.results(docId)))
+      .map((m) => m.seq)
+      .filter((seq) => seq <= upTo);
+    let next = 0;
+    const worker = async () => {
+      while (next < seqs.length) {
+        const seq = seqs[next++]!;
+        await jsm.streams.deleteMessage(STREAMS.results, seq, false).catch(() => {});
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(DELETES_IN_FLIGHT, seqs.length) }, worker));
   }
 }
 

@@ -1,0 +1,78 @@
+// A finished document's task results are removed without touching anyone else's: a result that is
+// delivered but not acked yet (held by a leader that was deposed before it acked, or nak'ed) must
+// still be redelivered after another document's cleanup. With a purge by subject, nats-server
+// (2.15.1) moved the coordinator consumer's ack floor past such results and dropped them as acked,
+// so their documents never finished (partition seed 2: chunk results stored, jobs stuck with those
+// chunks `released`). The cleanup deletes by sequence now (coordinator/progress.ts).
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import test from "ava";
+import { AgentHost } from "../agents/index.ts";
+import { DocswarmClient } from "../client/index.ts";
+import { Coordinator } from "../coordinator/index.ts";
+import { COORDINATOR_CONSUMER, STREAMS, subjects } from "../streams/index.ts";
+import { assertDone } from "./support/assert.ts";
+import { knownDoc } from "./support/pdf.ts";
+import { startTopology } from "./support/server.ts";
+import { waitFor } from "./support/wait.ts";
+
+test("results awaiting redelivery survive another document's cleanup and are counted", async (t) => {
+  t.timeout(120_000);
+  const topology = { coordinatorAckWaitMs: 2000 };
+  const { nc, url } = await startTopology(t, topology);
+  const jsm = await jetstreamManager(nc);
+  // Pages one chunk each: two-page documents take the job's path (whose end cleans up), one-page
+  // documents end in split.
+  const host = await AgentHost.start({ servers: url, agents: 2, processing: { chunkMaxPages: 1 } });
+  t.teardown(() => host.close({ abandonPulls: true }));
+  const client = new DocswarmClient(nc);
+  const [held, finished, next] = await Promise.all([
+    knownDoc("cleanup-held", 2),
+    knownDoc("cleanup-finished", 2),
+    knownDoc("cleanup-next", 1),
+  ]);
+
+  // No coordinator yet: the held document's split and chunk results wait in the results stream.
+  await client.submit(held.bytes, { docId: held.docId });
+  const stored = async (docId: string) => {
+    const info = await jsm.streams.info(STREAMS.results, { subjects_filter: subjects.results(docId) });
+    return Object.values(info.state.subjects ?? {}).reduce((n, c) => n + c, 0);
+  };
+  await waitFor(async () => (await stored(held.docId)) === 3, { message: "split + 2 chunk results stored" });
+  // Taken from the coordinator's consumer as a leader deposed before it acked would have them:
+  // pending, kept in progress until the other documents are through.
+  const consumer = await jetstream(nc).consumers.get(STREAMS.results, COORDINATOR_CONSUMER);
+  const taken = [];
+  for await (const m of await consumer.fetch({ max_messages: 3, expires: 5000 })) taken.push(m);
+  t.deepEqual(
+    taken.map((m) => m.subject),
+    ["split.0", "extract.0", "extract.1"].map((k) => subjects.result(held.docId, k)),
+  );
+  const working = setInterval(() => {
+    for (const m of taken) m.working();
+  }, 400);
+  t.teardown(() => clearInterval(working));
+
+  const coordinator = await Coordinator.start({ servers: url, topology });
+  t.teardown(() => coordinator.close());
+  // Another document runs its whole job and is cleaned up while those three are pending...
+  await client.submit(finished.bytes, { docId: finished.docId });
+  assertDone(t, await client.result(finished.docId, { timeoutMs: 30_000 }), finished);
+  await waitFor(async () => (await stored(finished.docId)) === 0, {
+    message: "the finished document's results removed",
+  });
+  // ... and a later result is acked (with the purge, this ack moved the floor past the held ones).
+  await client.submit(next.bytes, { docId: next.docId });
+  assertDone(t, await client.result(next.docId, { timeoutMs: 30_000 }), next);
+  await waitFor(
+    async () => {
+      const ci = await jsm.consumers.info(STREAMS.results, COORDINATOR_CONSUMER);
+      return ci.num_pending === 0 && ci.num_ack_pending === taken.length && ci;
+    },
+    { message: "everything acked but the three held results, which are still pending" },
+  );
+
+  // Let go: they are redelivered to the coordinator, which counts them, and the document finishes.
+  clearInterval(working);
+  assertDone(t, await client.result(held.docId, { timeoutMs: 30_000 }), held);
+  await waitFor(async () => (await stored(held.docId)) === 0, { message: "its results removed in turn" });
+});
