@@ -187,8 +187,9 @@ function coordinator(): Permissions {
         api("STREAM.MSG.DELETE", STREAMS.tasks),
         api("STREAM.MSG.DELETE", STREAMS.submit),
         ...directGet(STREAMS.results, STREAMS.tasks),
-        // A finished document's chunk results and bytes are purged.
-        api("STREAM.PURGE", STREAMS.results),
+        // A finished document's task results go one by one, by sequence (never a purge of the
+        // stream its own consumer follows: coordinator/progress.ts); its bytes are purged.
+        api("STREAM.MSG.DELETE", STREAMS.results),
         // A reprocess that failed in split marks its takeover; the old final goes by its sequence.
         `${subjects.reprocess("*").slice(0, -1)}>`,
         api("STREAM.MSG.DELETE", STREAMS.done),

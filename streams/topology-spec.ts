@@ -139,7 +139,7 @@ function streams(c: TopologyConfig, maxPayloadBytes: number): ResourceSpec[] {
     stream(
       c,
       STREAMS.results,
-      "task results of documents in flight, purged when a document finishes; the result of a document split ended itself, for the finished-job window (per-message TTL)",
+      "task results of documents in flight, deleted one by one (never purged: see coordinator/progress.ts) when a document finishes; the result of a document split ended itself, for the finished-job window (per-message TTL)",
       "discard new: agents retry publishing (backpressure); the age bounds what a stuck document leaves",
       {
         subjects: [subjects.resultsAll],
