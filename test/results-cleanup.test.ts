@@ -4,7 +4,7 @@
 // (2.15.1) moved the coordinator consumer's ack floor past such results and dropped them as acked,
 // so their documents never finished (partition seed 2: chunk results stored, jobs stuck with those
 // chunks `released`). The cleanup deletes by sequence now (coordinator/progress.ts).
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { type JsMsg, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import test from "ava";
 import { AgentHost } from "../agents/index.ts";
 import { DocswarmClient } from "../client/index.ts";
@@ -41,7 +41,7 @@ test("results awaiting redelivery survive another document's cleanup and are cou
   // Taken from the coordinator's consumer as a leader deposed before it acked would have them:
   // pending, kept in progress until the other documents are through.
   const consumer = await jetstream(nc).consumers.get(STREAMS.results, COORDINATOR_CONSUMER);
-  const taken = [];
+  const taken: JsMsg[] = [];
   for await (const m of await consumer.fetch({ max_messages: 3, expires: 5000 })) taken.push(m);
   t.deepEqual(
     taken.map((m) => m.subject),
