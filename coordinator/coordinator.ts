@@ -9,7 +9,7 @@ import { hostname } from "node:os";
 import type { JetStreamManager } from "@nats-io/jetstream";
 import { type Consumer, type JsMsg, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { JobStore, publishTasks, readJobs, StaleTermError } from "../jobs/index.ts";
+import { JobStore, publishTasks, readJobs, StaleTermError, type Versioned } from "../jobs/index.ts";
 import {
   extractTraceContext,
   type LogFn,
@@ -29,11 +29,13 @@ import {
   type TopologyOptions,
 } from "../schemas/index.ts";
 import {
+  BUCKETS,
   COORDINATOR_CONSUMER,
   closeSteps,
   connectNats,
   drainConnection,
   JOBS_CONSUMER,
+  kvStream,
   openState,
   publisherFor,
   retryJetStream,
@@ -183,7 +185,11 @@ export class Coordinator {
   async #lead(term: number): Promise<void> {
     if (this.#closing) return;
     try {
-      await this.#startLeading(term);
+      if ((await this.#startLeading(term)) === "terms reset") {
+        // Nothing was started: campaign again, for a term above every job's.
+        await this.#election.resign("the leases bucket was re-created; terms moved past the jobs'");
+        return;
+      }
     } catch (err) {
       this.#ctx.log("error", "could not start leading; resigning", { err: (err as Error).message });
       await this.#standDown(term, "could not start leading").catch(() => {});
@@ -191,12 +197,14 @@ export class Coordinator {
     }
   }
 
-  async #startLeading(term: number): Promise<void> {
+  async #startLeading(term: number): Promise<"terms reset" | undefined> {
     const c = this.#ctx;
     // Before anything is consumed: from here on a deposed leader's write to any running job is
     // refused by the server (compare-and-set on a revision this write replaced).
     const startedAt = Date.now();
-    const raised = await c.jobs.raiseTerm(await retryJetStream(() => readJobs(c.jsm)));
+    const jobs = await retryJetStream(() => readJobs(c.jsm));
+    if (await this.#termsReset(term, jobs)) return "terms reset";
+    const raised = await c.jobs.raiseTerm(jobs);
     c.log("info", "running jobs fenced with the new term", {
       term,
       jobs: raised,
@@ -227,6 +235,27 @@ export class Coordinator {
       log: c.log,
     });
     publishEvent(c.nc, { type: "coordinator.elected", at: Date.now(), coordinatorId: this.id, term });
+  }
+
+  /**
+   * Terms are revisions of the leases bucket, so they start again at 1 when the bucket is deleted
+   * and created again, while jobs keep the terms their leaders stamped: every write of this leader
+   * would be refused for a "newer" term until its revisions passed theirs. A job stamped with a term
+   * at or above ours, while the lease is still ours (so no later leader wrote it), says so: the
+   * bucket's sequence is moved past that term (its leases go: the bucket is new, and task leases
+   * are advisory), and the next election's term is above every job's.
+   */
+  async #termsReset(term: number, jobs: Versioned[]): Promise<boolean> {
+    const highest = jobs.reduce((n, v) => Math.max(n, v.job.term ?? 0), 0);
+    if (highest < term) return false;
+    const lease = await this.#election.current();
+    if (lease?.holderId !== this.id || lease.term !== term) return false;
+    this.#ctx.log("warn", "jobs carry terms above this leader's: the leases bucket was re-created", {
+      term,
+      highest,
+    });
+    await this.#ctx.jsm.streams.purge(kvStream(BUCKETS.leases), { seq: highest + 1 });
+    return true;
   }
 
   /** Stops acting as leader: nothing more consumed, no more writes. */

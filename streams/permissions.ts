@@ -195,6 +195,8 @@ function coordinator(): Permissions {
         api("STREAM.MSG.DELETE", STREAMS.done),
         kvKeys(BUCKETS.jobs),
         kvKeys(BUCKETS.leases),
+        // A leases bucket created again has its sequence (the terms) moved past the jobs' terms.
+        api("STREAM.PURGE", kvStream(BUCKETS.leases)),
         kvKeys(BUCKETS.scale),
         ...directGet(...ALL_KV),
         ...msgGet(...ALL_KV),

@@ -9,8 +9,9 @@ import { Kvm } from "@nats-io/kv";
 import test from "ava";
 import { AgentHost } from "../agents/index.ts";
 import { DocswarmClient } from "../client/index.ts";
+import { Coordinator } from "../coordinator/index.ts";
 import { decodeJson, Job, LeaderLease, SwarmEvent } from "../schemas/index.ts";
-import { BUCKETS, LEADER_KEY, STREAMS, subjects } from "../streams/index.ts";
+import { BUCKETS, ensureTopology, LEADER_KEY, STREAMS, subjects } from "../streams/index.ts";
 import { denseDoc } from "./support/pdf.ts";
 import { type RoleProcess, spawnRole, stopAll } from "./support/roles.ts";
 import { startTopology } from "./support/server.ts";
@@ -147,5 +148,56 @@ test("a leader paused with a job write pending is refused by the server after a 
   for (const d of docs) t.is(stored.get(d.docId), 1, `${d.docId}: finals stored`);
   t.log(
     `held at ${held!.at}; old term ${old.term}, new ${next.term}; late writes of the old term: ${lateWrites.length}; ${refusal.err}`,
+  );
+});
+
+test("a leases bucket created again (terms start over) does not stop the next leader: its term moves past the jobs'", async (t) => {
+  t.timeout(120_000);
+  const { nc, url } = await startTopology(t);
+  const jsm = await jetstreamManager(nc);
+  // Split only: the document's job is recorded and waits for extract agents.
+  const splitter = await AgentHost.start({
+    servers: url,
+    agents: 1,
+    stages: ["split"],
+    processing: { chunkMaxPages: 1 },
+  });
+  t.teardown(() => splitter.close({ abandonPulls: true }));
+  const client = new DocswarmClient(nc);
+  const doc = await denseDoc("terms-reset", 2);
+  await client.submit(doc.bytes, { docId: doc.docId });
+  const jobs = await new Kvm(nc).open(BUCKETS.jobs);
+  const recorded = await waitFor(async () => {
+    const e = await jobs.get(doc.docId);
+    const j = e?.operation === "PUT" ? decodeJson(Job, e.value) : undefined;
+    return j?.ok && j.value.status === "running" ? { job: j.value, revision: e!.revision } : undefined;
+  });
+  // Written by a leader of the bucket's earlier life, at a term its new revisions will not reach soon.
+  const highTerm = 100_000;
+  await jobs.update(doc.docId, JSON.stringify({ ...recorded.job, term: highTerm }), recorded.revision);
+  await jsm.streams.delete(`KV_${BUCKETS.leases}`);
+  await ensureTopology(nc);
+
+  const logs: string[] = [];
+  const coordinator = await Coordinator.start({
+    servers: url,
+    onLog: (level, msg) => {
+      if (level === "warn" || level === "error") logs.push(`${level} ${msg}`);
+    },
+  });
+  t.teardown(() => coordinator.close());
+  const extractors = await AgentHost.start({
+    servers: url,
+    agents: 1,
+    stages: ["extract", "merge"],
+    processing: { chunkMaxPages: 1 },
+  });
+  t.teardown(() => extractors.close({ abandonPulls: true }));
+  const final = await client.result(doc.docId, { timeoutMs: 60_000 });
+  t.is(final.status, "done", JSON.stringify(final.error));
+  t.true(coordinator.term > highTerm, `term ${coordinator.term}`);
+  t.true(
+    logs.some((l) => l.includes("the leases bucket was re-created")),
+    logs.join("\n"),
   );
 });
