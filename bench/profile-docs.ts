@@ -20,6 +20,8 @@ const { values } = parseArgs({
     docs: { type: "string", default: "500" },
     agents: { type: "string", default: String(availableParallelism()) },
     bare: { type: "boolean", default: false },
+    // Prints the measured window in CLOCK_MONOTONIC seconds, to cut a `perf record -k mono` profile.
+    marks: { type: "boolean", default: false },
   },
 });
 const n = Number(values.docs);
@@ -36,6 +38,9 @@ const corpus = corpora[values.corpus as "small" | "long" | "mixed"];
 if (!corpus) throw new Error("--corpus: small, long or mixed");
 const pages = corpus.reduce((s, d) => s + d.pages, 0);
 const log = (line: string) => process.stderr.write(`${line}\n`);
+const mark = (what: string) => {
+  if (values.marks) log(`${what} ${(Number(process.hrtime.bigint()) / 1e9).toFixed(6)}`);
+};
 const cleanups = new Cleanups();
 try {
   const nats = await startNats(cleanups);
@@ -56,7 +61,9 @@ try {
     cleanups.push(() => bare.close());
     await bare.run(corpora.warm, ProcessingConfig.parse({}), { wholeFiles: true, pageLines: false });
     const w = new CpuWindow(nats.serverPid);
+    mark("window-start");
     const b = await bare.run(corpus, ProcessingConfig.parse({}), { wholeFiles: true, pageLines: false });
+    mark("window-end");
     report("bare", w.end(), b.ms);
   } else {
     const coordinator = await Coordinator.start({ servers: nats.url });
@@ -68,12 +75,14 @@ try {
     cleanups.push(() => watcher.close());
     await runDocs(client, watcher, corpora.warm, { tag: "w", check: () => 0 });
     const w = new CpuWindow(nats.serverPid);
+    mark("window-start");
     // Every page present; bench/figures/documents.ts also compares the texts with the bare pool's.
     const r = await runDocs(client, watcher, corpus, {
       tag: "p",
       check: (final, doc) =>
         final.status === "done" ? Math.max(0, doc.pages - final.pages.length) : doc.pages,
     });
+    mark("window-end");
     const cpu = w.end();
     if (r.failed > 0 || r.wrongPages > 0) throw new Error(`${r.failed} failed, ${r.wrongPages} pages wrong`);
     report("docswarm", cpu, r.ms);

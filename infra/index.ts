@@ -1,7 +1,12 @@
 // Getting a nats-server and running one embedded.
 
 export * from "./auth/index.ts";
-export { EmbeddedNatsServer, type EmbeddedServerOptions, SERVER_GUARD } from "./embedded-server.ts";
+export {
+  defaultServerProcs,
+  EmbeddedNatsServer,
+  type EmbeddedServerOptions,
+  SERVER_GUARD,
+} from "./embedded-server.ts";
 export {
   EmbeddedServerError,
   INFRA_ERROR_CODES,

@@ -1,7 +1,7 @@
 // The embedded nats-server launcher: free ports, parallel starts, clean close.
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import test from "ava";
-import { EmbeddedNatsServer } from "../infra/index.ts";
+import { defaultServerProcs, EmbeddedNatsServer } from "../infra/index.ts";
 import { processExists } from "./support/cli.ts";
 import { acceptsConnections, findEmbeddedServer } from "./support/server.ts";
 import { waitFor } from "./support/wait.ts";
@@ -23,6 +23,25 @@ test("many servers started at once all come up (the ports file may be read half-
   t.deepEqual(failures, []);
   const ports = starts.flatMap((s) => (s.status === "fulfilled" ? [s.value.port] : []));
   t.is(new Set(ports).size, ports.length, "distinct ports");
+});
+
+test("the server runs on the Go threads asked for (GOMAXPROCS), half the cores by default", async (t) => {
+  const environ = async (server: EmbeddedNatsServer) => {
+    const found = await findEmbeddedServer(server.url);
+    if (!found) throw new Error(`no ports file for ${server.url}`);
+    return readFileSync(`/proc/${found.pid}/environ`, "utf8").split("\0");
+  };
+  const one = await EmbeddedNatsServer.start({ maxProcs: 1 });
+  t.teardown(() => one.close());
+  t.true((await environ(one)).includes("GOMAXPROCS=1"));
+  const byDefault = await EmbeddedNatsServer.start();
+  t.teardown(() => byDefault.close());
+  const expected = defaultServerProcs();
+  const env = await environ(byDefault);
+  if (expected === undefined) t.true(env.includes(`GOMAXPROCS=${process.env.GOMAXPROCS}`));
+  else t.true(env.includes(`GOMAXPROCS=${expected}`));
+  t.is(defaultServerProcs({ GOMAXPROCS: "3" }), undefined, "the environment's GOMAXPROCS wins");
+  t.true((defaultServerProcs({}) ?? 0) >= 1);
 });
 
 test("close stops the server process and removes its temp dir", async (t) => {
