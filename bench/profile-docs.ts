@@ -3,6 +3,7 @@
 // document by thread group and for nats-server. Run it under `node --cpu-prof --cpu-prof-dir=DIR`
 // for one profile per thread, then `node bench/profile-summary.ts DIR`.
 //   node bench/profile-docs.ts [--corpus small|long|mixed] [--docs N] [--agents N] [--bare]
+//     [--warm-passes N] [--marks]
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { AgentHost } from "../agents/index.ts";
@@ -22,6 +23,8 @@ const { values } = parseArgs({
     bare: { type: "boolean", default: false },
     // Prints the measured window in CLOCK_MONOTONIC seconds, to cut a `perf record -k mono` profile.
     marks: { type: "boolean", default: false },
+    // Extra unmeasured passes over the corpus first: what a long-running swarm's JIT has settled.
+    "warm-passes": { type: "string", default: "0" },
   },
 });
 const n = Number(values.docs);
@@ -60,6 +63,8 @@ try {
     const bare = new BarePool(agents);
     cleanups.push(() => bare.close());
     await bare.run(corpora.warm, ProcessingConfig.parse({}), { wholeFiles: true, pageLines: false });
+    for (let i = 0; i < Number(values["warm-passes"]); i++)
+      await bare.run(corpus, ProcessingConfig.parse({}), { wholeFiles: true, pageLines: false });
     const w = new CpuWindow(nats.serverPid);
     mark("window-start");
     const b = await bare.run(corpus, ProcessingConfig.parse({}), { wholeFiles: true, pageLines: false });
@@ -74,6 +79,8 @@ try {
     const watcher = await FinalWatcher.start(nats.nc);
     cleanups.push(() => watcher.close());
     await runDocs(client, watcher, corpora.warm, { tag: "w", check: () => 0 });
+    for (let i = 0; i < Number(values["warm-passes"]); i++)
+      await runDocs(client, watcher, corpus, { tag: `w${i}`, check: () => 0 });
     const w = new CpuWindow(nats.serverPid);
     mark("window-start");
     // Every page present; bench/figures/documents.ts also compares the texts with the bare pool's.
