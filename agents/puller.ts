@@ -21,6 +21,11 @@ export type PullerOptions = {
   emptyTtlMs?: number;
   /** Share of dispatches each level gets when all have backlog. */
   weights?: Record<Priority, number>;
+  /**
+   * Tasks pulled ahead while every slot is busy, held until a slot frees: the next task is then
+   * already here instead of one pull round trip away.
+   */
+  prefetch?: number;
   /** Called for every task pulled, before it waits for a slot (the host starts keeping it alive). */
   onReceive?: (delivery: TaskDelivery) => void;
 };
@@ -45,6 +50,7 @@ export class Puller {
   readonly #nc: NatsConnection;
   readonly #sources: TaskSource[];
   readonly #slots: number;
+  readonly #prefetch: number;
   readonly #longPollMs: number;
   readonly #emptyTtlMs: number;
   readonly #weights: Record<Priority, number>;
@@ -68,6 +74,7 @@ export class Puller {
     this.#inbox = `${inboxPrefixOf(nc)}.pull.${nuid.next()}`;
     this.#sources = sources;
     this.#slots = options.slots;
+    this.#prefetch = options.prefetch ?? 0;
     this.#longPollMs = options.longPollMs ?? 2000;
     this.#emptyTtlMs = options.emptyTtlMs ?? 50;
     this.#weights = options.weights ?? DEFAULT_WEIGHTS;
@@ -101,6 +108,8 @@ export class Puller {
         const d = this.#ready[p].shift();
         if (d) {
           this.#inflight++;
+          // Handing one out makes room to pull ahead (see #free).
+          if (this.#prefetch > 0) this.#wake();
           return d;
         }
       }
@@ -152,7 +161,8 @@ export class Puller {
   }
 
   #free(): number {
-    return this.#slots - this.#inflight - this.held;
+    const ahead = this.#inflight >= this.#slots ? this.#prefetch : 0;
+    return this.#slots + ahead - this.#inflight - this.held;
   }
 
   async #pump(): Promise<void> {
