@@ -3,7 +3,7 @@
 // document by thread group and for nats-server. Run it under `node --cpu-prof --cpu-prof-dir=DIR`
 // for one profile per thread, then `node bench/profile-summary.ts DIR`.
 //   node bench/profile-docs.ts [--corpus small|long|mixed] [--docs N] [--agents N] [--bare]
-//     [--warm-passes N] [--marks]
+//     [--warm-passes N] [--marks] [--processing JSON]
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { AgentHost } from "../agents/index.ts";
@@ -25,6 +25,8 @@ const { values } = parseArgs({
     marks: { type: "boolean", default: false },
     // Extra unmeasured passes over the corpus first: what a long-running swarm's JIT has settled.
     "warm-passes": { type: "string", default: "0" },
+    // The agents' processing settings as JSON (e.g. '{"chunkMaxPages":48}'), to try a setting.
+    processing: { type: "string" },
   },
 });
 const n = Number(values.docs);
@@ -73,7 +75,8 @@ try {
   } else {
     const coordinator = await Coordinator.start({ servers: nats.url });
     cleanups.push(() => coordinator.close());
-    const host = await AgentHost.start({ servers: nats.url, agents });
+    const processing = values.processing ? (JSON.parse(values.processing) as Partial<ProcessingConfig>) : {};
+    const host = await AgentHost.start({ servers: nats.url, agents, processing });
     cleanups.push(() => host.close());
     const client = new DocswarmClient(nats.nc);
     const watcher = await FinalWatcher.start(nats.nc);

@@ -1,5 +1,7 @@
 // Summarises V8 .cpuprofile files (node --cpu-prof writes one per thread): where the samples went,
 // by package / folder and by function. Usage: node bench/profile-summary.ts <dir or files> [--top N]
+//   [--from S --to S]: only samples in that window, in CLOCK_MONOTONIC seconds (profile-docs --marks
+//   prints its measured window so; V8 stamps samples with the same clock)
 import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -30,7 +32,7 @@ function inclusiveOwn(p: Profile, byId: Map<number, Node>): Array<[string, numbe
     const seen = new Set<string>();
     for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
       const f = byId.get(cur)!.callFrame;
-      if (!f.url || f.url.includes("node_modules") || f.url.startsWith("node:")) continue;
+      if (!f.url || f.url.includes("node_modules") || /^(node|wasm):/.test(f.url)) continue;
       const key = `${f.functionName || "(anonymous)"} ${f.url.replace(/^.*\/(?=[^/]+\/[^/]+$)/, "")}:${f.lineNumber + 1}`;
       if (seen.has(key)) continue;
       seen.add(key);
@@ -40,8 +42,29 @@ function inclusiveOwn(p: Profile, byId: Map<number, Node>): Array<[string, numbe
   return [...out].sort((x, y) => y[1] - x[1]);
 }
 
-export async function summarise(file: string, top: number): Promise<string> {
-  const p = JSON.parse(await readFile(file, "utf8")) as Profile;
+/** Keeps only the samples taken between `fromS` and `toS` (monotonic seconds). */
+function windowed(p: Profile, fromS: number, toS: number): Profile {
+  const samples: number[] = [];
+  const timeDeltas: number[] = [];
+  let t = p.startTime;
+  p.samples.forEach((id, i) => {
+    const dt = p.timeDeltas[i] ?? 0;
+    t += dt;
+    if (t >= fromS * 1e6 && t <= toS * 1e6) {
+      samples.push(id);
+      timeDeltas.push(dt);
+    }
+  });
+  return { ...p, samples, timeDeltas };
+}
+
+export async function summarise(
+  file: string,
+  top: number,
+  window?: { fromS: number; toS: number },
+): Promise<string> {
+  const read = JSON.parse(await readFile(file, "utf8")) as Profile;
+  const p = window ? windowed(read, window.fromS, window.toS) : read;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
   p.samples.forEach((id, i) => {
@@ -79,12 +102,17 @@ export async function summarise(file: string, top: number): Promise<string> {
 if (import.meta.main) {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { top: { type: "string", default: "15" } },
+    options: { top: { type: "string", default: "15" }, from: { type: "string" }, to: { type: "string" } },
   });
   for (const arg of positionals) {
     const files = (await stat(arg)).isDirectory()
       ? (await readdir(arg)).filter((f) => f.endsWith(".cpuprofile")).map((f) => join(arg, f))
       : [arg];
-    for (const f of files.sort()) process.stdout.write(`${await summarise(f, Number(values.top))}\n\n`);
+    const window =
+      values.from !== undefined && values.to !== undefined
+        ? { fromS: Number(values.from), toS: Number(values.to) }
+        : undefined;
+    for (const f of files.sort())
+      process.stdout.write(`${await summarise(f, Number(values.top), window)}\n\n`);
   }
 }

@@ -62,16 +62,27 @@ export class JobProgress {
     const cur = await this.#ctx.jobs.loadRun(r.docId, r.runId);
     if (!cur || cur.job.runId !== r.runId) {
       this.#ctx.log("debug", "result of an unknown or older run ignored", { docId: r.docId, runId: r.runId });
+      // Split records its run's job before it publishes its result, so no job of this run will come.
+      if (r.stage === "split")
+        await this.#ctx.jsm.streams.deleteMessage(STREAMS.results, m.seq, false).catch(() => {});
       return;
     }
-    if (r.stage === "split") return this.#onAccepted(cur.job);
+    if (r.stage === "split") return this.#onAccepted(cur.job, m.seq);
     await this.#onDone(r, key, m.seq);
   }
 
-  async #onAccepted(job: Job): Promise<void> {
+  /**
+   * Split's result of a job's run: announced, then deleted (by sequence): nothing reads it after
+   * the coordinator, and the job's end then knows every result it must delete from the job itself.
+   */
+  async #onAccepted(job: Job, seq: number): Promise<void> {
+    const removed = this.#ctx.jsm.streams.deleteMessage(STREAMS.results, seq, false).catch(() => false);
     // A split result can come late: its first holder died after publishing the tasks, and the
     // redelivery reports it once the document may be finished. Nothing to announce then.
-    if (job.status !== "running") return;
+    if (job.status !== "running") {
+      await removed;
+      return;
+    }
     publishEvent(this.#ctx.nc, {
       type: "doc.accepted",
       at: Date.now(),
@@ -82,7 +93,7 @@ export class JobProgress {
       chunks: job.chunks.length,
     });
     const first = Object.values(job.tasks).filter((t) => t.state === "released");
-    await this.#ctx.capabilities.check(job.docId, first);
+    await Promise.all([this.#ctx.capabilities.check(job.docId, first), removed]);
   }
 
   /**
@@ -146,6 +157,7 @@ export class JobProgress {
       )
         return undefined;
       t.state = "done";
+      t.resultSeq = seq;
       job.stageMs[r.stage] = (job.stageMs[r.stage] ?? 0) + Math.max(0, r.finishedAt - r.startedAt);
       if (t.stage === "extract") job.pagesDone += pagesOf(job, t.index);
       for (const k of releasedBy(job, key)) job.tasks[k]!.state = "released";
@@ -256,6 +268,7 @@ export class JobProgress {
         if (failed) {
           failed.state = "failed";
           failed.error = cause;
+          failed.resultSeq = seq;
         }
         for (const d of dependentsOf(j, key)) {
           j.tasks[d]!.state = "failed";
@@ -338,7 +351,7 @@ export class JobProgress {
   async #cleanup(job: Job, upTo: number, options: { keepBytes?: boolean } = {}): Promise<void> {
     this.#ctx.jobs.forget(job.docId);
     await Promise.allSettled([
-      this.#removeResults(job.docId, upTo),
+      this.#removeResults(job, upTo),
       job.object && !options.keepBytes ? this.#ctx.state.docs.delete(job.object.name) : Promise.resolve(),
     ]);
   }
@@ -350,12 +363,21 @@ export class JobProgress {
    * floor past them, and it then drops them as acked without ever redelivering them (partition seed
    * 2 lost documents whose chunk results were stored that way). A deleted message that is pending
    * is terminated on its own, which leaves the others alone.
+   *
+   * The sequences come from the job (each counted task's `resultSeq`, and `upTo`, the result that
+   * ended it; split's was deleted when it was announced), so a chunked document's results, page
+   * texts and all, are not read again after merge read them. A job counted by a coordinator that did
+   * not record sequences has its results read for their sequences, as before.
    */
-  async #removeResults(docId: string, upTo: number): Promise<void> {
+  async #removeResults(job: Job, upTo: number): Promise<void> {
     const jsm = this.#ctx.jsm;
-    const seqs = (await readSubject(jsm, STREAMS.results, subjects.results(docId)))
-      .map((m) => m.seq)
-      .filter((seq) => seq <= upTo);
+    const tasks = Object.values(job.tasks);
+    const recorded = tasks.every((t) => t.state !== "done" || t.resultSeq !== undefined);
+    const seqs = recorded
+      ? [...new Set([...tasks.flatMap((t) => t.resultSeq ?? []), upTo])].filter((seq) => seq <= upTo)
+      : (await readSubject(jsm, STREAMS.results, subjects.results(job.docId)))
+          .map((m) => m.seq)
+          .filter((seq) => seq <= upTo);
     let next = 0;
     const worker = async () => {
       while (next < seqs.length) {

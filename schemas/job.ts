@@ -38,6 +38,11 @@ export const JobTask = z
     input: z.unknown().optional(),
     /** Why it failed; DEPENDENCY_FAILED when a task it depends on failed. */
     error: ErrorInfo.optional(),
+    /**
+     * The results stream sequence of the result that counted this task, recorded by the coordinator
+     * in the update that counts it, so the job's end deletes its results without reading them.
+     */
+    resultSeq: z.number().int().positive().optional(),
   })
   .meta({ id: "JobTask" });
 export type JobTask = z.infer<typeof JobTask>;

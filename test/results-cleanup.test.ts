@@ -3,16 +3,19 @@
 // still be redelivered after another document's cleanup. With a purge by subject, nats-server
 // (2.15.1) moved the coordinator consumer's ack floor past such results and dropped them as acked,
 // so their documents never finished (partition seed 2: chunk results stored, jobs stuck with those
-// chunks `released`). The cleanup deletes by sequence now (coordinator/progress.ts).
+// chunks `released`). The cleanup deletes by sequence now (coordinator/progress.ts), the sequences
+// the job recorded as each result was counted (split's result goes when it is announced).
 import { type JsMsg, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
 import test from "ava";
 import { AgentHost } from "../agents/index.ts";
 import { DocswarmClient } from "../client/index.ts";
 import { Coordinator } from "../coordinator/index.ts";
-import { COORDINATOR_CONSUMER, STREAMS, subjects } from "../streams/index.ts";
+import { decodeJson, Job } from "../schemas/index.ts";
+import { BUCKETS, COORDINATOR_CONSUMER, STREAMS, subjects } from "../streams/index.ts";
 import { assertDone } from "./support/assert.ts";
 import { knownDoc } from "./support/pdf.ts";
-import { startTopology } from "./support/server.ts";
+import { startSwarm, startTopology } from "./support/server.ts";
 import { waitFor } from "./support/wait.ts";
 
 test("results awaiting redelivery survive another document's cleanup and are counted", async (t) => {
@@ -76,4 +79,45 @@ test("results awaiting redelivery survive another document's cleanup and are cou
   clearInterval(working);
   assertDone(t, await client.result(held.docId, { timeoutMs: 30_000 }), held);
   await waitFor(async () => (await stored(held.docId)) === 0, { message: "its results removed in turn" });
+});
+
+test("a finished job's results are deleted by the sequences its job recorded, split's once announced", async (t) => {
+  t.timeout(60_000);
+  // One page per chunk: three extract results, merge's and split's are stored for the document.
+  const s = await startSwarm(t, { processing: { chunkMaxPages: 1 } });
+  const doc = await knownDoc("cleanup-recorded", 3);
+  // The job's writes as they happen (the finished job may leave the bucket before a read).
+  const jobs = await new Kvm(s.js).open(BUCKETS.jobs);
+  const written: Job[] = [];
+  const watch = await jobs.watch({ key: doc.docId });
+  t.teardown(() => watch.stop());
+  void (async () => {
+    for await (const e of watch) {
+      const j = e.value.length > 0 ? decodeJson(Job, e.value) : undefined;
+      if (j?.ok) written.push(j.value);
+    }
+  })();
+  await s.client.submit(doc.bytes, { docId: doc.docId });
+  assertDone(t, await s.client.result(doc.docId, { timeoutMs: 30_000 }), doc);
+  await waitFor(async () => written.some((j) => j.status === "done"), {
+    message: "the job's last write seen",
+  });
+  const done = written.find((j) => j.status === "done")!;
+  const seqs = Object.entries(done.tasks).map(([key, task]) => [key, task.resultSeq] as const);
+  t.deepEqual(seqs.map(([key]) => key).sort(), ["extract.0", "extract.1", "extract.2", "merge.0"]);
+  t.true(
+    seqs.every(([, seq]) => typeof seq === "number"),
+    `every task records its result's sequence: ${JSON.stringify(seqs)}`,
+  );
+  t.is(new Set(seqs.map(([, seq]) => seq)).size, seqs.length, "one result each");
+  // Deleted by exactly those sequences (a wrong one would leave a result stored).
+  await waitFor(
+    async () => {
+      const info = await s.jsm.streams.info(STREAMS.results, {
+        subjects_filter: subjects.results(doc.docId),
+      });
+      return info.state.subjects === undefined || Object.keys(info.state.subjects).length === 0;
+    },
+    { message: "every result of the document removed" },
+  );
 });
