@@ -4,8 +4,8 @@
 // (agents/shared-bytes.ts), else from the object store.
 import type { DocReading, ObjectRef } from "../schemas/index.ts";
 import { StageError } from "./errors.ts";
-import type { PdfDocument, PdfEngine } from "./pdf/engine.ts";
-import type { SharedBytes } from "./shared-bytes.ts";
+import type { OpenOptions, PdfDocument, PdfEngine } from "./pdf/engine.ts";
+import type { Shared, SharedBytes } from "./shared-bytes.ts";
 
 /** `users`: tasks using the document right now; it is never closed under them. */
 type Entry = { key: string; engine: string; doc: Promise<PdfDocument>; users: number; dropped?: boolean };
@@ -35,6 +35,8 @@ export class DocumentCache {
   readonly #capacity: number;
   readonly #shared: SharedBytes | undefined;
   #entries: Entry[] = [];
+  /** Bytes a document was opened from, and the decompression cap they passed (not kept alive here). */
+  readonly #checked = new WeakMap<Uint8Array, number>();
 
   constructor(
     engine: PdfEngine,
@@ -50,6 +52,10 @@ export class DocumentCache {
 
   /** The bytes of an object; with `runId`, shared with the other agents of this host. */
   async bytes(ref: ObjectRef, runId?: string): Promise<Uint8Array> {
+    return (await this.#source(ref, runId)).bytes;
+  }
+
+  async #source(ref: ObjectRef, runId: string | undefined): Promise<Shared<Uint8Array>> {
     const key = keyOf(ref, runId);
     if (runId !== undefined && this.#shared) {
       const hit = await this.#shared.get(key);
@@ -58,12 +64,16 @@ export class DocumentCache {
     const data = await this.#read(ref.bucket, ref.name);
     if (!data)
       throw new StageError("OBJECT_MISSING", `document bytes '${ref.name}' are not in ${ref.bucket}`);
-    return runId !== undefined ? this.share(ref, runId, data) : data;
+    return { bytes: runId !== undefined ? this.share(ref, runId, data) : data };
   }
 
-  /** Offers bytes this agent already holds to the other agents of this host. */
+  /**
+   * Offers bytes this agent already holds to the other agents of this host, with the decompression
+   * cap they passed when this cache opened a document from these very bytes.
+   */
   share(ref: ObjectRef, runId: string, bytes: Uint8Array): Uint8Array {
-    return this.#shared ? this.#shared.put(keyOf(ref, runId), bytes) : bytes;
+    if (!this.#shared) return bytes;
+    return this.#shared.put(keyOf(ref, runId), bytes, this.#checked.get(bytes));
   }
 
   /**
@@ -111,13 +121,23 @@ export class DocumentCache {
       hit.users++;
       return hit;
     }
-    const options = {
+    const options: OpenOptions = {
       ...(reading?.engine && { engine: reading.engine }),
       ...(reading?.password !== undefined && { password: reading.password }),
     };
-    const doc = (bytes ? Promise.resolve(bytes) : this.bytes(ref, runId)).then((b) =>
-      this.#engine.open(b, options),
-    );
+    const source: Promise<Shared<Uint8Array>> = bytes ? Promise.resolve({ bytes }) : this.#source(ref, runId);
+    const doc = source.then(async (s) => {
+      const checked = s.inflateChecked;
+      const opened = await this.#engine.open(s.bytes, {
+        ...options,
+        ...(checked !== undefined && { inflateChecked: checked }),
+      });
+      // What these bytes are now known to pass: the cap they were shared with, or the one this
+      // open checked them under (whichever is lower).
+      const cap = Math.min(checked ?? Infinity, this.#engine.maxInflatedBytes ?? Infinity);
+      if (cap !== Infinity) this.#checked.set(s.bytes, cap);
+      return opened;
+    });
     const entry: Entry = { key, engine, doc, users: 1 };
     // A failed open is not cached: the next attempt starts fresh.
     doc.catch(() => {

@@ -328,15 +328,18 @@ export class AgentHost {
         this.#log(m.level, m.msg, { agentId: slot.id, ...m.fields });
         break;
       case "bytes-put":
-        this.#shared.put(m.key, m.bytes);
+        this.#shared.put(m.key, m.bytes, m.inflateChecked);
         break;
-      case "bytes-get":
+      case "bytes-get": {
+        const shared = this.#shared.get(m.key);
         slot.worker?.postMessage({
           t: "bytes",
           id: m.id,
-          bytes: this.#shared.get(m.key),
+          bytes: shared?.bytes,
+          ...(shared?.inflateChecked !== undefined && { inflateChecked: shared.inflateChecked }),
         } satisfies HostToAgent);
         break;
+      }
     }
   }
 

@@ -12,8 +12,11 @@ export type AgentToHost =
   /** The task was settled; `skipped` when it did not run (another agent had it, or stopping). */
   | { t: "end"; key: string; ok: boolean; skipped?: boolean }
   | { t: "status"; status: AgentStatus }
-  /** Document bytes for the host's shared cache (agents/shared-bytes.ts). */
-  | { t: "bytes-put"; key: string; bytes: SharedArrayBuffer }
+  /**
+   * Document bytes for the host's shared cache (agents/shared-bytes.ts); `inflateChecked`: the
+   * decompression cap the sharing agent checked them under (agents/pdf/engine.ts, OpenOptions).
+   */
+  | { t: "bytes-put"; key: string; bytes: SharedArrayBuffer; inflateChecked?: number }
   | { t: "bytes-get"; id: number; key: string }
   | { t: "log"; level: LogLevel; msg: string; fields?: Record<string, unknown> };
 
@@ -21,4 +24,4 @@ export type AgentToHost =
 export type HostToAgent =
   | { t: "drain"; abandonPulls: boolean }
   /** The answer to bytes-get: the shared buffer, or undefined when the host does not have it. */
-  | { t: "bytes"; id: number; bytes: SharedArrayBuffer | undefined };
+  | { t: "bytes"; id: number; bytes: SharedArrayBuffer | undefined; inflateChecked?: number };

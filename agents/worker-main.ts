@@ -54,7 +54,7 @@ const shared = new SharedBytesClient(post);
 // until the agent can close.
 const drain = Promise.withResolvers<{ abandonPulls: boolean }>();
 port.on("message", (m: HostToAgent) => {
-  if (m.t === "bytes") shared.resolve(m.id, m.bytes);
+  if (m.t === "bytes") shared.resolve(m.id, m.bytes && { bytes: m.bytes, inflateChecked: m.inflateChecked });
   else if (m.t === "drain") drain.resolve({ abandonPulls: m.abandonPulls });
 });
 const agent = await Agent.start(config, { post, shared });

@@ -6,7 +6,7 @@
 import { deflateSync } from "node:zlib";
 import test from "ava";
 import { StageError } from "../agents/errors.ts";
-import { ENGINE_BY_NAME } from "../agents/pdf/engines.ts";
+import { chooseEngine, ENGINE_BY_NAME } from "../agents/pdf/engines.ts";
 import { checkInflatedSize, DecodedSizes } from "../agents/pdf/inflate-guard.ts";
 import { lzwDecode } from "../agents/pdf/stream-filters.ts";
 import {
@@ -60,6 +60,20 @@ test("a deflate bomb behind ASCII85, deflate behind LZW, and run-length are refu
   refused(t, filteredPagePdf("[/A85 /Fl]", ascii85Encode(deflated)));
   refused(t, filteredPagePdf("[/LZWDecode /FlateDecode]", lzwEncode(deflated)));
   refused(t, filteredPagePdf("/RunLengthDecode", runLengthBomb(LIMIT + MiB)));
+});
+
+test("bytes this host checked under a cap no higher than the agent's own are not checked again", async (t) => {
+  const engine = chooseEngine({ preferred: "pdfium", maxInflatedBytes: LIMIT });
+  t.is(engine.maxInflatedBytes, LIMIT);
+  // Decompresses past the cap, but an open reads no content stream: it opens when not checked.
+  const bomb = filteredPagePdf("/FlateDecode", deflateSync(new Uint8Array(LIMIT + MiB).fill(0x20)));
+  const code = (err: unknown) => (err as StageError).code;
+  t.is(code(await t.throwsAsync(engine.open(bomb))), "PDF_RESOURCE_LIMIT");
+  // Checked under a higher cap than this agent's: checked again, and refused.
+  t.is(code(await t.throwsAsync(engine.open(bomb, { inflateChecked: 2 * LIMIT }))), "PDF_RESOURCE_LIMIT");
+  const doc = await engine.open(bomb, { inflateChecked: LIMIT });
+  t.is(doc.pageCount, 1);
+  await doc.close();
 });
 
 test("documents with LZW, ASCII85 and run-length streams under the cap are counted exactly and read", async (t) => {

@@ -30,7 +30,7 @@ test("the store drops least recently used buffers beyond its budget", (t) => {
 function wired(store: SharedBytesStore): SharedBytesClient {
   const client: SharedBytesClient = new SharedBytesClient((m: AgentToHost) => {
     queueMicrotask(() => {
-      if (m.t === "bytes-put") store.put(m.key, m.bytes);
+      if (m.t === "bytes-put") store.put(m.key, m.bytes, m.inflateChecked);
       if (m.t === "bytes-get") client.resolve(m.id, store.get(m.key));
     });
   });
@@ -44,7 +44,7 @@ test("an agent reads what another agent of the host shared", async (t) => {
   const view = a.put("doc", new Uint8Array([1, 2, 3]));
   t.deepEqual([...view], [1, 2, 3]);
   await new Promise((r) => setTimeout(r, 0));
-  t.deepEqual([...((await b.get("doc")) ?? [])], [1, 2, 3]);
+  t.deepEqual([...((await b.get("doc"))?.bytes ?? [])], [1, 2, 3]);
   t.is(await b.get("other"), undefined);
 });
 
@@ -80,6 +80,32 @@ test("the document cache takes shared bytes before the object store, keyed by ru
   await extractor.open(ref, "r2"); // processed again: other bytes, fetched
   t.is(fetched, 1);
   t.deepEqual(opened[1], [9, 9]);
+});
+
+test("bytes shared after an open carry the decompression cap they passed; fetched bytes carry none", async (t) => {
+  const store = new SharedBytesStore(1024);
+  const fetch = async () => new Uint8Array([9, 9]);
+  const checked: Array<number | undefined> = [];
+  const engine = (cap: number): PdfEngine => ({
+    name: "pdfium",
+    maxInflatedBytes: cap,
+    async open(_bytes, options) {
+      checked.push(options?.inflateChecked);
+      return { pageCount: 1, close: async () => {} } as unknown as PdfDocument;
+    },
+  });
+  const splitter = new DocumentCache(engine(100), fetch, { shared: wired(store) });
+  const extractor = new DocumentCache(engine(200), fetch, { shared: wired(store) });
+  const ref = { bucket: "docswarm-docs", name: "d1", size: 2 };
+  const bytes = new Uint8Array([1, 2]);
+  await splitter.use(ref, "r1", async () => {}, bytes);
+  splitter.share(ref, "r1", bytes);
+  await new Promise((r) => setTimeout(r, 0));
+  await extractor.open(ref, "r1");
+  // Fetched from the object store by the first agent that needs it: nobody checked it yet.
+  await extractor.open(ref, "r2");
+  await splitter.open(ref, "r2");
+  t.deepEqual(checked, [undefined, 100, undefined, undefined]);
 });
 
 test("a document opened from the caller's bytes is reused, and forget() closes it", async (t) => {

@@ -7,6 +7,12 @@ export type OpenOptions = {
   password?: string;
   /** The engine this document asks for (agents/pdf/engines.ts); engines themselves ignore it. */
   engine?: EngineName;
+  /**
+   * The decompression cap (bytes) these very bytes were already checked under on this host, by the
+   * agent that split the document (agents/shared-bytes.ts): not checked again against a cap at
+   * least as high. Never taken from a message: a task's input cannot turn the check off.
+   */
+  inflateChecked?: number;
 };
 
 /** A page's text and the engine that produced it. */
@@ -35,6 +41,8 @@ export interface PdfDocument {
 
 export interface PdfEngine {
   readonly name: EngineName;
+  /** The cap every open checks a document's decompressed size against first (agents/pdf/engines.ts). */
+  readonly maxInflatedBytes?: number;
   /** Opens a document; throws StageError with a PDF_* code for input that is not a usable PDF. */
   open(bytes: Uint8Array, options?: OpenOptions): Promise<PdfDocument>;
 }

@@ -39,8 +39,13 @@ export function chooseEngine(choice: EngineChoice = {}): PdfEngine {
   };
   return {
     name: preferred,
+    maxInflatedBytes: maxInflated,
     async open(bytes: Uint8Array, options: OpenOptions = {}): Promise<PdfDocument> {
-      checkInflatedSize(bytes, maxInflated, decoded);
+      // Checked once per document and host: a long document's extract agents open the bytes its
+      // split agent checked and shared (decoding a manual's streams again cost each ~15 ms and, in
+      // GC of the buffers, as much again).
+      if (options.inflateChecked === undefined || options.inflateChecked > maxInflated)
+        checkInflatedSize(bytes, maxInflated, decoded);
       return chain(options.engine ?? preferred).open(bytes, options);
     },
   };
