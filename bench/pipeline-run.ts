@@ -16,7 +16,9 @@ export class FinalWatcher {
   readonly arrivals = new Map<string, Arrival>();
   readonly #sub: Subscription;
   readonly #nc: NatsConnection;
-  #waiters: Array<() => void> = [];
+  // Each waitAll's documents still to come: an arrival is checked against these once, so waiting
+  // costs the same per document however many are outstanding (this process's CPU is docswarm's).
+  readonly #waiting = new Set<{ missing: Set<string>; done: () => void }>();
 
   private constructor(nc: NatsConnection) {
     this.#nc = nc;
@@ -26,10 +28,9 @@ export class FinalWatcher {
         if (err) return;
         const at = performance.now();
         void decodeFinal(js, m.data).then((final) => {
-          if (!this.arrivals.has(final.docId)) this.arrivals.set(final.docId, { final, at });
-          const w = this.#waiters;
-          this.#waiters = [];
-          for (const fn of w) fn();
+          if (this.arrivals.has(final.docId)) return;
+          this.arrivals.set(final.docId, { final, at });
+          for (const w of this.#waiting) if (w.missing.delete(final.docId) && w.missing.size === 0) w.done();
         });
       },
     });
@@ -42,20 +43,26 @@ export class FinalWatcher {
   }
 
   async waitAll(docIds: string[], timeoutMs: number): Promise<Arrival[]> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const missing = docIds.filter((id) => !this.arrivals.has(id));
-      if (missing.length === 0) return docIds.map((id) => this.arrivals.get(id)!);
-      if (Date.now() > deadline)
-        throw new Error(`${missing.length} of ${docIds.length} documents unfinished after ${timeoutMs} ms`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, 250);
-        this.#waiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
+    const missing = new Set(docIds.filter((id) => !this.arrivals.has(id)));
+    if (missing.size > 0) {
+      const all = Promise.withResolvers<void>();
+      const w = { missing, done: all.resolve };
+      this.#waiting.add(w);
+      const timer = setTimeout(
+        () =>
+          all.reject(
+            new Error(`${missing.size} of ${docIds.length} documents unfinished after ${timeoutMs} ms`),
+          ),
+        timeoutMs,
+      );
+      try {
+        await all.promise;
+      } finally {
+        clearTimeout(timer);
+        this.#waiting.delete(w);
+      }
     }
+    return docIds.map((id) => this.arrivals.get(id)!);
   }
 
   close(): void {
