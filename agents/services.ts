@@ -4,8 +4,11 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { JobStore } from "../jobs/index.ts";
 import type { ProcessingConfig, TopologyConfig } from "../schemas/index.ts";
 import {
+  BUCKETS,
   countServing,
   type JetStreamPublisher,
+  kvStream,
+  kvSubject,
   listAgents,
   publisherFor,
   readObject,
@@ -43,10 +46,17 @@ export function createServices(
   shared?: SharedBytes,
 ): AgentServices {
   let registry: { at: number; agents: Promise<Awaited<ReturnType<typeof listAgents>>> } | undefined;
+  const publisher = publisherFor(init.nc);
+  // Split looks every submission's job up (a small document almost never has one): a raw direct
+  // get of the key's last message, as the KV client's get would send it.
+  const readJob = async (docId: string) => {
+    const m = await publisher.lastBySubject(kvStream(BUCKETS.jobs), kvSubject(BUCKETS.jobs, docId));
+    return m && { operation: m.headers?.get("KV-Operation") || "PUT", value: m.data, revision: m.seq };
+  };
   return {
     ...init,
-    publisher: publisherFor(init.nc),
-    jobs: new JobStore(init.state.jobs, { maxCached: 64 }),
+    publisher,
+    jobs: new JobStore(init.state.jobs, { maxCached: 64, read: readJob }),
     documents: new DocumentCache(
       init.engine,
       (bucket, name) => readObject(init.js, bucket, name),

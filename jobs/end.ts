@@ -3,6 +3,7 @@
 // protocol (jobs/final.ts) has a single writer to reason about.
 import type { JetStreamClient } from "@nats-io/jetstream";
 import type { FinalResult, JobResult } from "../schemas/index.ts";
+import type { JetStreamPublisher } from "../streams/index.ts";
 import { type FinalLimits, type PublishFinalOutcome, publishDone } from "./final.ts";
 
 export type Ending =
@@ -11,14 +12,16 @@ export type Ending =
 
 /**
  * Writes the final result of `ending` unless the document already has one, or a reprocess took the
- * document over from this run ("exists" either way).
+ * document over from this run ("exists" either way). `publisher`: the connection's raw publisher,
+ * for a writer on the hot path (split ending a small document).
  */
 export function endDocument(
   js: JetStreamClient,
   ending: Ending,
   limits: FinalLimits,
+  publisher?: JetStreamPublisher,
 ): Promise<PublishFinalOutcome> {
   return ending.kind === "document"
-    ? publishDone(js, ending.final.docId, ending.final, ending.runId, limits)
-    : publishDone(js, ending.result.jobId, ending.result, ending.runId, limits);
+    ? publishDone(js, ending.final.docId, ending.final, ending.runId, limits, publisher)
+    : publishDone(js, ending.result.jobId, ending.result, ending.runId, limits, publisher);
 }

@@ -6,10 +6,12 @@ import { type ObjectStore, Objm } from "@nats-io/obj";
 import { nuid } from "@nats-io/transport-node";
 import { decodeJson, FinalResult, Job, JobResult, ObjectRef } from "../schemas/index.ts";
 import {
+  apiErrorCode,
   BUCKETS,
   isNoMessage,
   isTransient,
   isWrongLastSequence,
+  type JetStreamPublisher,
   jsonBytes,
   kvStream,
   OBJECT_STORES,
@@ -52,6 +54,39 @@ function lastOn(jsm: JetStreamManager, stream: string, subject: string): Promise
   );
 }
 
+/**
+ * One publish of a final result expecting `expected` as the document's last sequence in the done
+ * stream. With `publisher` (agents: the raw exchange results go through, without nats.js's request
+ * machinery) first; what the stream did not answer itself (no responders during an election, a
+ * timeout) goes again through js.publish, which waits out a missing stream leader.
+ */
+async function publishFinal(
+  js: JetStreamClient,
+  publisher: JetStreamPublisher | undefined,
+  id: string,
+  body: Uint8Array,
+  msgID: string,
+  expected: number,
+): Promise<void> {
+  const family = subjects.doneFamily(id);
+  if (publisher) {
+    try {
+      await publisher.publish(subjects.final(id), body, {
+        msgID,
+        expectLastSubjectSequence: expected,
+        expectLastSubjectSequenceSubject: family,
+      });
+      return;
+    } catch (err) {
+      if (apiErrorCode(err) !== undefined) throw err;
+    }
+  }
+  await js.publish(subjects.final(id), body, {
+    msgID,
+    expect: { lastSubjectSequence: expected, lastSubjectSequenceSubject: family },
+  });
+}
+
 /** How often a writer reads again after the done stream refused it for a newer message. */
 const ATTEMPTS = 8;
 
@@ -90,6 +125,7 @@ export async function publishDone(
   result: FinalResult | JobResult,
   runId: string,
   { maxPayloadBytes, maxResultBytes }: FinalLimits,
+  publisher?: JetStreamPublisher,
 ): Promise<PublishFinalOutcome> {
   let body = jsonBytes(result);
   let final = result;
@@ -113,10 +149,7 @@ export async function publishDone(
   let expected = 0;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     try {
-      await js.publish(subjects.final(id), body, {
-        msgID: `${id}.${runId}.final`,
-        expect: { lastSubjectSequence: expected, lastSubjectSequenceSubject: subjects.doneFamily(id) },
-      });
+      await publishFinal(js, publisher, id, body, `${id}.${runId}.final`, expected);
       return { outcome: "published", inline };
     } catch (err) {
       if (!isWrongLastSequence(err)) throw err;

@@ -29,6 +29,9 @@ import { JobConflictError, StaleTermError } from "./errors.ts";
 
 export type Versioned = { job: Job; revision: number };
 
+/** A job's last message in the bucket: its operation (PUT, DEL, PURGE), value and revision. */
+export type StoredEntry = { operation: string; value: Uint8Array; revision: number };
+
 const ATTEMPTS = 8;
 
 /** Subjects named in one batched direct get (the server takes up to 1024). */
@@ -50,6 +53,7 @@ export class JobStore {
   readonly #term: (() => number) | undefined;
   readonly #beforeWrite: (() => Promise<void>) | undefined;
   readonly #leader: JetStreamManager | undefined;
+  readonly #read: ((docId: string) => Promise<StoredEntry | null>) | undefined;
   readonly #finished: { js: JetStreamClient; ttlMs: number } | undefined;
   #ttlRefused = false;
 
@@ -70,6 +74,12 @@ export class JobStore {
       beforeWrite?: () => Promise<void>;
       finished?: { js: JetStreamClient; ttlMs: number };
       leader?: JetStreamManager;
+      /**
+       * Reads a job's last message instead of the KV client (agents: a raw direct get, without
+       * the request machinery nats.js builds an Error in for every request); the KV client
+       * answers when it fails.
+       */
+      read?: (docId: string) => Promise<StoredEntry | null>;
     } = {},
   ) {
     this.#kv = kv;
@@ -78,6 +88,7 @@ export class JobStore {
     this.#term = options.term;
     this.#beforeWrite = options.beforeWrite;
     this.#leader = options.leader;
+    this.#read = options.read;
     this.#finished = options.finished;
   }
 
@@ -106,7 +117,7 @@ export class JobStore {
       const hit = this.#cache.get(docId);
       if (hit) return hit;
     }
-    const e = fresh && this.#leader ? await this.#fromLeader(docId) : await this.#kv.get(docId);
+    const e = fresh && this.#leader ? await this.#fromLeader(docId) : await this.#get(docId);
     if (e?.operation !== "PUT" || e.value.length === 0) {
       this.#cache.delete(docId);
       return undefined;
@@ -116,6 +127,11 @@ export class JobStore {
     const v = { job: j.value, revision: e.revision };
     this.#remember(docId, v);
     return v;
+  }
+
+  #get(docId: string): Promise<StoredEntry | null> {
+    if (!this.#read) return this.#kv.get(docId);
+    return this.#read(docId).catch(() => this.#kv.get(docId));
   }
 
   /** The job's last message as the stream leader has it (a message get, not a direct get). */

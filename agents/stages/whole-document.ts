@@ -95,6 +95,7 @@ export async function endWholeDocument(
     s.js,
     { kind: "document", final, runId: d.runId },
     { maxPayloadBytes: s.maxPayloadBytes, maxResultBytes: s.topology.doneMaxResultBytes },
+    s.publisher,
   );
   // Refused: a duplicate submission's run (or a DAG job) got there first, unless the stored final
   // is this run's own from a delivery older than the dedup window.
