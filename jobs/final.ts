@@ -6,7 +6,6 @@ import { type ObjectStore, Objm } from "@nats-io/obj";
 import { nuid } from "@nats-io/transport-node";
 import { decodeJson, FinalResult, Job, JobResult, ObjectRef } from "../schemas/index.ts";
 import {
-  apiErrorCode,
   BUCKETS,
   isNoMessage,
   isTransient,
@@ -14,6 +13,7 @@ import {
   type JetStreamPublisher,
   jsonBytes,
   kvStream,
+  NoStreamError,
   OBJECT_STORES,
   PAYLOAD_HEADROOM_BYTES,
   readObject,
@@ -57,8 +57,8 @@ function lastOn(jsm: JetStreamManager, stream: string, subject: string): Promise
 /**
  * One publish of a final result expecting `expected` as the document's last sequence in the done
  * stream. With `publisher` (agents: the raw exchange results go through, without nats.js's request
- * machinery) first; what the stream did not answer itself (no responders during an election, a
- * timeout) goes again through js.publish, which waits out a missing stream leader.
+ * machinery) first; a publish no stream received (no responders during an election) goes again
+ * through js.publish, which waits out a missing stream leader.
  */
 async function publishFinal(
   js: JetStreamClient,
@@ -78,7 +78,10 @@ async function publishFinal(
       });
       return;
     } catch (err) {
-      if (apiErrorCode(err) !== undefined) throw err;
+      // Only a publish no stream received goes again here. One that timed out may have been
+      // stored: it fails this delivery as js.publish's would, and the redelivery's publish is
+      // refused by the expected sequence if it was.
+      if (!(err instanceof NoStreamError)) throw err;
     }
   }
   await js.publish(subjects.final(id), body, {
