@@ -4,7 +4,12 @@
 // time limit; the linear scanner reads it in milliseconds. No timing is asserted.
 import test from "ava";
 import { PDFArray, PDFDocument, PDFName, StandardFonts } from "pdf-lib";
-import { contentSizes, indexObjects } from "../agents/pdf/content-size.ts";
+import {
+  contentSizes,
+  indexObjects,
+  pageContentSizes,
+  pageObjectNumbers,
+} from "../agents/pdf/content-size.ts";
 
 async function digitRunPdf(): Promise<{ bytes: Uint8Array; pages: number[] }> {
   const doc = await PDFDocument.create();
@@ -41,4 +46,23 @@ test("the object scan finds '<num> <gen> obj' headers and nothing else", (t) => 
     [...o.direct.keys()].sort((a, b) => a - b),
     [1, 5, 12],
   );
+});
+
+test("page costs from one scan of the file equal the page tree's pages sized one by one", async (t) => {
+  for (const useObjectStreams of [false, true]) {
+    const doc = await PDFDocument.create();
+    const font = await doc.embedFont(StandardFonts.Helvetica);
+    for (let i = 0; i < 5; i++)
+      doc.addPage().drawText("x".repeat(10 + 200 * i), { x: 20, y: 700, size: 6, font });
+    const bytes = await doc.save({ useObjectStreams });
+    const pages = pageObjectNumbers(bytes, 5);
+    t.truthy(pages, `page tree read (object streams: ${useObjectStreams})`);
+    const sizes = pageContentSizes(bytes, 5);
+    t.deepEqual(sizes, contentSizes(bytes, pages!));
+    t.is(sizes?.length, 5);
+    t.true(
+      sizes!.every((n, i) => i === 0 || n > sizes![i - 1]!),
+      JSON.stringify(sizes),
+    );
+  }
 });

@@ -158,10 +158,14 @@ function unpackObjectStreams(o: Objects): void {
  * any page cannot be followed.
  */
 export function contentSizes(bytes: Uint8Array, pageObjects: number[]): number[] | undefined {
-  const o = indexObjects(bytes);
-  if (pageObjects.some((n) => !o.direct.has(n))) {
+  return sizesOf(indexObjects(bytes), pageObjects);
+}
+
+function sizesOf(o: Objects, pageObjects: number[]): number[] | undefined {
+  if (!o.unpacked && pageObjects.some((n) => !o.direct.has(n))) {
     o.unpacked = true;
     unpackObjectStreams(o);
+    o.dicts.clear();
   }
   const sizes: number[] = [];
   for (const page of pageObjects) {
@@ -201,7 +205,20 @@ function lookup(o: Objects, num: number): string | undefined {
  * is not `expected`. Bounded: each tree node is visited once, at most 32 levels deep.
  */
 export function pageObjectNumbers(bytes: Uint8Array, expected: number): number[] | undefined {
+  return pagesOf(indexObjects(bytes), expected);
+}
+
+/**
+ * Content-stream bytes of each page, from the page tree (pageObjectNumbers, then contentSizes) with
+ * the file indexed, and its object streams inflated, once.
+ */
+export function pageContentSizes(bytes: Uint8Array, expected: number): number[] | undefined {
   const o = indexObjects(bytes);
+  const pages = pagesOf(o, expected);
+  return pages && sizesOf(o, pages);
+}
+
+function pagesOf(o: Objects, expected: number): number[] | undefined {
   // The last /Root in the file is the newest trailer's (or cross-reference stream's, never compressed).
   const at = o.text.lastIndexOf("/Root");
   const root = refNumber(

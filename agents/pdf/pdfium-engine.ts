@@ -5,7 +5,7 @@
 import type { WrappedPdfiumModule } from "@embedpdf/pdfium";
 import type { DocMeta } from "../../schemas/index.ts";
 import { StageError } from "../errors.ts";
-import { contentSizes, pageObjectNumbers } from "./content-size.ts";
+import { pageContentSizes } from "./content-size.ts";
 import { type OpenOptions, type PdfDocument, type PdfEngine, readPageWith } from "./engine.ts";
 import { instantiate, type PdfiumModule, pdfiumWasm } from "./pdfium-module.ts";
 import { passwordError, readable } from "./reading.ts";
@@ -139,8 +139,7 @@ class PdfiumDocument implements PdfDocument {
   }
 
   async pageCosts(): Promise<number[] | undefined> {
-    const pages = pageObjectNumbers(this.#bytes, this.pageCount);
-    return pages && contentSizes(this.#bytes, pages);
+    return pageContentSizes(this.#bytes, this.pageCount);
   }
 
   #withPage<T>(pageNumber: number, fn: (page: number) => T): T {
