@@ -152,10 +152,19 @@ export const ProcessingConfig = z
   .object({
     /** Documents with more pages are rejected with PDF_TOO_MANY_PAGES. */
     maxPages: z.number().int().positive().default(10_000),
-    /** Upper bound on pages per extract chunk. */
-    chunkMaxPages: z.number().int().positive().default(16),
+    /**
+     * Upper bound on pages per extract chunk: it bounds a chunk's run time and result size (balance
+     * comes from chunksPerAgent and page costs). Every chunk costs a task, a result, a job update
+     * and an event, so long documents are not cut finer than they need.
+     */
+    chunkMaxPages: z.number().int().positive().default(48),
     /** Aim for at least this many chunks per live extract agent, so work balances. */
     chunksPerAgent: z.number().int().positive().default(3),
+    /**
+     * A document of at most this many pages (and at most chunkMaxPages) in the default pipeline is
+     * one task: the agent that splits it extracts it too (agents/stages/whole-document.ts).
+     */
+    wholeDocumentMaxPages: z.number().int().positive().default(16),
     /** Cut chunks at equal shares of estimated page cost (content-stream size) instead of equal page counts. */
     adaptiveChunks: z.boolean().default(true),
     /** A task running longer than this is terminated by the watchdog and redelivered. */

@@ -28,11 +28,13 @@ export function mayEndInSplit(h: SubmitHeaders): boolean {
 }
 
 /**
- * Whether an opened document is one task here: it fits one chunk, and this agent extracts too (an
- * agent kept to splitting, say on a small ingest host, leaves extraction to the extract agents).
+ * Whether an opened document is one task here: it has at most wholeDocumentMaxPages pages (and fits
+ * one chunk), and this agent extracts too (an agent kept to splitting, say on a small ingest host,
+ * leaves extraction to the extract agents).
  */
 export function fitsOneTask(s: AgentServices, doc: PdfDocument): boolean {
-  return doc.pageCount <= s.processing.chunkMaxPages && s.stages.includes("extract");
+  const { chunkMaxPages, wholeDocumentMaxPages } = s.processing;
+  return doc.pageCount <= Math.min(chunkMaxPages, wholeDocumentMaxPages) && s.stages.includes("extract");
 }
 
 /** Every page of a document, in an extract span of its own (trace views show extraction). */
