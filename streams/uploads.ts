@@ -33,7 +33,15 @@ export function uploadDocId(digest: string | undefined): string | undefined {
   return m ? Buffer.from(m[1]!, "base64url").toString("hex").slice(0, 32) : undefined;
 }
 
-/** Publishes `bytes` as an upload; what the submission's Docswarm-Upload* headers carry. */
+/** Chunk publishes of one upload awaiting their acks at once. */
+const UPLOAD_WINDOW = 8;
+
+/**
+ * Publishes `bytes` as an upload; what the submission's Docswarm-Upload* headers carry. Up to
+ * UPLOAD_WINDOW chunks are in flight (a 2 MB manual took 18 sequential round trips before its
+ * submission could go) and hashed while their acks travel. They are stored in publish order: each
+ * publish is written to the connection before the next one starts, and none is retried.
+ */
 export async function uploadDocument(
   js: JetStreamClient,
   bytes: Uint8Array,
@@ -42,10 +50,21 @@ export async function uploadDocument(
   const id = nuid.next();
   const subject = chunkSubject(id);
   const chunk = Math.max(1024, Math.min(CHUNK_BYTES, maxPayloadBytes - 4096));
-  for (let at = 0; at < bytes.length; at += chunk) {
-    await js.publish(subject, bytes.subarray(at, Math.min(bytes.length, at + chunk)));
+  const hash = createHash("sha256");
+  const inFlight: Promise<unknown>[] = [];
+  try {
+    for (let at = 0; at < bytes.length; at += chunk) {
+      if (inFlight.length >= UPLOAD_WINDOW) await inFlight.shift();
+      const part = bytes.subarray(at, Math.min(bytes.length, at + chunk));
+      inFlight.push(js.publish(subject, part));
+      hash.update(part);
+    }
+    await Promise.all(inFlight);
+  } finally {
+    // A failed chunk fails the upload; the others' outcomes no longer matter.
+    for (const p of inFlight) p.catch(() => {});
   }
-  return { id, size: bytes.length, digest: digestOf(bytes) };
+  return { id, size: bytes.length, digest: `SHA-256=${b64urlPadded(hash.digest())}` };
 }
 
 /** The uploaded bytes, checked against the size and digest the submission promised. */
