@@ -2,7 +2,7 @@
 // docswarm.done.<id>, written at most once and only by the run that owns the document (jobs/end.ts
 // is its only writer; a reprocess marks its takeover here), and read back here.
 import type { JetStreamClient, JetStreamManager, StoredMsg } from "@nats-io/jetstream";
-import { type ObjectStore, Objm } from "@nats-io/obj";
+import type { ObjectStore } from "@nats-io/obj";
 import { nuid } from "@nats-io/transport-node";
 import { decodeJson, FinalResult, Job, JobResult, ObjectRef } from "../schemas/index.ts";
 import {
@@ -15,6 +15,7 @@ import {
   kvStream,
   NoStreamError,
   OBJECT_STORES,
+  objectStores,
   PAYLOAD_HEADROOM_BYTES,
   readObject,
   retryJetStream,
@@ -139,7 +140,7 @@ export async function publishDone(
   const inline = body.length <= maxPayloadBytes - PAYLOAD_HEADROOM_BYTES;
   let object: { store: ObjectStore; name: string } | undefined;
   if (!inline) {
-    const store = await new Objm(js).open(OBJECT_STORES.results);
+    const store = await objectStores(js).open(OBJECT_STORES.results);
     object = { store, name: `${id}.${runId}.${nuid.next()}` };
     const info = await store.putBlob({ name: object.name }, body);
     const ref = { bucket: OBJECT_STORES.results, name: object.name, size: info.size };
@@ -268,7 +269,7 @@ export async function decodeJobResult(js: JetStreamClient, data: Uint8Array): Pr
   if (!decoded.ok) throw new FinalResultInvalidError(`job result: ${decoded.message}`);
   const ref = decoded.value.outputsObject;
   if (!ref) return decoded.value;
-  const full = await (await new Objm(js).open(ref.bucket)).getBlob(ref.name);
+  const full = await (await objectStores(js).open(ref.bucket)).getBlob(ref.name);
   const whole = full ? decodeJson(JobResult, full) : undefined;
   if (!whole?.ok)
     throw new FinalResultInvalidError(

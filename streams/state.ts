@@ -1,8 +1,9 @@
 // Opens the KV buckets and object stores (created by ensureTopology) as one handle.
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { type KV, Kvm } from "@nats-io/kv";
-import { type ObjectStore, Objm } from "@nats-io/obj";
+import type { ObjectStore } from "@nats-io/obj";
 import { BUCKETS, OBJECT_STORES } from "./names.ts";
+import { objectStores } from "./objects.ts";
 
 export type SwarmState = {
   jobs: KV;
@@ -16,7 +17,7 @@ export type SwarmState = {
 
 export async function openState(js: JetStreamClient): Promise<SwarmState> {
   const kvm = new Kvm(js);
-  const objm = new Objm(js);
+  const objm = objectStores(js);
   const [jobs, agents, leases, scale, pipelines, docs, results] = await Promise.all([
     kvm.open(BUCKETS.jobs),
     kvm.open(BUCKETS.agents),

@@ -3,7 +3,7 @@
 // only the writer the done stream accepts keeps it: the stored result always finds its object (a
 // shared name let the second writer's putBlob remove the first one's chunks under a reader).
 import { jetstream } from "@nats-io/jetstream";
-import { Objm } from "@nats-io/obj";
+import { getSha256Backend, Objm } from "@nats-io/obj";
 import test from "ava";
 import { endDocument, readFinal } from "../jobs/index.ts";
 import type { FinalResult } from "../schemas/index.ts";
@@ -52,4 +52,9 @@ test("two writers of a large final result: one stored, its object readable, the 
   for await (const o of await store.list()) if (!o.deleted) names.push(o.name);
   t.deepEqual(names, [stored!.pagesObject!.name]);
   t.true(stored!.pagesObject!.name.startsWith("big-doc."));
+  // Stored and checked with node:crypto, not the library's pure-JS SHA-256 (~14x slower).
+  t.is(getSha256Backend(), "native");
+  const object = await store.info(stored!.pagesObject!.name);
+  t.regex(object?.digest ?? "", /^SHA-256=/);
+  t.truthy(await store.getBlob(stored!.pagesObject!.name), "its digest checks out when read");
 });
