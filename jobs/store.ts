@@ -76,8 +76,7 @@ export class JobStore {
       leader?: JetStreamManager;
       /**
        * Reads a job's last message instead of the KV client (agents: a raw direct get, without
-       * the request machinery nats.js builds an Error in for every request); the KV client
-       * answers when it fails.
+       * the request machinery nats.js builds an Error in for every request).
        */
       read?: (docId: string) => Promise<StoredEntry | null>;
     } = {},
@@ -130,8 +129,7 @@ export class JobStore {
   }
 
   #get(docId: string): Promise<StoredEntry | null> {
-    if (!this.#read) return this.#kv.get(docId);
-    return this.#read(docId).catch(() => this.#kv.get(docId));
+    return this.#read ? this.#read(docId) : this.#kv.get(docId);
   }
 
   /** The job's last message as the stream leader has it (a message get, not a direct get). */
