@@ -3,7 +3,7 @@
 // SHA-256. Submitters may publish chunks but never object metadata, so they can neither name,
 // replace nor delete an object; split reads the chunks, checks size and digest, and writes the
 // metadata that makes those very chunks the swarm's own object (no copy; ADR-20's object layout).
-import { createHash } from "node:crypto";
+import { createHash, type Hash } from "node:crypto";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { headers, nuid } from "@nats-io/transport-node";
 import { UploadError } from "./errors.ts";
@@ -20,8 +20,9 @@ export type ReadUpload = { bytes: Uint8Array; chunks: number; digest: string };
 const chunkSubject = (id: string) => `$O.${OBJECT_STORES.docs}.C.${id}`;
 /** Base64url with padding: the object store's digest and metadata-subject encoding. */
 const b64urlPadded = (b: Buffer) => b.toString("base64").replace(/\+/g, "-").replace(/\//g, "_");
-const digestOf = (bytes: Uint8Array) =>
-  `SHA-256=${b64urlPadded(createHash("sha256").update(bytes).digest())}`;
+/** The object store's digest text of a SHA-256 fed with the bytes. */
+const digestText = (hash: Hash) => `SHA-256=${b64urlPadded(hash.digest())}`;
+const digestOf = (bytes: Uint8Array) => digestText(createHash("sha256").update(bytes));
 const sameDigest = (a: string, b: string) => a.replace(/=+$/, "") === b.replace(/=+$/, "");
 
 /**
@@ -64,7 +65,7 @@ export async function uploadDocument(
     // A failed chunk fails the upload; the others' outcomes no longer matter.
     for (const p of inFlight) p.catch(() => {});
   }
-  return { id, size: bytes.length, digest: `SHA-256=${b64urlPadded(hash.digest())}` };
+  return { id, size: bytes.length, digest: digestText(hash) };
 }
 
 /** The uploaded bytes, checked against the size and digest the submission promised. */
