@@ -34,6 +34,7 @@ import {
   isTransient,
   jsonBytes,
   PAYLOAD_HEADROOM_BYTES,
+  publisherFor,
   retryJetStream,
   STREAMS,
   subjects,
@@ -132,9 +133,11 @@ export class DocswarmClient {
     const deadline = Date.now() + (options.fullRetryMs ?? 60_000);
     for (let attempt = 1; ; attempt++) {
       try {
-        // The message id makes a repeat after a timeout harmless (the stream keeps one).
+        // The message id makes a repeat after a timeout harmless (the stream keeps one). Through
+        // the connection's raw exchange (streams/publisher.ts), as the agents publish: js.publish
+        // builds a RequestError on every reply, ~0.03 ms of the submitter's CPU per document.
         await retryJetStream(() =>
-          this.#js.publish(subjects.submitAt(priority), body, { headers: h, msgID }),
+          publisherFor(this.nc).publish(subjects.submitAt(priority), body, { headers: h, msgID }),
         );
         return { docId, priority, bytes: bytes.length, viaObjectStore };
       } catch (err) {
