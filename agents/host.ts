@@ -19,6 +19,7 @@ import { type AgentSlot, newSlot } from "./agent-slot.ts";
 import { type AutoscaleOptions, ScaleFollower } from "./autoscale.ts";
 import { parseAckSubject } from "./delivery.ts";
 import { LeaseWriter } from "./leases.ts";
+import { withInitialOldGeneration } from "./old-generation.ts";
 import { compiledPdfium, type PdfiumModule } from "./pdf/pdfium-module.ts";
 import type { AgentToHost, HostToAgent } from "./protocol.ts";
 import { HostRegistry } from "./registry.ts";
@@ -55,6 +56,13 @@ export type AgentHostOptions = {
    * long documents' pages/s did not move.
    */
   agentYoungGenerationMb?: number;
+  /**
+   * Room in one agent thread's old generation before its first full collection (default 32; 0
+   * leaves it to V8, agents/old-generation.ts). V8's own limit sits a few MB above the ~18 MB an
+   * agent keeps live, so small documents' promoted garbage brought a full mark-compact every few
+   * hundred milliseconds (2 cores, 500 small documents: 4-5 per window across 2 agents, none at 32).
+   */
+  agentInitialOldGenerationMb?: number;
   /** Memory for document bytes shared by this host's agents (agents/shared-bytes.ts); 0 turns it off. */
   sharedBytesMb?: number;
   hostId?: string;
@@ -84,6 +92,8 @@ let hostCounter = 0;
 
 /** See `agentYoungGenerationMb`: small documents' garbage is collected young at this size. */
 const DEFAULT_AGENT_YOUNG_GENERATION_MB = 8;
+/** See `agentInitialOldGenerationMb`. */
+const DEFAULT_AGENT_INITIAL_OLD_GENERATION_MB = 32;
 
 export class AgentHost {
   readonly hostId: string;
@@ -97,6 +107,7 @@ export class AgentHost {
   readonly #processing: ProcessingConfig;
   readonly #heapMb: number;
   readonly #youngMb: number;
+  readonly #initialOldMb: number;
   readonly #log: LogFn;
   readonly #agents = new Map<string, AgentSlot>();
   /** Threads the watchdog is terminating (terminate() is asynchronous; the sweep must not ask twice). */
@@ -126,6 +137,7 @@ export class AgentHost {
     const heartbeatMs = options.heartbeatMs ?? 1000;
     this.#heapMb = options.agentHeapMb ?? 2048;
     this.#youngMb = options.agentYoungGenerationMb ?? DEFAULT_AGENT_YOUNG_GENERATION_MB;
+    this.#initialOldMb = options.agentInitialOldGenerationMb ?? DEFAULT_AGENT_INITIAL_OLD_GENERATION_MB;
     this.#shared = new SharedBytesStore((options.sharedBytesMb ?? 256) * 1024 * 1024);
     this.#log = options.onLog ?? (() => {});
     this.#leases = new LeaseWriter(nc, this.#js, this.hostId, this.#topology.ackWaitMs, this.#log);
@@ -249,19 +261,23 @@ export class AgentHost {
       // Stage modules given as paths are TypeScript too, usually.
       sources: preloadTypeScript([workerMain, ...this.#stages.filter((s) => /[/\\.]/.test(s))]),
     };
-    const worker = new Worker(workerUrl, {
-      workerData: {
-        config,
-        preload,
-        ...(this.#pdfium && { pdfium: this.#pdfium }),
-      } satisfies AgentWorkerData,
-      // The thread's name (as ps, top and /proc show it), so agents' CPU can be told apart.
-      name: `agent ${slot.id}`,
-      resourceLimits: {
-        maxOldGenerationSizeMb: this.#heapMb,
-        ...(this.#youngMb && { maxYoungGenerationSizeMb: this.#youngMb }),
-      },
-    });
+    const worker = withInitialOldGeneration(
+      this.#initialOldMb,
+      () =>
+        new Worker(workerUrl, {
+          workerData: {
+            config,
+            preload,
+            ...(this.#pdfium && { pdfium: this.#pdfium }),
+          } satisfies AgentWorkerData,
+          // The thread's name (as ps, top and /proc show it), so agents' CPU can be told apart.
+          name: `agent ${slot.id}`,
+          resourceLimits: {
+            maxOldGenerationSizeMb: this.#heapMb,
+            ...(this.#youngMb && { maxYoungGenerationSizeMb: this.#youngMb }),
+          },
+        }),
+    );
     slot.worker = worker;
     slot.status = "starting";
     let markReady!: () => void;
