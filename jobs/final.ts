@@ -2,7 +2,6 @@
 // docswarm.done.<id>, written at most once and only by the run that owns the document (jobs/end.ts
 // is its only writer; a reprocess marks its takeover here), and read back here.
 import type { JetStreamClient, JetStreamManager, StoredMsg } from "@nats-io/jetstream";
-import type { ObjectStore } from "@nats-io/obj";
 import { nuid } from "@nats-io/transport-node";
 import { decodeJson, FinalResult, Job, JobResult, ObjectRef } from "../schemas/index.ts";
 import {
@@ -17,6 +16,7 @@ import {
   OBJECT_STORES,
   objectStores,
   PAYLOAD_HEADROOM_BYTES,
+  putObject,
   readObject,
   retryJetStream,
   STREAMS,
@@ -138,12 +138,11 @@ export async function publishDone(
     body = jsonBytes(final);
   }
   const inline = body.length <= maxPayloadBytes - PAYLOAD_HEADROOM_BYTES;
-  let object: { store: ObjectStore; name: string } | undefined;
+  let object: string | undefined;
   if (!inline) {
-    const store = await objectStores(js).open(OBJECT_STORES.results);
-    object = { store, name: `${id}.${runId}.${nuid.next()}` };
-    const info = await store.putBlob({ name: object.name }, body);
-    const ref = { bucket: OBJECT_STORES.results, name: object.name, size: info.size };
+    object = `${id}.${runId}.${nuid.next()}`;
+    const info = await putObject(js, OBJECT_STORES.results, object, body, maxPayloadBytes);
+    const ref = { bucket: OBJECT_STORES.results, name: object, size: info.size };
     body = jsonBytes(
       final.kind === "job"
         ? ({ ...final, outputs: {}, outputsObject: ref } as JobResult)
@@ -163,7 +162,11 @@ export async function publishDone(
     // Nothing newer (a takeover removed a stale final meanwhile), or this run's own mark.
     expected = newest?.seq ?? 0;
   }
-  await object?.store.delete(object.name).catch(() => {});
+  if (object)
+    await objectStores(js)
+      .open(OBJECT_STORES.results)
+      .then((store) => store.delete(object))
+      .catch(() => {});
   return { outcome: "exists", inline };
 }
 

@@ -60,7 +60,7 @@ export {
   taskLeaseKey,
   taskSources,
 } from "./names.ts";
-export { objectStores, readObject } from "./objects.ts";
+export { objectStores, putObject, readObject } from "./objects.ts";
 export { inboxPrefixFor, type Permissions, ROLES, type Role, rolePermissions } from "./permissions.ts";
 export {
   type FastPublishOptions,

@@ -7,7 +7,7 @@ import { getSha256Backend, Objm } from "@nats-io/obj";
 import test from "ava";
 import { endDocument, readFinal } from "../jobs/index.ts";
 import type { FinalResult } from "../schemas/index.ts";
-import { OBJECT_STORES } from "../streams/index.ts";
+import { OBJECT_STORES, putObject, readObject } from "../streams/index.ts";
 import { startTopology } from "./support/server.ts";
 
 function bigFinal(docId: string, text: string): FinalResult {
@@ -57,4 +57,22 @@ test("two writers of a large final result: one stored, its object readable, the 
   const object = await store.info(stored!.pagesObject!.name);
   t.regex(object?.digest ?? "", /^SHA-256=/);
   t.truthy(await store.getBlob(stored!.pagesObject!.name), "its digest checks out when read");
+});
+
+test("putObject keeps chunks in flight and stores an object the library reads and checks", async (t) => {
+  const { nc } = await startTopology(t);
+  const js = jetstream(nc);
+  // More chunks than are in flight at once (8), the last one short.
+  const bytes = new Uint8Array(12 * 20 * 1024 + 777).map((_, i) => (i * 31) % 251);
+  const name = `put-object.${nc.info?.server_id ?? "x"}`;
+  const { size } = await putObject(js, OBJECT_STORES.results, name, bytes, 24 * 1024);
+  t.is(size, bytes.length);
+  const store = await new Objm(js).open(OBJECT_STORES.results);
+  const info = await store.info(name);
+  t.is(info?.size, bytes.length);
+  t.is(info?.chunks, Math.ceil(bytes.length / (20 * 1024)));
+  t.deepEqual(await store.getBlob(name), bytes, "the library's read checks the digest");
+  t.deepEqual(await readObject(js, OBJECT_STORES.results, name), bytes);
+  await store.delete(name);
+  t.is(await readObject(js, OBJECT_STORES.results, name), null);
 });
