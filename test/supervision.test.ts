@@ -46,7 +46,12 @@ test("a crashed agent thread is restarted and its task redelivered", async (t) =
   const run = await waitFor(() => runs.find((r) => r.taskId === task.taskId && r.event === "end"), {
     message: "the task to finish on its second delivery",
   });
-  t.is(run.delivery, 2);
+  // Usually the second delivery: the host NAKs the dead thread's task at once. The NAK travels on
+  // the host's connection; if nats-server handles it before it has seen the dead thread's socket
+  // close, the redelivery goes to that thread's still-registered pull and is lost on the wire, and
+  // ack_wait brings it back as the third. Either way it is redelivered and ends once.
+  t.true(run.delivery >= 2, `delivery ${run.delivery}`);
+  t.is(runs.filter((r) => r.taskId === task.taskId && r.event === "end").length, 1);
   t.true(logs.some((l) => l.msg === "agent thread exited; restarting"));
   const jsm = await jetstream(nc).jetstreamManager();
   const restarted = await waitFor(async () => (await listAgents(jsm)).find((a) => a.restarts > 0), {
