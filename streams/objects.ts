@@ -7,6 +7,7 @@ import type { JetStreamClient } from "@nats-io/jetstream";
 import { type ObjectStore, Objm, setSha256Backend } from "@nats-io/obj";
 import { headers, nuid } from "@nats-io/transport-node";
 import { ObjectDigestError } from "./errors.ts";
+import { b64urlPadded, publishChunks } from "./object-chunks.ts";
 import { readSubject, readSubjectFromLeader } from "./read.ts";
 
 /** The bytes of object `name` in `bucket`, or null when there is no such object. */
@@ -43,20 +44,12 @@ export async function readObject(
   return out;
 }
 
-/** Base64url with padding: the object store's digest and metadata-subject encoding. */
-const b64urlPadded = (b: Buffer) => b.toString("base64").replace(/\+/g, "-").replace(/\//g, "_");
-/** The object store's own chunk size. */
-const CHUNK_BYTES = 128 * 1024;
-/** Chunk publishes of one put awaiting their acks at once. */
-const PUT_WINDOW = 8;
-
 /**
  * Stores `bytes` as object `name` of `bucket`, a name nobody else writes (it replaces nothing, so
  * no earlier version is looked up or purged). The library's putBlob awaits each 128 KB chunk's ack
  * before sending the next: a long document's 1.1 MB final result took 9 sequential round trips,
- * at the end of the document's path. Here up to PUT_WINDOW chunks are in flight, hashed while their
- * acks travel; they are stored in publish order (each publish is written to the connection before
- * the next one starts, none is retried), then the metadata that makes them the object, laid out
+ * at the end of the document's path. Here the chunks go through publishChunks (streams/object-chunks.ts, 8 in flight),
+ * then the metadata that makes them the object, laid out
  * as the library writes it. A failed put removes the chunks it stored.
  */
 export async function putObject(
@@ -68,19 +61,8 @@ export async function putObject(
 ): Promise<{ size: number }> {
   const id = nuid.next();
   const chunkSubject = `$O.${bucket}.C.${id}`;
-  const chunk = Math.max(1024, Math.min(CHUNK_BYTES, maxPayloadBytes - 4096));
-  const hash = createHash("sha256");
-  const inFlight: Promise<unknown>[] = [];
-  let chunks = 0;
   try {
-    for (let at = 0; at < bytes.length; at += chunk) {
-      if (inFlight.length >= PUT_WINDOW) await inFlight.shift();
-      const part = bytes.subarray(at, Math.min(bytes.length, at + chunk));
-      inFlight.push(js.publish(chunkSubject, part));
-      hash.update(part);
-      chunks++;
-    }
-    await Promise.all(inFlight);
+    const { chunks, chunkBytes, digest } = await publishChunks(js, chunkSubject, bytes, maxPayloadBytes);
     const info = {
       name,
       description: "",
@@ -88,10 +70,10 @@ export async function putObject(
       nuid: id,
       size: bytes.length,
       chunks,
-      digest: `SHA-256=${b64urlPadded(hash.digest())}`,
+      digest,
       mtime: new Date().toISOString(),
       deleted: false,
-      options: { max_chunk_size: chunk },
+      options: { max_chunk_size: chunkBytes },
     };
     const h = headers();
     h.set("Nats-Rollup", "sub");
@@ -99,7 +81,6 @@ export async function putObject(
     await js.publish(metaSubject, JSON.stringify(info), { headers: h });
     return { size: bytes.length };
   } catch (err) {
-    for (const p of inFlight) p.catch(() => {});
     const jsm = await js.jetstreamManager();
     await jsm.streams.purge(`OBJ_${bucket}`, { filter: chunkSubject }).catch(() => {});
     throw err;

@@ -3,25 +3,19 @@
 // SHA-256. Submitters may publish chunks but never object metadata, so they can neither name,
 // replace nor delete an object; split reads the chunks, checks size and digest, and writes the
 // metadata that makes those very chunks the swarm's own object (no copy; ADR-20's object layout).
-import { createHash, type Hash } from "node:crypto";
+import { createHash } from "node:crypto";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { headers, nuid } from "@nats-io/transport-node";
 import { UploadError } from "./errors.ts";
 import { OBJECT_STORES } from "./names.ts";
+import { b64urlPadded, CHUNK_BYTES, digestText, publishChunks } from "./object-chunks.ts";
 import { readSubject } from "./read.ts";
-
-/** The object store's own chunk size. */
-const CHUNK_BYTES = 128 * 1024;
 
 export type Upload = { id: string; size: number; digest: string };
 /** An upload read and checked: its bytes, how many chunks hold them, and their digest (as computed). */
 export type ReadUpload = { bytes: Uint8Array; chunks: number; digest: string };
 
 const chunkSubject = (id: string) => `$O.${OBJECT_STORES.docs}.C.${id}`;
-/** Base64url with padding: the object store's digest and metadata-subject encoding. */
-const b64urlPadded = (b: Buffer) => b.toString("base64").replace(/\+/g, "-").replace(/\//g, "_");
-/** The object store's digest text of a SHA-256 fed with the bytes. */
-const digestText = (hash: Hash) => `SHA-256=${b64urlPadded(hash.digest())}`;
 const digestOf = (bytes: Uint8Array) => digestText(createHash("sha256").update(bytes));
 const sameDigest = (a: string, b: string) => a.replace(/=+$/, "") === b.replace(/=+$/, "");
 
@@ -34,12 +28,9 @@ export function uploadDocId(digest: string | undefined): string | undefined {
   return m ? Buffer.from(m[1]!, "base64url").toString("hex").slice(0, 32) : undefined;
 }
 
-/** Chunk publishes of one upload awaiting their acks at once. */
-const UPLOAD_WINDOW = 8;
-
 /**
- * Publishes `bytes` as an upload; what the submission's Docswarm-Upload* headers carry. Up to
- * UPLOAD_WINDOW chunks are in flight (a 2 MB manual took 18 sequential round trips before its
+ * Publishes `bytes` as an upload; what the submission's Docswarm-Upload* headers carry. Its chunks go through
+ * publishChunks (streams/object-chunks.ts, 8 in flight) (a 2 MB manual took 18 sequential round trips before its
  * submission could go) and hashed while their acks travel. They are stored in publish order: each
  * publish is written to the connection before the next one starts, and none is retried.
  */
@@ -50,22 +41,8 @@ export async function uploadDocument(
 ): Promise<Upload> {
   const id = nuid.next();
   const subject = chunkSubject(id);
-  const chunk = Math.max(1024, Math.min(CHUNK_BYTES, maxPayloadBytes - 4096));
-  const hash = createHash("sha256");
-  const inFlight: Promise<unknown>[] = [];
-  try {
-    for (let at = 0; at < bytes.length; at += chunk) {
-      if (inFlight.length >= UPLOAD_WINDOW) await inFlight.shift();
-      const part = bytes.subarray(at, Math.min(bytes.length, at + chunk));
-      inFlight.push(js.publish(subject, part));
-      hash.update(part);
-    }
-    await Promise.all(inFlight);
-  } finally {
-    // A failed chunk fails the upload; the others' outcomes no longer matter.
-    for (const p of inFlight) p.catch(() => {});
-  }
-  return { id, size: bytes.length, digest: digestText(hash) };
+  const { digest } = await publishChunks(js, subject, bytes, maxPayloadBytes);
+  return { id, size: bytes.length, digest };
 }
 
 /** The uploaded bytes, checked against the size and digest the submission promised. */
