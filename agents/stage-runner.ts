@@ -127,7 +127,14 @@ export function stageHandler<I, O>(def: StageDefinition<I, O>, options: RunnerOp
             `task for stage '${task.stage}' arrived at stage '${def.name}'`,
           );
         }
-        const ctx: StageContext = { agentId: s.agentId, task, delivery: delivered, signal, services: s };
+        const ctx: StageContext = {
+          agentId: s.agentId,
+          task,
+          delivery: delivered,
+          pending: delivery.info.pending,
+          signal,
+          services: s,
+        };
         const output = await run(stage, received, ctx);
         const checked = validate(def.output, output);
         if (!checked.ok) throw new StageError("SCHEMA_INVALID", `output of ${def.name}: ${checked.message}`);

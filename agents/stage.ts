@@ -10,6 +10,11 @@ export type StageContext = {
   task: Task;
   /** JetStream delivery count of this task (1 on the first attempt). */
   delivery: number;
+  /**
+   * Messages of this task's consumer not yet delivered when this one was (from its ack subject):
+   * the backlog behind it. Absent when the task did not come from a consumer.
+   */
+  pending?: number;
   /** Aborted when the task exceeds its time limit or the agent shuts down. */
   signal: AbortSignal;
   services: AgentServices;

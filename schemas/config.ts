@@ -165,6 +165,14 @@ export const ProcessingConfig = z
      * one task: the agent that splits it extracts it too (agents/stages/whole-document.ts).
      */
     wholeDocumentMaxPages: z.number().int().positive().default(16),
+    /**
+     * When the swarm is busy (the submission's delivery shows at least one more submission waiting
+     * per other live extract agent; a lone agent is always busy), a document of at most this many
+     * pages in the default pipeline is one task too, whatever chunkMaxPages says: chunks would add
+     * no parallelism, only their tasks, results and merge. It bounds that task's run time, so how
+     * long a high-priority document waits for an agent and what a crash redoes. 0 turns it off.
+     */
+    busyWholeDocumentMaxPages: z.number().int().nonnegative().default(512),
     /** Cut chunks at equal shares of estimated page cost (content-stream size) instead of equal page counts. */
     adaptiveChunks: z.boolean().default(true),
     /** A task running longer than this is terminated by the watchdog and redelivered. */

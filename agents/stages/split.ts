@@ -1,8 +1,8 @@
 // split: turns a submission (agents/submission.ts) into a job. Reads the page count and metadata,
 // stores the bytes in the object store, plans chunks, records the job (the first submission of a
 // document wins), publishes one extract task per chunk with deterministic ids, and reports the plan
-// as its result. A document that fits one chunk in the default pipeline is extracted and ended here
-// instead, without a job (./whole-document.ts). A redelivered submission republishes the same tasks
+// as its result. A document that fits one chunk in the default pipeline, or is not too long while
+// the swarm is busy, is extracted and ended here instead, without a job (./whole-document.ts). A redelivered submission republishes the same tasks
 // (the stream drops the duplicates); a second submission of a document that already has a job
 // changes nothing unless it asks to reprocess. Run by the stage runner like every other stage.
 import { z } from "zod";
@@ -34,7 +34,7 @@ import { checkDocumentSize, readingOf } from "../pdf/reading.ts";
 import type { AgentServices } from "../services.ts";
 import { defineStage, type StageContext } from "../stage.ts";
 import { resolvePipeline, type Submission } from "../submission.ts";
-import { endWholeDocument, extractWhole, fitsOneTask, mayEndInSplit } from "./whole-document.ts";
+import { endWholeDocument, extractWhole, fitsOneTask, mayEndInSplit, swarmBusy } from "./whole-document.ts";
 
 const SplitInput = z.object({
   data: z.instanceof(Uint8Array),
@@ -146,8 +146,8 @@ type DocumentRead = {
 /**
  * Opens the document through the agent's document cache (when this agent extracts chunks of it
  * soon, it does not parse it again) for its metadata and, with adaptive chunks, its page costs.
- * With `whole`, a document that fits one task has all its pages extracted in the same
- * open instead, and is closed after: nothing else reads it.
+ * With `whole`, a document that fits one task (small, or not too long while the swarm is busy)
+ * has all its pages extracted in the same open instead, and is closed after: nothing else reads it.
  */
 async function readDocument(
   s: AgentServices,
@@ -155,7 +155,7 @@ async function readDocument(
   runId: string,
   data: Uint8Array,
   reading: DocReading | undefined,
-  whole?: { docId: string; signal: AbortSignal },
+  whole?: { docId: string; signal: AbortSignal; pending: number | undefined },
 ): Promise<DocumentRead> {
   let done = false;
   try {
@@ -170,7 +170,7 @@ async function readDocument(
           );
         }
         const meta = await doc.meta();
-        if (whole && fitsOneTask(s, doc)) {
+        if (whole && (await fitsOneTask(s, doc, () => swarmBusy(s, whole.pending)))) {
           done = true;
           const from = Date.now();
           const extracted = await extractWhole(doc, whole.docId, whole.signal);
@@ -209,6 +209,7 @@ async function splitSmall(
   const read = await readDocument(s, bytes.object, runId, bytes.data, readingOf(h), {
     docId,
     signal: ctx.signal,
+    pending: ctx.pending,
   });
   const job = (await existing)?.job;
   if (job) return (await joinJob(s, job, runId, h, false)) ?? { outcome: "joined" };

@@ -1,6 +1,6 @@
-// A document that fits one chunk, in the default pipeline, is extracted and ended by split itself:
-// one task, one open, one parse, and no job record, no stored copy of its bytes, no extract or merge
-// task. Exactly-once rests on the final result alone (jobs/end.ts: message id <docId>.<runId>.final,
+// A document that fits one chunk (or, while the swarm is busy, one that is not too long), in the
+// default pipeline, is extracted and ended by split itself: one task, one open, one parse, and no
+// job record, no stored copy of its bytes, no extract or merge task. Exactly-once rests on the final result alone (jobs/end.ts: message id <docId>.<runId>.final,
 // expected last subject sequence 0): a redelivered or duplicate submission that extracts again finds
 // the stored final and changes nothing. Split's result then tells the coordinator it finished.
 import { endDocument, finalRun } from "../../jobs/index.ts";
@@ -28,13 +28,32 @@ export function mayEndInSplit(h: SubmitHeaders): boolean {
 }
 
 /**
- * Whether an opened document is one task here: it has at most wholeDocumentMaxPages pages (and fits
- * one chunk), and this agent extracts too (an agent kept to splitting, say on a small ingest host,
- * leaves extraction to the extract agents).
+ * Whether an opened document is one task here: this agent extracts too (an agent kept to splitting,
+ * say on a small ingest host, leaves extraction to the extract agents), and it has at most
+ * wholeDocumentMaxPages pages (and fits one chunk), or at most busyWholeDocumentMaxPages while the
+ * swarm is busy (`busy`, asked only then): chunks of it would find every other agent already at
+ * work, so they add no parallelism, only a task, a result and a job update each, and a merge.
  */
-export function fitsOneTask(s: AgentServices, doc: PdfDocument): boolean {
-  const { chunkMaxPages, wholeDocumentMaxPages } = s.processing;
-  return doc.pageCount <= Math.min(chunkMaxPages, wholeDocumentMaxPages) && s.stages.includes("extract");
+export async function fitsOneTask(
+  s: AgentServices,
+  doc: PdfDocument,
+  busy: () => Promise<boolean>,
+): Promise<boolean> {
+  if (!s.stages.includes("extract")) return false;
+  const { chunkMaxPages, wholeDocumentMaxPages, busyWholeDocumentMaxPages } = s.processing;
+  if (doc.pageCount <= Math.min(chunkMaxPages, wholeDocumentMaxPages)) return true;
+  return doc.pageCount <= busyWholeDocumentMaxPages && (await busy());
+}
+
+/**
+ * Whether the swarm is busy for a submission delivered with `pending` more waiting behind it: at
+ * least one per other live extract agent, so each of them has a document of its own to take. A
+ * lone agent is always busy: chunks cannot run anywhere else. The last documents of a backlog are
+ * not, so its tail is chunked over the agents that run out of work.
+ */
+export async function swarmBusy(s: AgentServices, pending: number | undefined): Promise<boolean> {
+  if (pending === undefined) return false;
+  return pending >= Math.max(0, (await s.liveAgents("extract")) - 1);
 }
 
 /** Every page of a document, in an extract span of its own (trace views show extraction). */
