@@ -1,0 +1,170 @@
+// A long document is one task when the swarm is busy: with a backlog of submissions behind it (one
+// per other live extract agent), or on a lone agent, split extracts it whole, without a job, chunks
+// or merge. The same document on an idle swarm of two agents is chunked, and
+// busyWholeDocumentMaxPages 0 keeps the old plan. A busy whole document whose first delivery died
+// after storing its final is redelivered and ends once.
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import type { Msg, NatsConnection } from "@nats-io/transport-node";
+import test, { type ExecutionContext } from "ava";
+import { parseAckSubject, TaskDelivery } from "../agents/delivery.ts";
+import { AgentHost, builtinHandlers, chooseEngine } from "../agents/index.ts";
+import { createServices } from "../agents/services.ts";
+import { DocswarmClient } from "../client/index.ts";
+import { Coordinator } from "../coordinator/index.ts";
+import { decodeJson, ProcessingConfig, TaskResult, TopologyConfig } from "../schemas/index.ts";
+import {
+  BUCKETS,
+  countServing,
+  listAgents,
+  openState,
+  STREAMS,
+  subjects,
+  taskSources,
+} from "../streams/index.ts";
+import { assertDone } from "./support/assert.ts";
+import { type KnownDoc, knownDoc } from "./support/pdf.ts";
+import { startSwarm, startTopology } from "./support/server.ts";
+import { waitFor } from "./support/wait.ts";
+
+// Above chunkMaxPages (48), so only the busy rule makes it one task.
+const LONG_PAGES = 100;
+
+/** Job record writes and task publishes, anywhere: a document on the single-task path makes none. */
+function watch(nc: NatsConnection) {
+  const seen = { jobs: 0, tasks: 0, finals: 0, results: [] as Msg[] };
+  nc.subscribe(`$KV.${BUCKETS.jobs}.>`, { callback: () => void seen.jobs++ });
+  nc.subscribe("docswarm.task.>", { callback: () => void seen.tasks++ });
+  nc.subscribe(subjects.final("*"), { callback: () => void seen.finals++ });
+  nc.subscribe(subjects.resultsAll, { callback: (_e, m) => void seen.results.push(m) });
+  return seen;
+}
+
+/**
+ * Submits the long document first and `backlog` small ones after it, then starts the agents, so
+ * the long one's delivery has the small ones pending behind it.
+ */
+async function withBacklog(t: ExecutionContext, backlog: number, processing: Partial<ProcessingConfig> = {}) {
+  const { nc, url } = await startTopology(t);
+  const coordinator = await Coordinator.start({ servers: url });
+  t.teardown(() => coordinator.close());
+  const seen = watch(nc);
+  const client = new DocswarmClient(nc);
+  const long = await knownDoc("busy-long", LONG_PAGES);
+  const small = await Promise.all(Array.from({ length: backlog }, (_, i) => knownDoc(`busy-small-${i}`, 2)));
+  for (const d of [long, ...small]) await client.submit(d.bytes, { docId: d.docId });
+  const host = await AgentHost.start({ servers: url, agents: 2, processing });
+  t.teardown(() => host.close({ abandonPulls: true }));
+  for (const d of small) assertDone(t, await client.result(d.docId, { timeoutMs: 60_000 }), d);
+  return { seen, client, long };
+}
+
+async function longResult(t: ExecutionContext, client: DocswarmClient, long: KnownDoc) {
+  return assertDone(t, await client.result(long.docId, { timeoutMs: 60_000 }), long);
+}
+
+test("with a backlog behind it, a long document is one task: no job, no extract or merge task", async (t) => {
+  const { seen, client, long } = await withBacklog(t, 3);
+  const r = await longResult(t, client, long);
+  t.is(r.chunks, 1);
+  t.deepEqual(Object.keys(r.timings.stageMs).sort(), ["extract", "split"]);
+  t.is(seen.jobs, 0, "job record writes");
+  t.is(seen.tasks, 0, "tasks published");
+});
+
+test("busyWholeDocumentMaxPages 0: the same document behind the same backlog is chunked", async (t) => {
+  const { seen, client, long } = await withBacklog(t, 3, { busyWholeDocumentMaxPages: 0 });
+  const r = await longResult(t, client, long);
+  t.true(r.chunks > 1, `${r.chunks} chunks`);
+  t.true("merge" in r.timings.stageMs);
+  t.true(seen.jobs > 0);
+});
+
+test("a document above busyWholeDocumentMaxPages is chunked behind a backlog", async (t) => {
+  const { client, long } = await withBacklog(t, 3, { busyWholeDocumentMaxPages: LONG_PAGES - 1 });
+  t.true((await longResult(t, client, long)).chunks > 1);
+});
+
+test("on an idle swarm of two agents a long document is chunked", async (t) => {
+  const swarm = await startSwarm(t, { agents: 2 });
+  // Both agents registered, so the submission is alone with another agent free.
+  await waitFor(async () => countServing(await listAgents(swarm.jsm), "extract") === 2, {
+    message: "two extract agents registered",
+  });
+  const long = await knownDoc("idle-long", LONG_PAGES);
+  await swarm.client.submit(long.bytes, { docId: long.docId });
+  const r = await longResult(t, swarm.client, long);
+  t.true(r.chunks > 1, `${r.chunks} chunks`);
+  t.true("merge" in r.timings.stageMs);
+});
+
+test("a lone agent is always busy: a long document alone is one task", async (t) => {
+  const swarm = await startSwarm(t, { agents: 1 });
+  const seen = watch(swarm.nc);
+  const long = await knownDoc("lone-long", LONG_PAGES);
+  await swarm.client.submit(long.bytes, { docId: long.docId });
+  const r = await longResult(t, swarm.client, long);
+  t.is(r.chunks, 1);
+  t.is(seen.tasks, 0);
+});
+
+test("a busy whole long document whose delivery died after its final is redelivered and ends once", async (t) => {
+  t.timeout(90_000);
+  const { nc, url } = await startTopology(t);
+  const coordinator = await Coordinator.start({ servers: url });
+  t.teardown(() => coordinator.close());
+  const seen = watch(nc);
+  const client = new DocswarmClient(nc);
+  const doc = await knownDoc("busy-redelivered", LONG_PAGES);
+  await client.submit(doc.bytes, { docId: doc.docId });
+
+  // The first delivery, run here as a lone agent would (no agent registered: always busy), freezes
+  // right after storing its final: no result, no ack.
+  const source = taskSources("split").find((s) => s.priority === "normal")!;
+  const msg = await nc.request(
+    `$JS.API.CONSUMER.MSG.NEXT.${source.stream}.${source.consumer}`,
+    JSON.stringify({ batch: 1, expires: 5_000_000_000 }),
+    { timeout: 10_000, noMux: true },
+  );
+  class Frozen extends TaskDelivery {
+    override ack() {}
+    override nak() {}
+    override term() {}
+  }
+  const delivery = new Frozen(nc, msg, parseAckSubject(msg.reply!)!, source);
+  const processing = ProcessingConfig.parse({});
+  const js = jetstream(nc);
+  const services = createServices({
+    agentId: "frozen-agent",
+    stages: ["split", "extract", "merge"],
+    nc,
+    js,
+    jsm: await jetstreamManager(nc),
+    state: await openState(js),
+    topology: TopologyConfig.parse({}),
+    processing,
+    maxPayloadBytes: nc.info?.max_payload ?? 1024 * 1024,
+    engine: chooseEngine({ preferred: processing.engine, fallback: processing.fallback }),
+    log: () => {},
+  });
+  const publish = services.publisher.publish.bind(services.publisher);
+  services.publisher.publish = (subject, data, opts) =>
+    subject.startsWith("docswarm.result.") ? new Promise(() => {}) : publish(subject, data, opts);
+  void builtinHandlers.split!.handle(delivery, services, new AbortController().signal);
+  const first = assertDone(t, await client.result(doc.docId, { timeoutMs: 30_000 }), doc);
+  t.is(first.chunks, 1);
+
+  // A lone real agent gets the redelivery, extracts it whole again, and its final is refused.
+  const host = await AgentHost.start({ servers: url, agents: 1 });
+  t.teardown(() => host.close({ abandonPulls: true }));
+  await waitFor(() => seen.results.length === 1, { message: "the redelivery's result", timeoutMs: 30_000 });
+  const result = decodeJson(TaskResult, seen.results[0]!.data);
+  t.like(result.ok ? result.value : undefined, { stage: "split", delivery: 2, status: "ok" });
+  t.is(seen.finals, 2, "final publishes attempted: the frozen delivery's and the redelivery's");
+  const info = await (await jetstreamManager(nc)).streams.info(STREAMS.done, {
+    subjects_filter: subjects.done(doc.docId),
+  });
+  t.is(info.state.subjects?.[subjects.done(doc.docId)], 1, "one stored final");
+  t.deepEqual(await client.result(doc.docId), first);
+  t.is(seen.jobs, 0);
+  t.is(seen.tasks, 0);
+});
