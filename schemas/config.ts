@@ -171,8 +171,10 @@ export const ProcessingConfig = z
      * pages in the default pipeline is one task too, whatever chunkMaxPages says: chunks would add
      * no parallelism, only their tasks, results and merge. It bounds that task's run time, so how
      * long a high-priority document waits for an agent and what a crash redoes. 0 turns it off.
+     * 32 keeps a high-priority document's wait behind 40-page documents as it was; 512 saves ten
+     * manuals a fifth of their CPU but makes that wait ~1.5× (bench/README.md).
      */
-    busyWholeDocumentMaxPages: z.number().int().nonnegative().default(512),
+    busyWholeDocumentMaxPages: z.number().int().nonnegative().default(32),
     /** Cut chunks at equal shares of estimated page cost (content-stream size) instead of equal page counts. */
     adaptiveChunks: z.boolean().default(true),
     /** A task running longer than this is terminated by the watchdog and redelivered. */

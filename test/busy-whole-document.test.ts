@@ -1,8 +1,9 @@
 // A long document is one task when the swarm is busy: with a backlog of submissions behind it (one
 // per other live extract agent), or on a lone agent, split extracts it whole, without a job, chunks
 // or merge. The same document on an idle swarm of two agents is chunked, and
-// busyWholeDocumentMaxPages 0 keeps the old plan. A busy whole document whose first delivery died
-// after storing its final is redelivered and ends once.
+// busyWholeDocumentMaxPages 0 keeps the old plan (the 100-page document here needs the cap raised
+// from its default, 32). A busy whole document whose first delivery died after storing its final
+// is redelivered and ends once.
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { Msg, NatsConnection } from "@nats-io/transport-node";
 import test, { type ExecutionContext } from "ava";
@@ -26,8 +27,9 @@ import { type KnownDoc, knownDoc } from "./support/pdf.ts";
 import { startSwarm, startTopology } from "./support/server.ts";
 import { waitFor } from "./support/wait.ts";
 
-// Above chunkMaxPages (48), so only the busy rule makes it one task.
+// Above chunkMaxPages (48), so only the busy rule makes it one task, with the cap raised to let it.
 const LONG_PAGES = 100;
+const CAP = { busyWholeDocumentMaxPages: 512 };
 
 /** Job record writes and task publishes, anywhere: a document on the single-task path makes none. */
 function watch(nc: NatsConnection) {
@@ -43,7 +45,11 @@ function watch(nc: NatsConnection) {
  * Submits the long document first and `backlog` small ones after it, then starts the agents, so
  * the long one's delivery has the small ones pending behind it.
  */
-async function withBacklog(t: ExecutionContext, backlog: number, processing: Partial<ProcessingConfig> = {}) {
+async function withBacklog(
+  t: ExecutionContext,
+  backlog: number,
+  processing: Partial<ProcessingConfig> = CAP,
+) {
   const { nc, url } = await startTopology(t);
   const coordinator = await Coordinator.start({ servers: url });
   t.teardown(() => coordinator.close());
@@ -71,6 +77,21 @@ test("with a backlog behind it, a long document is one task: no job, no extract 
   t.is(seen.tasks, 0, "tasks published");
 });
 
+test("with the default cap, a 30-page document behind a backlog is one task", async (t) => {
+  const { nc, url } = await startTopology(t);
+  const coordinator = await Coordinator.start({ servers: url });
+  t.teardown(() => coordinator.close());
+  const seen = watch(nc);
+  const client = new DocswarmClient(nc);
+  const doc = await knownDoc("busy-default", 30);
+  const small = await Promise.all([0, 1, 2].map((i) => knownDoc(`busy-default-small-${i}`, 2)));
+  for (const d of [doc, ...small]) await client.submit(d.bytes, { docId: d.docId });
+  const host = await AgentHost.start({ servers: url, agents: 2 });
+  t.teardown(() => host.close({ abandonPulls: true }));
+  t.is(assertDone(t, await client.result(doc.docId, { timeoutMs: 60_000 }), doc).chunks, 1);
+  t.is(seen.tasks, 0);
+});
+
 test("busyWholeDocumentMaxPages 0: the same document behind the same backlog is chunked", async (t) => {
   const { seen, client, long } = await withBacklog(t, 3, { busyWholeDocumentMaxPages: 0 });
   const r = await longResult(t, client, long);
@@ -85,7 +106,7 @@ test("a document above busyWholeDocumentMaxPages is chunked behind a backlog", a
 });
 
 test("on an idle swarm of two agents a long document is chunked", async (t) => {
-  const swarm = await startSwarm(t, { agents: 2 });
+  const swarm = await startSwarm(t, { agents: 2, processing: CAP });
   // Both agents registered, so the submission is alone with another agent free.
   await waitFor(async () => countServing(await listAgents(swarm.jsm), "extract") === 2, {
     message: "two extract agents registered",
@@ -98,7 +119,7 @@ test("on an idle swarm of two agents a long document is chunked", async (t) => {
 });
 
 test("a lone agent is always busy: a long document alone is one task", async (t) => {
-  const swarm = await startSwarm(t, { agents: 1 });
+  const swarm = await startSwarm(t, { agents: 1, processing: CAP });
   const seen = watch(swarm.nc);
   const long = await knownDoc("lone-long", LONG_PAGES);
   await swarm.client.submit(long.bytes, { docId: long.docId });
@@ -131,7 +152,7 @@ test("a busy whole long document whose delivery died after its final is redelive
     override term() {}
   }
   const delivery = new Frozen(nc, msg, parseAckSubject(msg.reply!)!, source);
-  const processing = ProcessingConfig.parse({});
+  const processing = ProcessingConfig.parse(CAP);
   const js = jetstream(nc);
   const services = createServices({
     agentId: "frozen-agent",
@@ -154,7 +175,7 @@ test("a busy whole long document whose delivery died after its final is redelive
   t.is(first.chunks, 1);
 
   // A lone real agent gets the redelivery, extracts it whole again, and its final is refused.
-  const host = await AgentHost.start({ servers: url, agents: 1 });
+  const host = await AgentHost.start({ servers: url, agents: 1, processing: CAP });
   t.teardown(() => host.close({ abandonPulls: true }));
   await waitFor(() => seen.results.length === 1, { message: "the redelivery's result", timeoutMs: 30_000 });
   const result = decodeJson(TaskResult, seen.results[0]!.data);
