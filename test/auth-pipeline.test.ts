@@ -31,7 +31,7 @@ test("split, extract, merge, uploads, user stages, DAG jobs, dead letters and th
     authDir: s.dir,
     agents: 2,
     topology,
-    processing: { chunkMaxPages: 4 },
+    processing: { chunkMaxPages: 4, busyWholeDocumentMaxPages: 0 },
     stages: [
       "split",
       "extract",

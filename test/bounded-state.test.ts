@@ -71,7 +71,7 @@ test("3,000 documents through small limits: nothing wedges, nothing lost beyond 
     agents: 2,
     slots: 2,
     topology,
-    processing: { chunkMaxPages: 1 },
+    processing: { chunkMaxPages: 1, busyWholeDocumentMaxPages: 0 },
   });
   t.teardown(() => host.close({ abandonPulls: true }));
 

@@ -17,7 +17,10 @@ import { startTopology } from "./support/server.ts";
 import { waitFor } from "./support/wait.ts";
 
 /** Documents of more than two pages take the job's path (chunks, merge) unless `processing` says otherwise. */
-async function swarm(t: ExecutionContext, processing: Partial<ProcessingConfig> = { chunkMaxPages: 2 }) {
+async function swarm(
+  t: ExecutionContext,
+  processing: Partial<ProcessingConfig> = { chunkMaxPages: 2, busyWholeDocumentMaxPages: 0 },
+) {
   const { nc, url } = await startTopology(t);
   const coordinator = await Coordinator.start({ servers: url });
   t.teardown(() => coordinator.close());

@@ -32,7 +32,11 @@ test("the leader killed with SIGKILL at chosen points: a standby takes over, not
   await startCoordinator();
   await startCoordinator();
   // Three chunks per document, so the coordinator counts chunks and releases each merge.
-  const host = await AgentHost.start({ servers: url, agents: 2, processing: { chunkMaxPages: 2 } });
+  const host = await AgentHost.start({
+    servers: url,
+    agents: 2,
+    processing: { chunkMaxPages: 2, busyWholeDocumentMaxPages: 0 },
+  });
   t.teardown(() => host.close({ abandonPulls: true }));
   const leases = await new Kvm(nc).open(BUCKETS.leases);
   const leaderProcess = async () => {

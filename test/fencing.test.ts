@@ -45,7 +45,11 @@ test("a leader paused with a job write pending is refused by the server after a 
   });
   const standby = start();
   await standby.ready;
-  const host = await AgentHost.start({ servers: url, agents: 2, processing: { chunkMaxPages: 2 } });
+  const host = await AgentHost.start({
+    servers: url,
+    agents: 2,
+    processing: { chunkMaxPages: 2, busyWholeDocumentMaxPages: 0 },
+  });
   t.teardown(() => host.close({ abandonPulls: true }));
 
   // What happens on the wire: the old leader's job writes after it resumed, and every stored final.
@@ -160,7 +164,7 @@ test("a leases bucket created again (terms start over) does not stop the next le
     servers: url,
     agents: 1,
     stages: ["split"],
-    processing: { chunkMaxPages: 1 },
+    processing: { chunkMaxPages: 1, busyWholeDocumentMaxPages: 0 },
   });
   t.teardown(() => splitter.close({ abandonPulls: true }));
   const client = new DocswarmClient(nc);
@@ -190,7 +194,7 @@ test("a leases bucket created again (terms start over) does not stop the next le
     servers: url,
     agents: 1,
     stages: ["extract", "merge"],
-    processing: { chunkMaxPages: 1 },
+    processing: { chunkMaxPages: 1, busyWholeDocumentMaxPages: 0 },
   });
   t.teardown(() => extractors.close({ abandonPulls: true }));
   const final = await client.result(doc.docId, { timeoutMs: 60_000 });

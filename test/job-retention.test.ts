@@ -16,7 +16,10 @@ import { waitFor } from "./support/wait.ts";
 
 test("a finished job leaves the jobs bucket after its window; a resubmission gets the stored result and starts no run", async (t) => {
   // Chunks of two pages: the document takes the job's path (a smaller one split ends itself, below).
-  const s = await startSwarm(t, { topology: { jobsFinishedTtlMs: 1000 }, processing: { chunkMaxPages: 2 } });
+  const s = await startSwarm(t, {
+    topology: { jobsFinishedTtlMs: 1000 },
+    processing: { chunkMaxPages: 2, busyWholeDocumentMaxPages: 0 },
+  });
   const attempted: string[] = [];
   s.nc.subscribe(subjects.final("*"), {
     callback: (_e, m) => {

@@ -22,7 +22,7 @@ import { waitFor } from "./support/wait.ts";
 const PASSWORD = "Kq7-lantern-PW";
 const bytes = new Uint8Array(await readFile(new URL("fixtures/encrypted-4p.pdf", import.meta.url)));
 const topology: TopologyOptions = { maxDeliver: 2, backoffMs: [1000] };
-const processing = { chunkMaxPages: 1 };
+const processing = { chunkMaxPages: 1, busyWholeDocumentMaxPages: 0 };
 
 /** Every message published on `subject` while the test runs, as text (headers and body). */
 function record(nc: NatsConnection, subject: string): string[] {

@@ -13,7 +13,11 @@ import { waitFor } from "./support/wait.ts";
 const wordStages = () => ["split", "extract", "merge", stagePath("chunk-words"), stagePath("doc-words")];
 
 test("a per-chunk and a per-document user stage run between extract and merge; their outputs are in the result", async (t) => {
-  const swarm = await startSwarm(t, { agents: 2, stages: wordStages(), processing: { chunkMaxPages: 4 } });
+  const swarm = await startSwarm(t, {
+    agents: 2,
+    stages: wordStages(),
+    processing: { chunkMaxPages: 4, busyWholeDocumentMaxPages: 0 },
+  });
   const doc = await knownDoc("pipe-inline", 12);
   await swarm.client.submit(doc.bytes, {
     docId: doc.docId,

@@ -67,7 +67,10 @@ test("lower levels are not starved while higher ones have backlog", async (t) =>
 });
 
 test("a high-priority document submitted behind normal documents finishes before most of them", async (t) => {
-  const swarm = await startSwarm(t, { agents: 0, processing: { chunkMaxPages: 2 } });
+  const swarm = await startSwarm(t, {
+    agents: 0,
+    processing: { chunkMaxPages: 2, busyWholeDocumentMaxPages: 0 },
+  });
   const normals = await Promise.all(Array.from({ length: 5 }, (_, i) => knownDoc(`prio-normal-${i}`, 8)));
   for (const d of normals) await swarm.client.submit(d.bytes, { docId: d.docId });
   const high = await knownDoc("prio-high", 8);
@@ -88,7 +91,10 @@ test("a raw client's Docswarm-Priority on plain docswarm.submit orders splitting
   // What any NATS client does: 12 documents without a header, then one with `high`, all on plain
   // docswarm.submit, queued before the one agent starts. Triage moves each to its priority's subject
   // before anything is split, so the high one does not wait behind the normal ones' splits.
-  const swarm = await startSwarm(t, { agents: 0, processing: { chunkMaxPages: 2 } });
+  const swarm = await startSwarm(t, {
+    agents: 0,
+    processing: { chunkMaxPages: 2, busyWholeDocumentMaxPages: 0 },
+  });
   const raw = jetstream(await connectTo(t, swarm.url, "raw-client"));
   const normals = await Promise.all(Array.from({ length: 12 }, (_, i) => knownDoc(`raw-normal-${i}`, 4)));
   for (const d of normals) {

@@ -25,7 +25,11 @@ test("results awaiting redelivery survive another document's cleanup and are cou
   const jsm = await jetstreamManager(nc);
   // Pages one chunk each: two-page documents take the job's path (whose end cleans up), one-page
   // documents end in split.
-  const host = await AgentHost.start({ servers: url, agents: 2, processing: { chunkMaxPages: 1 } });
+  const host = await AgentHost.start({
+    servers: url,
+    agents: 2,
+    processing: { chunkMaxPages: 1, busyWholeDocumentMaxPages: 0 },
+  });
   t.teardown(() => host.close({ abandonPulls: true }));
   const client = new DocswarmClient(nc);
   const [held, finished, next] = await Promise.all([
@@ -84,7 +88,7 @@ test("results awaiting redelivery survive another document's cleanup and are cou
 test("a finished job's results are deleted by the sequences its job recorded, split's once announced", async (t) => {
   t.timeout(60_000);
   // One page per chunk: three extract results, merge's and split's are stored for the document.
-  const s = await startSwarm(t, { processing: { chunkMaxPages: 1 } });
+  const s = await startSwarm(t, { processing: { chunkMaxPages: 1, busyWholeDocumentMaxPages: 0 } });
   const doc = await knownDoc("cleanup-recorded", 3);
   // The job's writes as they happen (the finished job may leave the bucket before a read).
   const jobs = await new Kvm(s.js).open(BUCKETS.jobs);

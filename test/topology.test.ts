@@ -121,7 +121,10 @@ test("one durable pull consumer per stage and priority, split reading submission
 });
 
 test("three agents on one host share the extract-normal consumer", async (t) => {
-  const swarm = await startSwarm(t, { agents: 3, processing: { chunkMaxPages: 4 } });
+  const swarm = await startSwarm(t, {
+    agents: 3,
+    processing: { chunkMaxPages: 4, busyWholeDocumentMaxPages: 0 },
+  });
   const doc = await knownDoc("topo-shared", 36);
   // Results are purged once the document is done: watch them as they are published.
   const extractResults: TaskResult[] = [];
