@@ -18,7 +18,6 @@ import {
   HEADERS,
   ProcessingConfig,
   SwarmEvent,
-  TaskResult,
   TopologyConfig,
 } from "../schemas/index.ts";
 import {
