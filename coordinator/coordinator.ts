@@ -29,11 +29,14 @@ import {
   type TopologyOptions,
 } from "../schemas/index.ts";
 import {
+  ApiCodes,
   BUCKETS,
   COORDINATOR_CONSUMER,
   closeSteps,
   connectNats,
   drainConnection,
+  FINALS_CONSUMER,
+  isApiError,
   JOBS_CONSUMER,
   kvStream,
   openState,
@@ -68,6 +71,9 @@ export type CoordinatorOptions = {
 };
 
 let coordinatorCounter = 0;
+
+/** How often a leader on a layout without the finals consumer looks for it again. */
+const FINALS_POLL_MS = 10_000;
 
 export class Coordinator {
   readonly #ctx: CoordinatorContext;
@@ -217,6 +223,7 @@ export class Coordinator {
       ),
     );
     await this.#consume(STREAMS.submit, JOBS_CONSUMER, (m) => acceptJobSpec(c, m));
+    await this.#consumeFinals();
     if (this.#options.autoscale)
       this.#autoscaler = new Autoscaler(c.nc, c.jsm, c.state.scale, this.#options.autoscale);
     this.#duties = await LeaderDuties.start({
@@ -274,6 +281,29 @@ export class Coordinator {
       term,
       reason,
     });
+  }
+
+  /**
+   * The done stream's finals, from layout 4 on. On an older layout the consumer is missing and
+   * agents announce through split results; it is looked for again every FINALS_POLL_MS while this
+   * coordinator leads, so `docswarm init` takes effect without a restart (agents switch within
+   * 30 s of it, after this).
+   */
+  async #consumeFinals(): Promise<void> {
+    const term = this.#election.term;
+    try {
+      await this.#consume(STREAMS.done, FINALS_CONSUMER, (m) => this.#progress.onFinal(m));
+    } catch (err) {
+      if (!isApiError(err, ApiCodes.ConsumerNotFound)) throw err;
+      this.#ctx.log("info", "no finals consumer (topology before layout 4): split results announce", {});
+      const timer = setTimeout(() => {
+        if (this.#election.isLeader && this.#election.term === term && !this.#closing && this.#duties)
+          void this.#consumeFinals().catch((e: Error) =>
+            this.#ctx.log("warn", "could not follow finals", { err: e.message }),
+          );
+      }, FINALS_POLL_MS);
+      timer.unref();
+    }
   }
 
   async #consume(stream: string, durable: string, handle: (m: JsMsg) => Promise<void>): Promise<void> {

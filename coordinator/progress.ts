@@ -10,6 +10,8 @@ import {
   decodeJson,
   type ErrorInfo,
   type FinalResult,
+  FinalSummary,
+  HEADERS,
   type Job,
   type JobResult,
   SplitFailure,
@@ -97,10 +99,51 @@ export class JobProgress {
   }
 
   /**
-   * A document split ended itself (it fit one task): it has no job, only its final result and this
-   * result, so the events it would have caused along the way are announced here, at once. The
-   * result carries a TTL (it expires with the finished-job window); one without (a results stream
-   * from before per-message TTLs) is deleted here, by sequence, so no other run's results go.
+   * One final result from the done stream (headers only). A document split ended itself on layout
+   * 4 says so in its summary header and is announced from it; every other final (merge's, a DAG
+   * job's, a failure the coordinator wrote, an older agent's, whose split result announces it) is
+   * announced elsewhere and only acked here.
+   */
+  async onFinal(m: JsMsg): Promise<void> {
+    const raw = m.headers?.get(HEADERS.summary);
+    if (!raw) return;
+    const docId = m.subject.slice(subjects.done("").length);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw);
+    } catch {
+      parsed = undefined;
+    }
+    const summary = validate(FinalSummary, parsed);
+    if (!summary.ok || summary.value.docId !== docId) {
+      this.#ctx.log("warn", "invalid final summary dropped", {
+        subject: m.subject,
+        error: summary.ok ? "another document's summary" : summary.message,
+      });
+      return;
+    }
+    const f = summary.value;
+    observeTaskResult({
+      v: 1,
+      taskId: f.taskId,
+      docId: f.docId,
+      runId: f.runId,
+      stage: "split",
+      index: 0,
+      status: "ok",
+      agentId: f.agentId,
+      delivery: f.delivery,
+      startedAt: f.startedAt,
+      finishedAt: f.finishedAt,
+    });
+    this.#announceFinished(f.docId, f.runId, f);
+  }
+
+  /**
+   * A document split ended itself (it fit one task) on an older agent: it has no job, only its
+   * final result and this result. The result carries a TTL (it expires with the finished-job
+   * window); one without (a results stream from before per-message TTLs) is deleted here, by
+   * sequence, so no other run's results go.
    */
   async #onFinished(r: TaskResult, m: JsMsg): Promise<void> {
     const ctx = this.#ctx;
@@ -109,8 +152,23 @@ export class JobProgress {
       ctx.log("warn", "invalid split summary dropped", { docId: r.docId, error: summary.message });
       return;
     }
-    const f = summary.value;
+    this.#announceFinished(r.docId, r.runId, summary.value);
+    if (!m.headers?.get("Nats-TTL"))
+      await ctx.jsm.streams.deleteMessage(STREAMS.results, m.seq, false).catch(() => {});
+  }
+
+  /**
+   * The events a document split ended itself would have caused along the way, announced at once:
+   * it has no job to report them as it went.
+   */
+  #announceFinished(
+    docId: string,
+    runId: string,
+    f: Pick<SplitFinished, "status" | "priority" | "pageCount" | "totalMs" | "error">,
+  ): void {
+    const ctx = this.#ctx;
     const at = Date.now();
+    const r = { docId, runId };
     publishEvent(ctx.nc, {
       type: "doc.accepted",
       at,
@@ -140,8 +198,6 @@ export class JobProgress {
       totalMs: f.totalMs,
       ...(f.error && { error: f.error }),
     });
-    if (!m.headers?.get("Nats-TTL"))
-      await ctx.jsm.streams.deleteMessage(STREAMS.results, m.seq, false).catch(() => {});
   }
 
   async #onDone(r: TaskResult, key: string, seq: number): Promise<void> {

@@ -6,8 +6,9 @@ import type { FinalResult, JobResult } from "../schemas/index.ts";
 import type { JetStreamPublisher } from "../streams/index.ts";
 import { type FinalLimits, type PublishFinalOutcome, publishDone } from "./final.ts";
 
+/** `headers`: stored with the final (split's summary header, which the coordinator announces from). */
 export type Ending =
-  | { kind: "document"; final: FinalResult; runId: string }
+  | { kind: "document"; final: FinalResult; runId: string; headers?: Record<string, string> }
   | { kind: "job"; result: JobResult; runId: string };
 
 /**
@@ -22,6 +23,6 @@ export function endDocument(
   publisher?: JetStreamPublisher,
 ): Promise<PublishFinalOutcome> {
   return ending.kind === "document"
-    ? publishDone(js, ending.final.docId, ending.final, ending.runId, limits, publisher)
+    ? publishDone(js, ending.final.docId, ending.final, ending.runId, limits, publisher, ending.headers)
     : publishDone(js, ending.result.jobId, ending.result, ending.runId, limits, publisher);
 }

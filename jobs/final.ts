@@ -2,8 +2,8 @@
 // docswarm.done.<id>, written at most once and only by the run that owns the document (jobs/end.ts
 // is its only writer; a reprocess marks its takeover here), and read back here.
 import type { JetStreamClient, JetStreamManager, StoredMsg } from "@nats-io/jetstream";
-import { nuid } from "@nats-io/transport-node";
-import { decodeJson, FinalResult, Job, JobResult, ObjectRef } from "../schemas/index.ts";
+import { headers as newHeaders, nuid } from "@nats-io/transport-node";
+import { decodeJson, FinalResult, HEADERS, Job, JobResult, ObjectRef } from "../schemas/index.ts";
 import {
   BUCKETS,
   isNoMessage,
@@ -68,11 +68,21 @@ async function publishFinal(
   body: Uint8Array,
   msgID: string,
   expected: number,
+  extra: Record<string, string> | undefined,
 ): Promise<void> {
   const family = subjects.doneFamily(id);
+  // Fresh per attempt: the publishers write the message id and expectations into them.
+  const headers = () => {
+    if (!extra) return undefined;
+    const h = newHeaders();
+    for (const [k, v] of Object.entries(extra)) h.set(k, v);
+    return h;
+  };
   if (publisher) {
     try {
+      const h = headers();
       await publisher.publish(subjects.final(id), body, {
+        ...(h && { headers: h }),
         msgID,
         expectLastSubjectSequence: expected,
         expectLastSubjectSequenceSubject: family,
@@ -85,7 +95,9 @@ async function publishFinal(
       if (!(err instanceof NoStreamError)) throw err;
     }
   }
+  const h = headers();
   await js.publish(subjects.final(id), body, {
+    ...(h && { headers: h }),
     msgID,
     expect: { lastSubjectSequence: expected, lastSubjectSequenceSubject: family },
   });
@@ -130,6 +142,7 @@ export async function publishDone(
   runId: string,
   { maxPayloadBytes, maxResultBytes }: FinalLimits,
   publisher?: JetStreamPublisher,
+  extraHeaders?: Record<string, string>,
 ): Promise<PublishFinalOutcome> {
   let body = jsonBytes(result);
   let final = result;
@@ -152,7 +165,7 @@ export async function publishDone(
   let expected = 0;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     try {
-      await publishFinal(js, publisher, id, body, `${id}.${runId}.final`, expected);
+      await publishFinal(js, publisher, id, body, `${id}.${runId}.final`, expected, extraHeaders);
       return { outcome: "published", inline };
     } catch (err) {
       if (!isWrongLastSequence(err)) throw err;
@@ -177,6 +190,18 @@ export async function publishDone(
 export async function finalRun(jsm: JetStreamManager, id: string): Promise<string | undefined | null> {
   const stored = await lastOn(jsm, STREAMS.done, subjects.done(id));
   return stored ? runOfFinal(id, stored) : null;
+}
+
+/**
+ * Which run stored the final result of a document, and whether it carries split's summary header
+ * (the coordinator announced the document from it); null when none is stored.
+ */
+export async function storedFinalOf(
+  jsm: JetStreamManager,
+  id: string,
+): Promise<{ runId: string | undefined; summary: boolean } | null> {
+  const stored = await lastOn(jsm, STREAMS.done, subjects.done(id));
+  return stored ? { runId: runOfFinal(id, stored), summary: !!stored.header?.get(HEADERS.summary) } : null;
 }
 
 /**

@@ -18,6 +18,7 @@ export {
   type PublishFinalOutcome,
   readFinal,
   readJobResult,
+  storedFinalOf,
   takeOverFinal,
 } from "./final.ts";
 export {

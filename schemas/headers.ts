@@ -1,6 +1,6 @@
 // NATS header names of the wire contract, and the schema for what a submitter may send.
 import { z } from "zod";
-import { DocId, Priority } from "./common.ts";
+import { DocId, EpochMs, ErrorInfo, Priority, TaskId } from "./common.ts";
 import { EngineName } from "./document.ts";
 
 export const HEADERS = {
@@ -32,6 +32,13 @@ export const HEADERS = {
    * a dead letter's copy (the DLQ copy drops it).
    */
   password: "Docswarm-Password",
+  /**
+   * On a final result that split wrote for a document it ended itself (layout 4): the JSON
+   * FinalSummary the coordinator announces the document from (its consumer of the done stream is
+   * headers-only). Its absence means the job path (merge, DAG, a coordinator's failure) or a split
+   * result announces the document.
+   */
+  summary: "Docswarm-Summary",
   traceparent: "traceparent",
   msgId: "Nats-Msg-Id",
 } as const;
@@ -74,3 +81,31 @@ export const DLQ_HEADERS = {
   /** "password": the original carried the document's password, which the copy does not keep. */
   redacted: "Docswarm-Dlq-Redacted",
 } as const;
+
+/**
+ * What the coordinator needs to announce a document split ended itself (events, task metrics),
+ * carried as the Docswarm-Summary header of its final result instead of a split result.
+ */
+export const FinalSummary = z
+  .object({
+    v: z.literal(1),
+    docId: DocId,
+    runId: z.string().regex(/^[a-z0-9]{1,16}$/),
+    /** Split's task (for its metrics: duration, redeliveries). */
+    taskId: TaskId,
+    agentId: z.string().min(1).max(256),
+    delivery: z.number().int().positive(),
+    startedAt: EpochMs,
+    finishedAt: EpochMs,
+    /** The stored final result's status. */
+    status: z.enum(["done", "failed"]),
+    priority: Priority,
+    pageCount: z.number().int().nonnegative(),
+    warnings: z.number().int().nonnegative(),
+    stageMs: z.record(z.string(), z.number().nonnegative()),
+    /** Submit to final result. */
+    totalMs: z.number().nonnegative(),
+    error: ErrorInfo.optional(),
+  })
+  .meta({ id: "FinalSummary", description: "The Docswarm-Summary header of a final split wrote" });
+export type FinalSummary = z.infer<typeof FinalSummary>;

@@ -69,7 +69,7 @@ export {
   TaskFailedEvent,
 } from "./events.ts";
 export { FinalResult, Timings } from "./final.ts";
-export { DLQ_HEADERS, HEADERS, SubmitHeaders } from "./headers.ts";
+export { DLQ_HEADERS, FinalSummary, HEADERS, SubmitHeaders } from "./headers.ts";
 export { INPUT_MODES, InputMode, JOB_STATUSES, Job, JobTask, TASK_STATES, TaskKey, TaskMode } from "./job.ts";
 export { LeaderLease, TaskLease } from "./lease.ts";
 export {

@@ -46,6 +46,7 @@ export {
   COORDINATOR_CONSUMER,
   consumerName,
   DEAD_LETTER_CONSUMER,
+  FINALS_CONSUMER,
   JOBS_CONSUMER,
   kvStream,
   kvSubject,

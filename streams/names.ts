@@ -56,6 +56,11 @@ export const TRIAGE_CONSUMER = "split-triage";
 export const JOBS_CONSUMER = "jobs";
 /** The leading coordinator's durable consumer on the advisories stream. */
 export const DEAD_LETTER_CONSUMER = "dead-letters";
+/**
+ * The leading coordinator's headers-only consumer of final results (layout 4): a document split
+ * ended itself is announced from its final's summary header, with no split result.
+ */
+export const FINALS_CONSUMER = "coordinator-finals";
 
 export const subjects = {
   /** Raw PDF bytes; priority from the header (default normal), moved to submitAt by triage. */

@@ -7,6 +7,7 @@ import {
   BUCKETS,
   COORDINATOR_CONSUMER,
   DEAD_LETTER_CONSUMER,
+  FINALS_CONSUMER,
   JOBS_CONSUMER,
   OBJECT_STORES,
   STREAMS,
@@ -180,6 +181,7 @@ function coordinator(): Permissions {
         ...durable(STREAMS.results, COORDINATOR_CONSUMER),
         ...durable(STREAMS.submit, JOBS_CONSUMER),
         ...durable(STREAMS.advisories, DEAD_LETTER_CONSUMER),
+        ...durable(STREAMS.done, FINALS_CONSUMER),
         // Stages with tasks but no agents get their consumers, so their backlog shows.
         ...stageConsumerCreation,
         // Dead letters: the task by sequence, then out of its work queue; unknown stages by subject.

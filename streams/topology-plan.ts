@@ -5,7 +5,7 @@ import type { ConsumerConfig, JetStreamManager, StreamConfig } from "@nats-io/je
 import { PermissionViolationError } from "@nats-io/transport-node";
 import type { TopologyConfig } from "../schemas/index.ts";
 import { ApiCodes, isApiError } from "./errors.ts";
-import { BUILTIN_STAGES, STREAMS, subjects, TRIAGE_CONSUMER } from "./names.ts";
+import { BUILTIN_STAGES, FINALS_CONSUMER, STREAMS, subjects, TRIAGE_CONSUMER } from "./names.ts";
 import { retryJetStream } from "./retry.ts";
 import {
   askedFields,
@@ -75,7 +75,7 @@ export async function readView(
     }),
   );
   const consumers = new Map<string, ConsumerConfig>();
-  for (const stream of [STREAMS.submit, STREAMS.tasks, STREAMS.results, STREAMS.advisories]) {
+  for (const stream of [STREAMS.submit, STREAMS.tasks, STREAMS.results, STREAMS.advisories, STREAMS.done]) {
     if (!streams.has(stream)) continue;
     const list = await retryJetStream(async () => {
       const out: ConsumerConfig[] = [];
@@ -190,6 +190,30 @@ export function triageAwaitsInit(
         kind: "structural",
         asked: false,
       },
+    ],
+  };
+}
+
+/**
+ * The coordinator's finals consumer (layout 4) on a server of an older layout: `docswarm init`
+ * creates it, together with the layout mark agents read before they stop publishing split results.
+ * A role checking such a layout reports it and runs as that layout does (the coordinator looks for
+ * the consumer again while it leads; agents announce through split results meanwhile).
+ */
+export function finalsAwaitInit(
+  spec: ConsumerSpec,
+  consumers: Map<string, ConsumerConfig>,
+  found: number | null,
+): ResourceChange | undefined {
+  if (spec.stream !== STREAMS.done || spec.config.durable_name !== FINALS_CONSUMER) return undefined;
+  if (found === null || found >= 4 || consumers.has(`${spec.stream}/${FINALS_CONSUMER}`)) return undefined;
+  return {
+    target: `${spec.stream}/${FINALS_CONSUMER}`,
+    kind: "consumer",
+    action: "none",
+    changes: [],
+    differs: [
+      { field: "durable_name", from: undefined, to: FINALS_CONSUMER, kind: "structural", asked: false },
     ],
   };
 }

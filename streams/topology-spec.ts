@@ -17,6 +17,7 @@ import {
   BUILTIN_STAGES,
   COORDINATOR_CONSUMER,
   DEAD_LETTER_CONSUMER,
+  FINALS_CONSUMER,
   JOBS_CONSUMER,
   OBJECT_STORES,
   STREAMS,
@@ -31,9 +32,11 @@ import {
  * its own consumer (split-triage, which moves each submission to its header's priority before
  * splitting); split-normal takes only `docswarm.submit.normal`; per-message TTLs on the results
  * stream (the result of a document split ended itself expires instead of being purged); the done
- * stream also keeps reprocess marks (docswarm.reprocess.<docId>).
+ * stream also keeps reprocess marks (docswarm.reprocess.<docId>). 4: the coordinator's headers-only
+ * consumer of the done stream (coordinator-finals): agents that see this layout announce a document
+ * split ended itself on its final (a summary header), not with a split result.
  */
-export const TOPOLOGY_VERSION = 3;
+export const TOPOLOGY_VERSION = 4;
 
 /** Stream metadata keys docswarm writes. */
 export const META = { version: "docswarm.version", settings: "docswarm.settings" } as const;
@@ -416,7 +419,7 @@ export function stageConsumerSpecs(c: TopologyConfig, stage: string): ConsumerSp
   }));
 }
 
-/** The coordinator's consumers: results, DAG job specs, max-deliveries advisories. */
+/** The coordinator's consumers: results, DAG job specs, max-deliveries advisories, finals. */
 function coordinatorConsumerSpecs(c: TopologyConfig): ConsumerSpec[] {
   return [
     {
@@ -458,6 +461,23 @@ function coordinatorConsumerSpecs(c: TopologyConfig): ConsumerSpec[] {
         max_ack_pending: 256,
         num_replicas: INHERIT_REPLICAS,
         mem_storage: c.memoryStorage,
+      },
+    },
+    {
+      stream: STREAMS.done,
+      config: {
+        durable_name: FINALS_CONSUMER,
+        description: "docswarm coordinator: documents split ended, from their finals' summary header",
+        ack_policy: AckPolicy.Explicit,
+        // Finals stored before the consumer existed were announced by split results already.
+        deliver_policy: DeliverPolicy.New,
+        // The summary header is all the coordinator reads; the body (the pages) stays on the server.
+        headers_only: true,
+        ack_wait: nanos(c.coordinatorAckWaitMs),
+        max_ack_pending: 20_000,
+        max_waiting: 512,
+        num_replicas: INHERIT_REPLICAS,
+        filter_subject: subjects.doneAll,
       },
     },
   ];

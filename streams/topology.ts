@@ -21,6 +21,7 @@ import { STREAMS } from "./names.ts";
 import { retryJetStream } from "./retry.ts";
 import { askedKeys, diffStream, type FieldDiff, type ServerView, settingsInForce } from "./topology-diff.ts";
 import {
+  finalsAwaitInit,
   foundVersion,
   isCreatedMeanwhile,
   isDenied,
@@ -175,7 +176,10 @@ export async function applyTopology(
   for (const spec of consumerSpecs(config)) {
     const stream = view.streams.get(spec.stream) ?? planned.get(spec.stream);
     if (!stream || view.unknown.has(`${spec.stream}/*`)) continue;
-    const awaitsInit = apply.mode === "check" ? triageAwaitsInit(spec, view.consumers) : undefined;
+    const awaitsInit =
+      apply.mode === "check"
+        ? (triageAwaitsInit(spec, view.consumers) ?? finalsAwaitInit(spec, view.consumers, found))
+        : undefined;
     if (awaitsInit) {
       changes.push(awaitsInit);
       continue;

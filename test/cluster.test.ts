@@ -11,7 +11,7 @@ import test from "ava";
 import { AgentHost } from "../agents/index.ts";
 import { DocswarmClient } from "../client/index.ts";
 import { Coordinator } from "../coordinator/index.ts";
-import { decodeJson, TaskResult } from "../schemas/index.ts";
+import { decodeJson, HEADERS, TaskResult } from "../schemas/index.ts";
 import { connectNats, ensureTopology, STREAMS, subjects } from "../streams/index.ts";
 import { assertDone } from "./support/assert.ts";
 import { startCluster } from "./support/cluster.ts";
@@ -73,16 +73,22 @@ test("a three-node cluster loses no document and fails no call when the node lea
 
   // Every final publish attempt, stored or refused, and every one the done stream republished.
   const attempts = new Map<string, number>();
+  const endingDeliveries = new Map<string, number>();
   const republished = new Map<string, number>();
   nc.subscribe(subjects.final("*"), {
     callback: (_e, m) => {
       attempts.set(m.subject, (attempts.get(m.subject) ?? 0) + 1);
+      // A one-chunk document's ending task (split) publishes no result: its final says its delivery.
+      const summary = m.headers?.get(HEADERS.summary);
+      if (summary) {
+        const { docId, delivery } = JSON.parse(summary) as { docId: string; delivery: number };
+        endingDeliveries.set(docId, Math.max(endingDeliveries.get(docId) ?? 0, delivery));
+      }
     },
   });
   // The highest delivery of each document's ending task that reported a result: merge, or split
   // for a document of one chunk, which split ends itself (core subscriber: it sees every result
   // publish, also those the results stream drops as duplicates).
-  const endingDeliveries = new Map<string, number>();
   const ends = (r: TaskResult) =>
     r.stage === "merge" ||
     (r.stage === "split" && (r.output as { outcome?: string } | undefined)?.outcome === "finished");

@@ -1,8 +1,9 @@
 // A document that fits one chunk goes through in one task: split extracts it and writes its final
 // result, without a job record, a stored copy of its bytes or any extract/merge task (watched on the
-// streams themselves), and the coordinator still announces it from split's result. A submission
-// whose delivery died after its final was stored (before its result and ack) is redelivered and
-// ends with that one final; a results stream without per-message TTLs (an older layout) still works.
+// streams themselves), and the coordinator still announces it, from the final's summary header (no
+// split result). A submission whose delivery died after its final was stored (before its ack) is
+// redelivered and ends with that one final, announced once; on a layout before 4 (no finals
+// consumer) split's result announces it, and a results stream without per-message TTLs still works.
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { headers, type Msg, type NatsConnection } from "@nats-io/transport-node";
 import test from "ava";
@@ -13,16 +14,17 @@ import { DocswarmClient } from "../client/index.ts";
 import { Coordinator } from "../coordinator/index.ts";
 import {
   decodeJson,
+  FinalSummary,
   HEADERS,
   ProcessingConfig,
   SwarmEvent,
-  TaskResult,
   TopologyConfig,
 } from "../schemas/index.ts";
 import {
   BUCKETS,
   consumerSpecs,
   defaultDocId,
+  FINALS_CONSUMER,
   OBJECT_STORES,
   openState,
   resourceSpecs,
@@ -92,18 +94,17 @@ test("a 2-page document is one task: no job, no stored bytes, no extract or merg
   t.is(await lastSeq(swarm.nc, `KV_${BUCKETS.jobs}`), 0);
   t.is(await lastSeq(swarm.nc, `OBJ_${OBJECT_STORES.docs}`), 0);
   t.is(await lastSeq(swarm.nc, STREAMS.tasks), 0);
-  // One result, split's, which expires by itself: the coordinator had nothing to purge.
-  t.deepEqual(
-    seen.results.map((m) => m.subject),
-    [subjects.result(doc.docId, "split.0")],
+  // No result at all: the final's summary header told the coordinator.
+  t.is(seen.results.length, 0, "results published");
+  t.is(await lastSeq(swarm.nc, STREAMS.results), 0);
+  const stored = await swarm.jsm.streams.getMessage(STREAMS.done, { last_by_subj: subjects.done(doc.docId) });
+  const summary = FinalSummary.safeParse(JSON.parse(stored?.header.get(HEADERS.summary) ?? "null"));
+  t.true(summary.success, summary.error?.message);
+  t.like(summary.data, { docId: doc.docId, status: "done", pageCount: 2, delivery: 1, priority: "normal" });
+  await waitFor(
+    async () => (await swarm.jsm.consumers.info(STREAMS.done, FINALS_CONSUMER)).num_ack_pending === 0,
+    { message: "the final acked by the coordinator" },
   );
-  const stored = await swarm.jsm.streams.getMessage(STREAMS.results, {
-    last_by_subj: subjects.result(doc.docId, "split.0"),
-  });
-  t.is(stored?.header.get("Nats-TTL"), `${TopologyConfig.parse({}).jobsFinishedTtlMs}ms`);
-  const result = decodeJson(TaskResult, stored!.data);
-  t.true(result.ok);
-  if (result.ok) t.like(result.value.output, { outcome: "finished", status: "done", pageCount: 2 });
 });
 
 test("a small document sent as an upload ends in split, and its upload's chunks are removed", async (t) => {
@@ -141,7 +142,8 @@ test("a delivery that dies after storing the final is redelivered and ends with 
   await client.submit(doc.bytes, { docId: doc.docId });
 
   // The first delivery, run by this test as an agent would, freezes right after its final is stored:
-  // its result never goes out and the submission is never acked (as if the process had died there).
+  // the submission is never acked (as if the process had died there). Any result it would publish
+  // never goes out either.
   const source = taskSources("split").find((s) => s.priority === "normal")!;
   const msg = await nc.request(
     `$JS.API.CONSUMER.MSG.NEXT.${source.stream}.${source.consumer}`,
@@ -177,23 +179,21 @@ test("a delivery that dies after storing the final is redelivered and ends with 
   void builtinHandlers.split!.handle(delivery, services, new AbortController().signal);
   const first = await client.result(doc.docId, { timeoutMs: 30_000 });
   t.is(first.status, "done");
-  t.is(seen.results.length, 0, "the frozen delivery published no result");
-
-  // A real agent gets the redelivery (after the ack wait): it extracts again, its final publish is
-  // answered as a duplicate of the stored one, and its result tells the coordinator.
-  const host = await AgentHost.start({ servers: url, agents: 1 });
-  t.teardown(() => host.close({ abandonPulls: true }));
+  // The stored final announces the document at once, while its submission is still held.
   await waitFor(() => eventTypes(seen.events, doc.docId).includes("doc.done"), {
-    message: "doc.done after the redelivery",
+    message: "doc.done from the stored final",
     timeoutMs: 30_000,
   });
-  t.is(seen.finals, 2, "final publishes attempted: the frozen delivery's and the redelivery's");
-  t.is(await storedFinals(nc, doc.docId), 1);
-  t.deepEqual(await client.result(doc.docId), first, "the stored final is the first delivery's");
-  const results = seen.results.map((m) => decodeJson(TaskResult, m.data));
-  t.is(results.length, 1);
-  t.like(results[0]?.ok ? results[0].value : undefined, { stage: "split", delivery: 2, status: "ok" });
+
+  // A real agent gets the redelivery (after the ack wait): it extracts again, and its final publish
+  // is answered as a duplicate of the stored one (nothing stored, nothing announced again).
+  const host = await AgentHost.start({ servers: url, agents: 1 });
+  t.teardown(() => host.close({ abandonPulls: true }));
   const jsm = await jetstreamManager(nc);
+  await waitFor(() => seen.finals === 2, {
+    message: "the redelivery's final publish",
+    timeoutMs: 30_000,
+  });
   await waitFor(
     async () => {
       const ci = await jsm.consumers.info(STREAMS.submit, source.consumer);
@@ -201,14 +201,25 @@ test("a delivery that dies after storing the final is redelivered and ends with 
     },
     { message: "the redelivered submission acked" },
   );
+  t.is(await storedFinals(nc, doc.docId), 1);
+  t.deepEqual(await client.result(doc.docId), first, "the stored final is the first delivery's");
+  t.is(seen.results.length, 0, "no split result from either delivery");
+  t.deepEqual(eventTypes(seen.events, doc.docId), ["doc.accepted", "doc.progress", "doc.done"]);
   t.is(seen.jobs, 0, "no job record written by either delivery");
   t.is(seen.tasks, 0);
 });
 
-test("on a results stream without per-message TTLs the coordinator deletes split's result", async (t) => {
+test("on a layout before 4, split's result announces the document; without per-message TTLs the coordinator deletes it", async (t) => {
   const { nc, url } = await startTopology(t);
-  // The results stream as a layout before version 3 had it.
+  // The results stream as a layout before version 3 had it, and the done stream without the
+  // coordinator's finals consumer (layout 3): agents announce through split results.
   const jsm = await jetstreamManager(nc);
+  await jsm.consumers.delete(STREAMS.done, FINALS_CONSUMER);
+  const done = (await jsm.streams.info(STREAMS.done)).config;
+  await jsm.streams.update(STREAMS.done, {
+    ...done,
+    metadata: { ...done.metadata, "docswarm.version": "3" },
+  });
   const config = TopologyConfig.parse({});
   const spec = resourceSpecs(config, nc.info?.max_payload ?? 1024 * 1024).find(
     (s) => s.stream === STREAMS.results,
@@ -238,4 +249,6 @@ test("on a results stream without per-message TTLs the coordinator deletes split
   const kept = seen.results.filter((m) => !m.headers?.get("Nats-TTL"));
   t.deepEqual(kept.map((m) => m.subject).sort(), docs.map((d) => subjects.result(d.docId, "split.0")).sort());
   t.true(seen.results.length <= docs.length + 1, `${seen.results.length} result publishes`);
+  for (const d of docs)
+    t.deepEqual(eventTypes(seen.events, d.docId), ["doc.accepted", "doc.progress", "doc.done"], d.docId);
 });

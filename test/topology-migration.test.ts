@@ -15,6 +15,7 @@ import {
   applyTopology,
   BUCKETS,
   ensureTopology,
+  FINALS_CONSUMER,
   jsonBytes,
   logCheck,
   OBJECT_STORES,
@@ -146,6 +147,9 @@ test("docswarm init migrates the v1 layout in place: nothing lost, waiting work 
         ...before.consumers,
         [submitKey("split-normal")]: { ...before.consumers[submitKey("split-normal")]!, pending: 0 },
         [submitKey("split-triage")]: { delivered: 0, ackFloor: 0, pending: 3 },
+        // Layout 4: the coordinator's finals consumer starts after what the done stream holds (its
+        // one old result was announced by the split result of its day).
+        [`${STREAMS.done}/${FINALS_CONSUMER}`]: { delivered: 1, ackFloor: 1, pending: 0 },
       },
     },
     "every stream kept its messages, every consumer its position",

@@ -102,6 +102,7 @@ test("one durable pull consumer per stage and priority, split reading submission
     (k) =>
       !k.startsWith("DOCSWARM_RESULTS/") &&
       !k.startsWith("DOCSWARM_ADVISORIES/") &&
+      !k.startsWith("DOCSWARM_DONE/") &&
       k !== "DOCSWARM_SUBMIT/jobs",
   );
   t.deepEqual(stageConsumers.sort(), Object.keys(expected).sort());

@@ -48,7 +48,8 @@ const SplitInput = z.object({
  */
 export const SplitOutcome = z.discriminatedUnion("outcome", [
   z.object({ outcome: z.literal("planned"), plan: SplitOutput }),
-  z.object({ outcome: z.literal("finished"), summary: SplitFinished }),
+  // announced: the final carries the coordinator's summary (layout 4), so no result is published.
+  z.object({ outcome: z.literal("finished"), summary: SplitFinished, announced: z.boolean().optional() }),
   z.object({ outcome: z.literal("joined") }),
 ]);
 export type SplitOutcome = z.infer<typeof SplitOutcome>;
@@ -56,14 +57,15 @@ export type SplitOutcome = z.infer<typeof SplitOutcome>;
 /**
  * What split's result reports: the plan, or the summary of a document it ended (which expires
  * with the finished-job window, as a finished job would: there is no job whose end purges it);
- * nothing when the submission joined another run.
+ * nothing when the submission joined another run, or when the final it wrote announces it.
  */
 export function reportSplit(
   o: SplitOutcome,
   s: AgentServices,
 ): { output: SplitOutput | SplitFinished; ttlMs?: number } | undefined {
   if (o.outcome === "planned") return { output: o.plan };
-  if (o.outcome === "finished") return { output: o.summary, ttlMs: s.topology.jobsFinishedTtlMs };
+  if (o.outcome === "finished")
+    return o.announced ? undefined : { output: o.summary, ttlMs: s.topology.jobsFinishedTtlMs };
   return undefined;
 }
 
@@ -220,6 +222,7 @@ async function splitSmall(
   }
   const [from, to] = read.extractSpan ?? [startedAt, startedAt];
   return endWholeDocument(s, {
+    task: { taskId: ctx.task.taskId, agentId: ctx.agentId, delivery: ctx.delivery, startedAt },
     docId,
     runId,
     priority,

@@ -2,18 +2,22 @@
 // default pipeline, is extracted and ended by split itself: one task, one open, one parse, and no
 // job record, no stored copy of its bytes, no extract or merge task. Exactly-once rests on the final result alone (jobs/end.ts: message id <docId>.<runId>.final,
 // expected last subject sequence 0): a redelivered or duplicate submission that extracts again finds
-// the stored final and changes nothing. Split's result then tells the coordinator it finished.
-import { endDocument, finalRun } from "../../jobs/index.ts";
+// the stored final and changes nothing. The coordinator learns it finished from the final itself (a
+// summary header its headers-only consumer of the done stream reads, layout 4), or, on an older
+// layout, from split's result.
+import { endDocument, storedFinalOf } from "../../jobs/index.ts";
 import { withSpan } from "../../observability/thread.ts";
 import {
   DEFAULT_PIPELINE_TEXT,
   type DocMeta,
   type FinalResult,
+  type FinalSummary,
+  HEADERS,
   type Priority,
   type SplitFinished,
   type SubmitHeaders,
 } from "../../schemas/index.ts";
-import { purgeUpload } from "../../streams/index.ts";
+import { purgeUpload, STREAMS } from "../../streams/index.ts";
 import type { PdfDocument } from "../pdf/engine.ts";
 import { documentWarnings, type ExtractedPages, extractPages } from "../pdf/extract-pages.ts";
 import type { AgentServices } from "../services.ts";
@@ -68,6 +72,8 @@ export function extractWhole(doc: PdfDocument, docId: string, signal: AbortSigna
 }
 
 export type WholeDocument = {
+  /** Split's task, for the coordinator's metrics of it. */
+  task: { taskId: string; agentId: string; delivery: number; startedAt: number };
   docId: string;
   runId: string;
   priority: Priority;
@@ -103,31 +109,87 @@ function finalOf(d: WholeDocument, finishedAt: number): FinalResult {
   };
 }
 
+/** The layout that has the coordinator's consumer of finals (coordinator-finals). */
+const FINALS_LAYOUT = 4;
+/** How long a layout read stands: an upgraded topology is seen within this. */
+const LAYOUT_TTL_MS = 30_000;
+const layouts = new WeakMap<AgentServices["jsm"], { at: number; finals: Promise<boolean> }>();
+
+/**
+ * Whether the coordinator announces this agent's single-task documents from their finals: the done
+ * stream says layout 4 or later (`docswarm init` created coordinator-finals with it). Read once per
+ * LAYOUT_TTL_MS per connection; unreadable counts as an older layout (split's result goes out).
+ */
+function finalsAnnounce(s: AgentServices): Promise<boolean> {
+  const cached = layouts.get(s.jsm);
+  if (cached && Date.now() - cached.at < LAYOUT_TTL_MS) return cached.finals;
+  const finals = s.jsm.streams.info(STREAMS.done).then(
+    (info) => Number(info.config.metadata?.["docswarm.version"] ?? 1) >= FINALS_LAYOUT,
+    () => false,
+  );
+  layouts.set(s.jsm, { at: Date.now(), finals });
+  return finals;
+}
+
+function summaryOf(d: WholeDocument, final: FinalResult): FinalSummary {
+  return {
+    v: 1,
+    docId: d.docId,
+    runId: d.runId,
+    ...d.task,
+    finishedAt: final.timings.finishedAt,
+    status: final.status,
+    priority: d.priority,
+    pageCount: final.pageCount,
+    warnings: final.warnings?.length ?? 0,
+    stageMs: d.stageMs,
+    totalMs: final.timings.totalMs,
+    ...(final.error && { error: final.error }),
+  };
+}
+
 /**
  * Writes the document's final result. "finished": this run's final is stored (now, or by an
- * earlier delivery of this submission); "joined": another run's is, which stands.
+ * earlier delivery of this submission); "joined": another run's is, which stands. `announced`: the
+ * final carries the coordinator's summary, so split publishes no result. Decided before the final
+ * is written and said in it, so a document is announced one way only: a final without the header
+ * is never announced from (merge's, a DAG's, a coordinator's failure, an older agent's).
  */
 export async function endWholeDocument(
   s: AgentServices,
   d: WholeDocument,
-): Promise<{ outcome: "finished"; summary: SplitFinished } | { outcome: "joined" }> {
+): Promise<{ outcome: "finished"; summary: SplitFinished; announced?: boolean } | { outcome: "joined" }> {
   const final = finalOf(d, Date.now());
+  const announced = await finalsAnnounce(s);
   const { outcome, inline } = await endDocument(
     s.js,
-    { kind: "document", final, runId: d.runId },
+    {
+      kind: "document",
+      final,
+      runId: d.runId,
+      ...(announced && { headers: { [HEADERS.summary]: JSON.stringify(summaryOf(d, final)) } }),
+    },
     { maxPayloadBytes: s.maxPayloadBytes, maxResultBytes: s.topology.doneMaxResultBytes },
     s.publisher,
   );
   // Refused: a duplicate submission's run (or a DAG job) got there first, unless the stored final
-  // is this run's own from a delivery older than the dedup window.
-  if (outcome === "exists" && (await finalRun(s.jsm, d.docId)) !== d.runId) {
-    // An upload is this submission's alone (a fresh id); nobody else removes it.
-    if (d.headers.upload) await purgeUpload(s.jsm, d.headers.upload).catch(() => {});
-    return { outcome: "joined" };
+  // is this run's own from an earlier delivery (the expected sequence refuses it before the dedup
+  // window would). Then that final says how the document is announced: by its summary header (the
+  // coordinator has it), or, without one (written on an older layout), by split's result.
+  let byFinal = announced;
+  if (outcome === "exists") {
+    const stored = await storedFinalOf(s.jsm, d.docId);
+    if (stored?.runId !== d.runId) {
+      // An upload is this submission's alone (a fresh id); nobody else removes it.
+      if (d.headers.upload) await purgeUpload(s.jsm, d.headers.upload).catch(() => {});
+      return { outcome: "joined" };
+    }
+    byFinal = stored.summary;
   }
   await dropSubmittedBytes(s, d.headers);
   return {
     outcome: "finished",
+    ...(byFinal && { announced: true }),
     summary: {
       outcome: "finished",
       status: final.status,

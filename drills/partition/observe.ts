@@ -5,7 +5,14 @@
 import { type JetStreamManager, jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { AgentRegistration, decodeJson, LeaderLease, SwarmEvent, TaskResult } from "../../schemas/index.ts";
+import {
+  AgentRegistration,
+  decodeJson,
+  HEADERS,
+  LeaderLease,
+  SwarmEvent,
+  TaskResult,
+} from "../../schemas/index.ts";
 import { BUCKETS, LEADER_KEY, subjects } from "../../streams/index.ts";
 import type { NatsNode } from "./cluster.ts";
 
@@ -92,6 +99,21 @@ export class Observers {
         const set = this.finals.get(docId) ?? new Set<string>();
         set.add(seq);
         this.finals.set(docId, set);
+        // A one-chunk document's split publishes no result (layout 4): its final's summary says the run.
+        const summary = m.headers?.get(HEADERS.summary);
+        if (summary && this.#once(`s${docId}.${seq}`)) {
+          const v = JSON.parse(summary) as { agentId: string; startedAt: number; delivery: number };
+          const key = `submit.${docId}`;
+          const list = this.runs.get(key) ?? [];
+          list.push({
+            taskId: key,
+            agentId: v.agentId,
+            startedAt: v.startedAt,
+            seenAt: Date.now(),
+            delivery: v.delivery,
+          });
+          this.runs.set(key, list);
+        }
       },
     });
     nc.subscribe(subjects.eventsAll, {
