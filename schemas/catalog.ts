@@ -9,7 +9,7 @@ import { DeadLetter } from "./dead-letter.ts";
 import { DocMeta, DocWarning, PageText } from "./document.ts";
 import { SwarmEvent } from "./events.ts";
 import { FinalResult } from "./final.ts";
-import { SubmitHeaders } from "./headers.ts";
+import { FinalSummary, SubmitHeaders } from "./headers.ts";
 import { Job } from "./job.ts";
 import { LeaderLease, TaskLease } from "./lease.ts";
 import { ChunkStageInput, DocumentStageInput, Pipeline } from "./pipeline.ts";
@@ -28,6 +28,7 @@ import { ExtractInput, MergeInput, Task } from "./task.ts";
 export const JSON_SCHEMA_CATALOG: Array<{ name: string; schema: z.ZodType; io: "input" | "output" }> = [
   { name: "FinalResult", schema: FinalResult, io: "output" },
   { name: "SubmitHeaders", schema: SubmitHeaders, io: "input" },
+  { name: "FinalSummary", schema: FinalSummary, io: "output" },
   { name: "Task", schema: Task, io: "input" },
   { name: "TaskResult", schema: TaskResult, io: "output" },
   { name: "ExtractInput", schema: ExtractInput, io: "input" },
