@@ -24,6 +24,7 @@ import {
   CoordinatorConfig,
   type CoordinatorOptionsInput,
   type CoordinatorStatus,
+  HEADERS,
   type NatsAuth,
   TopologyConfig,
   type TopologyOptions,
@@ -292,7 +293,16 @@ export class Coordinator {
   async #consumeFinals(): Promise<void> {
     const term = this.#election.term;
     try {
-      await this.#consume(STREAMS.done, FINALS_CONSUMER, (m) => this.#progress.onFinal(m));
+      // A final that announces its document continues the trace of split, which wrote it.
+      await this.#consume(STREAMS.done, FINALS_CONSUMER, (m) =>
+        m.headers?.has(HEADERS.summary)
+          ? withSpan(
+              "docswarm.gather",
+              { kind: SpanKind.CONSUMER, parent: extractTraceContext(m.headers) },
+              () => this.#progress.onFinal(m),
+            )
+          : this.#progress.onFinal(m),
+      );
     } catch (err) {
       if (!isApiError(err, ApiCodes.ConsumerNotFound)) throw err;
       this.#ctx.log("info", "no finals consumer (topology before layout 4): split results announce", {});

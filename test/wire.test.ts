@@ -9,7 +9,7 @@ import { Objm } from "@nats-io/obj";
 import { headers, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import test from "ava";
 import { DocswarmClient } from "../client/index.ts";
-import { decodeJson, FinalResult, Job, TaskResult } from "../schemas/index.ts";
+import { FinalResult, FinalSummary, HEADERS, Job, validate } from "../schemas/index.ts";
 import { STREAMS, subjects } from "../streams/index.ts";
 import { assertDone, assertFailed } from "./support/assert.ts";
 import { knownDoc } from "./support/pdf.ts";
@@ -109,16 +109,16 @@ test("a submission naming an object (the retired Docswarm-Object) fails HEADER_I
 });
 
 /**
- * The run and priority of a small document's one task, from split's result (it has no job: split
- * ended it; the result stays for the finished-job window).
+ * The run and priority of a small document's one task, from its final's summary header (it has no
+ * job: split ended it, and the coordinator announced it from that header).
  */
 async function splitRun(nc: NatsConnection, docId: string): Promise<{ runId: string; priority: unknown }> {
-  const m = await (await jetstreamManager(nc)).streams.getMessage(STREAMS.results, {
-    last_by_subj: subjects.result(docId, "split.0"),
+  const m = await (await jetstreamManager(nc)).streams.getMessage(STREAMS.done, {
+    last_by_subj: subjects.done(docId),
   });
-  const r = decodeJson(TaskResult, m!.data);
-  if (!r.ok) throw new Error(r.message);
-  return { runId: r.value.runId, priority: (r.value.output as { priority?: unknown }).priority };
+  const summary = validate(FinalSummary, JSON.parse(m?.header?.get(HEADERS.summary) ?? "null"));
+  if (!summary.ok) throw new Error(summary.message);
+  return { runId: summary.value.runId, priority: summary.value.priority };
 }
 
 test("plain docswarm.submit: no priority header runs at normal, an unknown one fails HEADER_INVALID", async (t) => {

@@ -6,7 +6,7 @@
 // summary header its headers-only consumer of the done stream reads, layout 4), or, on an older
 // layout, from split's result.
 import { endDocument, storedFinalOf } from "../../jobs/index.ts";
-import { withSpan } from "../../observability/thread.ts";
+import { withSpan, withTraceHeaders } from "../../observability/thread.ts";
 import {
   DEFAULT_PIPELINE_TEXT,
   type DocMeta,
@@ -131,6 +131,15 @@ function finalsAnnounce(s: AgentServices): Promise<boolean> {
   return finals;
 }
 
+/**
+ * The split span's trace context, as split's result carried it, so the coordinator's gather of
+ * the announcing final continues the document's trace. Empty when nothing is traced.
+ */
+function traceFields(): Record<string, string> {
+  const h = withTraceHeaders();
+  return h ? Object.fromEntries(h.keys().map((k) => [k, h.get(k)])) : {};
+}
+
 function summaryOf(d: WholeDocument, final: FinalResult): FinalSummary {
   return {
     v: 1,
@@ -167,7 +176,9 @@ export async function endWholeDocument(
       kind: "document",
       final,
       runId: d.runId,
-      ...(announced && { headers: { [HEADERS.summary]: JSON.stringify(summaryOf(d, final)) } }),
+      ...(announced && {
+        headers: { [HEADERS.summary]: JSON.stringify(summaryOf(d, final)), ...traceFields() },
+      }),
     },
     { maxPayloadBytes: s.maxPayloadBytes, maxResultBytes: s.topology.doneMaxResultBytes },
     s.publisher,
