@@ -149,6 +149,7 @@ export async function applyTopology(
   const missing: string[] = [];
   const mayCreate = apply.mode === "init" || apply.create !== false;
 
+  const marks: Array<{ spec: (typeof specs)[number]; change: ResourceChange }> = [];
   for (const spec of specs) {
     if (view.unknown.has(spec.stream)) continue;
     const existing = view.streams.get(spec.stream);
@@ -161,7 +162,14 @@ export async function applyTopology(
     if (apply.dryRun || change.action === "none") continue;
     try {
       if (change.action === "create") await createResource(nc, jsm, spec);
-      else await updateStream(jsm, existing!, spec.config, change.changes);
+      else {
+        // A stream's layout mark is written after the consumers below: an agent that reads a new
+        // mark finds what it names already there (layout 4's finals consumer, which delivers only
+        // finals stored after its creation).
+        const fields = change.changes.filter((c) => !c.field.startsWith("metadata."));
+        if (fields.length > 0) await updateStream(jsm, existing!, {}, fields);
+        if (fields.length < change.changes.length) marks.push({ spec, change });
+      }
     } catch (err) {
       if (change.action === "create" && isCreatedMeanwhile(err)) continue;
       change.error = isDenied(err) ? `not allowed: ${(err as Error).message}` : (err as Error).message;
@@ -202,6 +210,14 @@ export async function applyTopology(
       change.error = isDenied(err) ? `not allowed: ${err.message}` : err.message;
       if (change.action === "create") missing.push(change.target);
     });
+  }
+  for (const { spec, change } of marks) {
+    try {
+      const now = (await retryJetStream(() => jsm.streams.info(spec.stream))).config;
+      await updateStream(jsm, now, spec.config, change.changes);
+    } catch (err) {
+      change.error = isDenied(err) ? `not allowed: ${(err as Error).message}` : (err as Error).message;
+    }
   }
   return {
     mode: apply.mode,

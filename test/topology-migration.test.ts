@@ -230,3 +230,43 @@ test("the layout before triage (split-normal on plain docswarm.submit): roles sa
   t.is((await client.result(after.docId, { timeoutMs: 60_000 })).status, "done");
   t.is((await jsm.consumers.info(STREAMS.submit, TRIAGE_CONSUMER)).delivered.stream_seq > 0, true);
 });
+
+test("init to layout 4 creates the finals consumer before it marks the done stream: an agent reading the mark finds the consumer", async (t) => {
+  const server = await startServer(t);
+  const nc = await connectTo(t, server.url, "docswarm-test");
+  const jsm = await jetstreamManager(nc);
+  // Layout 3: no finals consumer, the done stream marked 3.
+  await ensureTopology(nc);
+  await jsm.consumers.delete(STREAMS.done, FINALS_CONSUMER);
+  const done = (await jsm.streams.info(STREAMS.done)).config;
+  await jsm.streams.update(STREAMS.done, {
+    ...done,
+    metadata: { ...done.metadata, "docswarm.version": "3" },
+  });
+
+  // The JetStream API requests init sends for the done stream, in order.
+  const order: string[] = [];
+  const sub = nc.subscribe(`$JS.API.*.*.${STREAMS.done}.>`, {
+    callback: (_e, m) => {
+      if (m.subject.startsWith("$JS.API.CONSUMER.CREATE.") && m.subject.includes(FINALS_CONSUMER))
+        order.push("finals consumer");
+    },
+  });
+  const marks = nc.subscribe(`$JS.API.STREAM.UPDATE.${STREAMS.done}`, {
+    callback: (_e, m) => {
+      const config = JSON.parse(new TextDecoder().decode(m.data)) as StreamConfig;
+      order.push(`mark ${config.metadata?.["docswarm.version"]}`);
+    },
+  });
+  await nc.flush();
+  await ensureTopology(nc);
+  await nc.flush();
+  sub.unsubscribe();
+  marks.unsubscribe();
+  t.deepEqual(order, ["finals consumer", `mark ${TOPOLOGY_VERSION}`]);
+  t.is(
+    (await jsm.streams.info(STREAMS.done)).config.metadata?.["docswarm.version"],
+    String(TOPOLOGY_VERSION),
+  );
+  t.is((await jsm.consumers.info(STREAMS.done, FINALS_CONSUMER)).config.headers_only, true);
+});
