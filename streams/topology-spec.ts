@@ -486,7 +486,9 @@ function coordinatorConsumerSpecs(c: TopologyConfig): ConsumerSpec[] {
 /** Every durable consumer: the built-in and extra stages', and the coordinator's. */
 export function consumerSpecs(c: TopologyConfig): ConsumerSpec[] {
   const stages = [...new Set([...BUILTIN_STAGES, ...c.extraStages])];
-  return [...stages.flatMap((s) => stageConsumerSpecs(c, s)), ...coordinatorConsumerSpecs(c)];
+  // The coordinator's first: on a fresh server they exist before any stage consumer hands out work,
+  // so no final is written before coordinator-finals (which delivers only later ones) is there.
+  return [...coordinatorConsumerSpecs(c), ...stages.flatMap((s) => stageConsumerSpecs(c, s))];
 }
 
 /** The settings fields of the stage consumers, from TopologyConfig keys. */
