@@ -140,13 +140,9 @@ function traceFields(): Record<string, string> {
   return h ? Object.fromEntries(h.keys().map((k) => [k, h.get(k)])) : {};
 }
 
-function summaryOf(d: WholeDocument, final: FinalResult): FinalSummary {
+/** What both announcements of a finished document say: the final's summary header and split's result. */
+function outcomeOf(d: WholeDocument, final: FinalResult) {
   return {
-    v: 1,
-    docId: d.docId,
-    runId: d.runId,
-    ...d.task,
-    finishedAt: final.timings.finishedAt,
     status: final.status,
     priority: d.priority,
     pageCount: final.pageCount,
@@ -154,6 +150,17 @@ function summaryOf(d: WholeDocument, final: FinalResult): FinalSummary {
     stageMs: d.stageMs,
     totalMs: final.timings.totalMs,
     ...(final.error && { error: final.error }),
+  };
+}
+
+function summaryOf(d: WholeDocument, final: FinalResult): FinalSummary {
+  return {
+    v: 1,
+    docId: d.docId,
+    runId: d.runId,
+    ...d.task,
+    finishedAt: final.timings.finishedAt,
+    ...outcomeOf(d, final),
   };
 }
 
@@ -201,17 +208,7 @@ export async function endWholeDocument(
   return {
     outcome: "finished",
     ...(byFinal && { announced: true }),
-    summary: {
-      outcome: "finished",
-      status: final.status,
-      priority: d.priority,
-      pageCount: final.pageCount,
-      warnings: final.warnings?.length ?? 0,
-      stageMs: d.stageMs,
-      totalMs: final.timings.totalMs,
-      inline,
-      ...(final.error && { error: final.error }),
-    },
+    summary: { outcome: "finished", ...outcomeOf(d, final), inline },
   };
 }
 

@@ -29,6 +29,9 @@ export type Election = { at: number; coordinatorId: string; term: number };
 
 const text = new TextDecoder();
 
+/** What a task result and a final's summary header both say about the run that produced them. */
+type RunSeen = { agentId: string; startedAt: number; delivery: number };
+
 export class Observers {
   readonly byNode: ReadonlyMap<string, NatsConnection>;
   /** Task runs by task key (`submit.<docId>` for a split), from the result subjects. */
@@ -72,6 +75,18 @@ export class Observers {
     return true;
   }
 
+  #recordRun(key: string, v: RunSeen): void {
+    const list = this.runs.get(key) ?? [];
+    list.push({
+      taskId: key,
+      agentId: v.agentId,
+      startedAt: v.startedAt,
+      seenAt: Date.now(),
+      delivery: v.delivery,
+    });
+    this.runs.set(key, list);
+  }
+
   #subscribe(nc: NatsConnection): void {
     nc.subscribe(subjects.resultsAll, {
       callback: (_e, m) => {
@@ -80,16 +95,7 @@ export class Observers {
         const r = decodeJson(TaskResult, m.data);
         if (!r.ok) return;
         const v = r.value;
-        const key = v.stage === "split" ? `submit.${v.docId}` : v.taskId;
-        const list = this.runs.get(key) ?? [];
-        list.push({
-          taskId: key,
-          agentId: v.agentId,
-          startedAt: v.startedAt,
-          seenAt: Date.now(),
-          delivery: v.delivery,
-        });
-        this.runs.set(key, list);
+        this.#recordRun(v.stage === "split" ? `submit.${v.docId}` : v.taskId, v);
       },
     });
     nc.subscribe(subjects.doneAll, {
@@ -102,17 +108,7 @@ export class Observers {
         // A one-chunk document's split publishes no result (layout 4): its final's summary says the run.
         const summary = m.headers?.get(HEADERS.summary);
         if (summary && this.#once(`s${docId}.${seq}`)) {
-          const v = JSON.parse(summary) as { agentId: string; startedAt: number; delivery: number };
-          const key = `submit.${docId}`;
-          const list = this.runs.get(key) ?? [];
-          list.push({
-            taskId: key,
-            agentId: v.agentId,
-            startedAt: v.startedAt,
-            seenAt: Date.now(),
-            delivery: v.delivery,
-          });
-          this.runs.set(key, list);
+          this.#recordRun(`submit.${docId}`, JSON.parse(summary) as RunSeen);
         }
       },
     });
