@@ -12,6 +12,7 @@ import {
 } from "@nats-io/transport-node";
 import type { NatsAuth } from "../schemas/index.ts";
 import { inboxPrefixFromCreds } from "./creds.ts";
+import { writeLargeFramesInPlace } from "./large-writes.ts";
 import { type ConnectionLog, watchConnection } from "./server-watch.ts";
 
 // The object store hashes every object it stores and checks every one it reads; its default is a
@@ -45,6 +46,7 @@ export async function connectNats(opts: ConnectOptions): Promise<NatsConnection>
     noAsyncTraces: !asyncTraces,
     ...authOptions(opts),
   });
+  writeLargeFramesInPlace(nc);
   watchConnection(
     nc,
     Array.isArray(opts.servers) ? opts.servers.length : 1,
