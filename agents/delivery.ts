@@ -1,7 +1,6 @@
 // One task message pulled from a consumer, with the JetStream ack verbs. Acks are plain publishes
 // to the message's reply subject, so any connection can send them (the host sends in-progress acks
-// for its agents' tasks from its own connection). The puller may take the +ACK over (sendAck): it
-// sends it with its next pull, as one `+NXT` message when that pull is from the same consumer.
+// for its agents' tasks from its own connection).
 import type { Msg, MsgHdrs, NatsConnection } from "@nats-io/transport-node";
 import type { TaskSource } from "../streams/index.ts";
 
@@ -31,7 +30,7 @@ export function parseAckSubject(reply: string): AckInfo | undefined {
   };
 }
 
-export const ACK = new TextEncoder().encode("+ACK");
+const ACK = new TextEncoder().encode("+ACK");
 const WPI = new TextEncoder().encode("+WPI");
 
 export class TaskDelivery {
@@ -44,17 +43,9 @@ export class TaskDelivery {
   readonly receivedAt = Date.now();
   #settled = false;
   readonly #nc: NatsConnection;
-  readonly #sendAck: ((d: TaskDelivery) => void) | undefined;
 
-  constructor(
-    nc: NatsConnection,
-    msg: Msg,
-    info: AckInfo,
-    source: TaskSource,
-    sendAck?: (d: TaskDelivery) => void,
-  ) {
+  constructor(nc: NatsConnection, msg: Msg, info: AckInfo, source: TaskSource) {
     this.#nc = nc;
-    this.#sendAck = sendAck;
     this.subject = msg.subject;
     this.data = msg.data;
     this.headers = msg.headers;
@@ -68,12 +59,7 @@ export class TaskDelivery {
   }
 
   ack(): void {
-    if (this.#settled || !this.#sendAck) {
-      this.#settle(ACK);
-      return;
-    }
-    this.#settled = true;
-    this.#sendAck(this);
+    this.#settle(ACK);
   }
 
   /** Asks for redelivery, after delayMs when given. */

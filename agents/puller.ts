@@ -7,14 +7,10 @@
 //    such a task waits in `ready` (kept alive by in-progress acks), at most one per source.
 // Raw pull requests on core NATS give us no-wait probes and precise accounting of what each
 // outstanding request may still deliver, which the client's fetch()/consume() do not.
-// A task's +ACK waits for the next pull (the pump sends it in the same turn of the event loop when
-// the task's end freed a slot) and goes with it: as that pull itself (`+NXT` with the request as
-// its body, answered on the request's own reply subject) when the pull is from the acked task's
-// consumer, otherwise in the same socket write. The pull order is the pump's either way.
 import { type Msg, type NatsConnection, nuid, type Subscription } from "@nats-io/transport-node";
 import { PRIORITIES, type Priority } from "../schemas/index.ts";
 import { closeSteps, inboxPrefixOf, type TaskSource } from "../streams/index.ts";
-import { ACK, parseAckSubject, TaskDelivery } from "./delivery.ts";
+import { parseAckSubject, TaskDelivery } from "./delivery.ts";
 
 export type PullerOptions = {
   /** Tasks this agent runs at once. */
@@ -68,8 +64,6 @@ export class Puller {
   readonly #noLeaderUntil: number[];
   readonly #byConsumer = new Map<string, number>();
   readonly #ready: Record<Priority, TaskDelivery[]> = { high: [], normal: [], low: [] };
-  readonly #acks: TaskDelivery[] = [];
-  #ackTimer: NodeJS.Immediate | undefined;
   #inflight = 0;
   #closed = false;
   #wakers: Array<() => void> = [];
@@ -138,7 +132,6 @@ export class Puller {
   async close(options: { abandonPulls?: boolean } = {}): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#takeAcks(undefined);
     this.#wake();
     await closeSteps(
       () => this.#pumping,
@@ -155,41 +148,6 @@ export class Puller {
       },
       () => this.#sub.unsubscribe(),
     );
-  }
-
-  /** Keeps a task's ack for the next pull; what no pull takes by the next turn goes alone. */
-  readonly #holdAck = (d: TaskDelivery): void => {
-    if (this.#closed) {
-      this.#publishAck(d);
-      return;
-    }
-    this.#acks.push(d);
-    this.#ackTimer ??= setImmediate(() => {
-      this.#ackTimer = undefined;
-      this.#takeAcks(undefined);
-    });
-  };
-
-  /** Sends the acks held, except one from `source`, which is returned to carry that source's pull. */
-  #takeAcks(source: TaskSource | undefined): TaskDelivery | undefined {
-    let carrier: TaskDelivery | undefined;
-    for (const d of this.#acks) {
-      if (!carrier && source && d.source === source) carrier = d;
-      else this.#publishAck(d);
-    }
-    this.#acks.length = 0;
-    if (this.#ackTimer) clearImmediate(this.#ackTimer);
-    this.#ackTimer = undefined;
-    return carrier;
-  }
-
-  #publishAck(d: TaskDelivery): void {
-    try {
-      this.#nc.publish(d.reply, ACK);
-    } catch {
-      // The connection is gone: the task comes back, as after a crash before its ack, and its
-      // redelivery finds what this one published.
-    }
   }
 
   #wait(): Promise<void> {
@@ -280,12 +238,12 @@ export class Puller {
       const timer = setTimeout(() => this.#finish(id), (longPoll ? this.#longPollMs : 0) + 2000);
       this.#requests.set(id, { source, remaining: batch, delivered: 0, longPoll, timer, resolve });
       try {
-        const carrier = this.#acks.length > 0 ? this.#takeAcks(s) : undefined;
-        const json = JSON.stringify(body);
         this.#nc.publish(
-          carrier ? carrier.reply : `$JS.API.CONSUMER.MSG.NEXT.${s.stream}.${s.consumer}`,
-          encoder.encode(carrier ? `+NXT ${json}` : json),
-          { reply: `${this.#inbox}.${id}` },
+          `$JS.API.CONSUMER.MSG.NEXT.${s.stream}.${s.consumer}`,
+          encoder.encode(JSON.stringify(body)),
+          {
+            reply: `${this.#inbox}.${id}`,
+          },
         );
       } catch {
         this.#finish(id);
@@ -327,7 +285,7 @@ export class Puller {
     const index = this.#byConsumer.get(`${info.stream}/${info.consumer}`);
     if (index === undefined) return;
     const source = this.#sources[index]!;
-    const delivery = new TaskDelivery(this.#nc, msg, info, source, this.#holdAck);
+    const delivery = new TaskDelivery(this.#nc, msg, info, source);
     if (this.#closed) {
       delivery.nak();
     } else {
