@@ -68,6 +68,12 @@ export type AgentHostOptions = {
   hostId?: string;
   /** Follow the scale bucket (the coordinator's autoscaler), between min and max agents on this host. */
   autoscale?: AutoscaleOptions;
+  /**
+   * How long an agent's read of the topology's layout stands (default 30 s): a `docswarm init`
+   * that upgrades it is seen within this. For tests of an upgrade under running agents.
+   * @internal
+   */
+  layoutTtlMs?: number;
   onLog?: LogFn;
 };
 
@@ -86,6 +92,8 @@ export type AgentWorkerData = {
   preload: { entry: string; sources: PreloadedSources };
   /** PDFium compiled once for the process (agents/pdf/pdfium-module.ts). */
   pdfium?: PdfiumModule;
+  /** AgentHostOptions.layoutTtlMs. */
+  layoutTtlMs?: number;
 };
 
 let hostCounter = 0;
@@ -109,6 +117,7 @@ export class AgentHost {
   readonly #youngMb: number;
   readonly #initialOldMb: number;
   readonly #log: LogFn;
+  readonly #layoutTtlMs: number | undefined;
   readonly #agents = new Map<string, AgentSlot>();
   /** Threads the watchdog is terminating (terminate() is asynchronous; the sweep must not ask twice). */
   readonly #terminating = new WeakSet<Worker>();
@@ -140,6 +149,7 @@ export class AgentHost {
     this.#initialOldMb = options.agentInitialOldGenerationMb ?? DEFAULT_AGENT_INITIAL_OLD_GENERATION_MB;
     this.#shared = new SharedBytesStore((options.sharedBytesMb ?? 256) * 1024 * 1024);
     this.#log = options.onLog ?? (() => {});
+    this.#layoutTtlMs = options.layoutTtlMs;
     this.#leases = new LeaseWriter(nc, this.#js, this.hostId, this.#topology.ackWaitMs, this.#log);
     const sweepMs = Math.max(50, Math.min(250, Math.floor(this.#topology.ackWaitMs / 4)));
     this.#sweep = setInterval(() => this.#keepAliveAndWatch(), sweepMs);
@@ -269,6 +279,7 @@ export class AgentHost {
             config,
             preload,
             ...(this.#pdfium && { pdfium: this.#pdfium }),
+            ...(this.#layoutTtlMs !== undefined && { layoutTtlMs: this.#layoutTtlMs }),
           } satisfies AgentWorkerData,
           // The thread's name (as ps, top and /proc show it), so agents' CPU can be told apart.
           name: `agent ${slot.id}`,

@@ -100,7 +100,11 @@ export class Agent {
     return [...this.#handlers.keys()];
   }
 
-  static async start(config: AgentThreadConfig, port: HostPort): Promise<Agent> {
+  static async start(
+    config: AgentThreadConfig,
+    port: HostPort,
+    options: Pick<AgentServices, "layoutTtlMs"> = {},
+  ): Promise<Agent> {
     const handlers = await Promise.all(config.stages.map((s) => loadHandler(s)));
     const nc = await connectNats({
       ...config.auth,
@@ -132,6 +136,7 @@ export class Agent {
             maxInflatedBytes: config.processing.maxInflatedBytes,
           }),
           log: (level, msg, fields) => port.post({ t: "log", level, msg, ...(fields && { fields }) }),
+          ...options,
         },
         port.shared,
       );

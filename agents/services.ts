@@ -37,6 +37,11 @@ export type AgentServices = {
   jobs: JobStore;
   /** Live agents serving a stage, from the registry (cached for a moment). */
   liveAgents(stage: string): Promise<number>;
+  /**
+   * How long a read of the topology's layout stands (AgentHostOptions.layoutTtlMs; 30 s when unset).
+   * @internal
+   */
+  layoutTtlMs?: number;
   /** Structured log line, forwarded to the host's logger. */
   log(level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>): void;
 };

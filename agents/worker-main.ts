@@ -42,7 +42,7 @@ const post = (m: AgentToHost) => {
 };
 
 const config = AgentThreadConfig.parse((workerData as AgentWorkerData).config);
-const pdfium = (workerData as AgentWorkerData).pdfium;
+const { pdfium, layoutTtlMs } = workerData as AgentWorkerData;
 if (isPdfiumModule(pdfium)) usePdfiumModule(pdfium);
 const tracing = await startTracing({
   serviceName: "docswarm-agent",
@@ -57,7 +57,7 @@ port.on("message", (m: HostToAgent) => {
   if (m.t === "bytes") shared.resolve(m.id, m.bytes && { bytes: m.bytes, inflateChecked: m.inflateChecked });
   else if (m.t === "drain") drain.resolve({ abandonPulls: m.abandonPulls });
 });
-const agent = await Agent.start(config, { post, shared });
+const agent = await Agent.start(config, { post, shared }, layoutTtlMs === undefined ? {} : { layoutTtlMs });
 void drain.promise
   .then((options) => agent.close(options))
   .then(() => tracing.shutdown())

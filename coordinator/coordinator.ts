@@ -68,12 +68,18 @@ export type CoordinatorOptions = {
   autoscale?: AutoscalerOptions;
   /** The topology's settings in force (docswarm init's): finished-job window, per-result cap. */
   topology?: TopologyOptions;
+  /**
+   * How often a leader on a layout before 4 looks for the finals consumer `docswarm init` creates
+   * (default 10 s). For tests of an upgrade under a running coordinator.
+   * @internal
+   */
+  finalsPollMs?: number;
   onLog?: LogFn;
 };
 
 let coordinatorCounter = 0;
 
-/** How often a leader on a layout without the finals consumer looks for it again. */
+/** How often a leader on a layout without the finals consumer looks for it again (unless finalsPollMs says). */
 const FINALS_POLL_MS = 10_000;
 
 export class Coordinator {
@@ -311,7 +317,7 @@ export class Coordinator {
           void this.#consumeFinals().catch((e: Error) =>
             this.#ctx.log("warn", "could not follow finals", { err: e.message }),
           );
-      }, FINALS_POLL_MS);
+      }, this.#options.finalsPollMs ?? FINALS_POLL_MS);
       timer.unref();
     }
   }

@@ -1,7 +1,8 @@
 // NATS header names of the wire contract, and the schema for what a submitter may send.
 import { z } from "zod";
-import { DocId, EpochMs, ErrorInfo, Priority, TaskId } from "./common.ts";
+import { DocId, EpochMs, Priority, TaskId } from "./common.ts";
 import { EngineName } from "./document.ts";
+import { SplitFinished } from "./result.ts";
 
 export const HEADERS = {
   docId: "Docswarm-Doc-Id",
@@ -84,7 +85,9 @@ export const DLQ_HEADERS = {
 
 /**
  * What the coordinator needs to announce a document split ended itself (events, task metrics),
- * carried as the Docswarm-Summary header of its final result instead of a split result.
+ * carried as the Docswarm-Summary header of its final result instead of a split result: who ended
+ * it and when, then SplitFinished's fields (taken from it, so both ways of announcing a document
+ * say the same) but `outcome` and `inline` (the final shows whether it fit).
  */
 export const FinalSummary = z
   .object({
@@ -97,15 +100,7 @@ export const FinalSummary = z
     delivery: z.number().int().positive(),
     startedAt: EpochMs,
     finishedAt: EpochMs,
-    /** The stored final result's status. */
-    status: z.enum(["done", "failed"]),
-    priority: Priority,
-    pageCount: z.number().int().nonnegative(),
-    warnings: z.number().int().nonnegative(),
-    stageMs: z.record(z.string(), z.number().nonnegative()),
-    /** Submit to final result. */
-    totalMs: z.number().nonnegative(),
-    error: ErrorInfo.optional(),
+    ...SplitFinished.omit({ outcome: true, inline: true }).shape,
   })
   .meta({ id: "FinalSummary", description: "The Docswarm-Summary header of a final split wrote" });
 export type FinalSummary = z.infer<typeof FinalSummary>;

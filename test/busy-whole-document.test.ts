@@ -4,25 +4,16 @@
 // busyWholeDocumentMaxPages 0 keeps the old plan (the 100-page document here needs the cap raised
 // from its default, 32). A busy whole document whose first delivery died after storing its final
 // is redelivered and ends once.
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { jetstreamManager } from "@nats-io/jetstream";
 import type { Msg, NatsConnection } from "@nats-io/transport-node";
 import test, { type ExecutionContext } from "ava";
-import { parseAckSubject, TaskDelivery } from "../agents/delivery.ts";
-import { AgentHost, builtinHandlers, chooseEngine } from "../agents/index.ts";
-import { createServices } from "../agents/services.ts";
+import { AgentHost } from "../agents/index.ts";
 import { DocswarmClient } from "../client/index.ts";
 import { Coordinator } from "../coordinator/index.ts";
-import { ProcessingConfig, TopologyConfig } from "../schemas/index.ts";
-import {
-  BUCKETS,
-  countServing,
-  listAgents,
-  openState,
-  STREAMS,
-  subjects,
-  taskSources,
-} from "../streams/index.ts";
+import type { ProcessingConfig } from "../schemas/index.ts";
+import { BUCKETS, countServing, listAgents, STREAMS, subjects } from "../streams/index.ts";
 import { assertDone } from "./support/assert.ts";
+import { startFrozenSplit } from "./support/frozen-split.ts";
 import { type KnownDoc, knownDoc } from "./support/pdf.ts";
 import { startSwarm, startTopology } from "./support/server.ts";
 import { waitFor } from "./support/wait.ts";
@@ -140,37 +131,7 @@ test("a busy whole long document whose delivery died after its final is redelive
 
   // The first delivery, run here as a lone agent would (no agent registered: always busy), freezes
   // right after storing its final: no result, no ack.
-  const source = taskSources("split").find((s) => s.priority === "normal")!;
-  const msg = await nc.request(
-    `$JS.API.CONSUMER.MSG.NEXT.${source.stream}.${source.consumer}`,
-    JSON.stringify({ batch: 1, expires: 5_000_000_000 }),
-    { timeout: 10_000, noMux: true },
-  );
-  class Frozen extends TaskDelivery {
-    override ack() {}
-    override nak() {}
-    override term() {}
-  }
-  const delivery = new Frozen(nc, msg, parseAckSubject(msg.reply!)!, source);
-  const processing = ProcessingConfig.parse(CAP);
-  const js = jetstream(nc);
-  const services = createServices({
-    agentId: "frozen-agent",
-    stages: ["split", "extract", "merge"],
-    nc,
-    js,
-    jsm: await jetstreamManager(nc),
-    state: await openState(js),
-    topology: TopologyConfig.parse({}),
-    processing,
-    maxPayloadBytes: nc.info?.max_payload ?? 1024 * 1024,
-    engine: chooseEngine({ preferred: processing.engine, fallback: processing.fallback }),
-    log: () => {},
-  });
-  const publish = services.publisher.publish.bind(services.publisher);
-  services.publisher.publish = (subject, data, opts) =>
-    subject.startsWith("docswarm.result.") ? new Promise(() => {}) : publish(subject, data, opts);
-  void builtinHandlers.split!.handle(delivery, services, new AbortController().signal);
+  const { source } = await startFrozenSplit(nc, CAP);
   const first = assertDone(t, await client.result(doc.docId, { timeoutMs: 30_000 }), doc);
   t.is(first.chunks, 1);
 

@@ -4,36 +4,26 @@
 // split result). A submission whose delivery died after its final was stored (before its ack) is
 // redelivered and ends with that one final, announced once; on a layout before 4 (no finals
 // consumer) split's result announces it, and a results stream without per-message TTLs still works.
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { jetstreamManager } from "@nats-io/jetstream";
 import { headers, type Msg, type NatsConnection } from "@nats-io/transport-node";
 import test from "ava";
-import { parseAckSubject, TaskDelivery } from "../agents/delivery.ts";
-import { AgentHost, builtinHandlers, chooseEngine } from "../agents/index.ts";
-import { createServices } from "../agents/services.ts";
+import { AgentHost } from "../agents/index.ts";
 import { DocswarmClient } from "../client/index.ts";
 import { Coordinator } from "../coordinator/index.ts";
-import {
-  decodeJson,
-  FinalSummary,
-  HEADERS,
-  ProcessingConfig,
-  SwarmEvent,
-  TopologyConfig,
-} from "../schemas/index.ts";
+import { decodeJson, FinalSummary, HEADERS, SwarmEvent, TopologyConfig } from "../schemas/index.ts";
 import {
   BUCKETS,
   consumerSpecs,
   defaultDocId,
   FINALS_CONSUMER,
   OBJECT_STORES,
-  openState,
   resourceSpecs,
   STREAMS,
   subjects,
-  taskSources,
   uploadDocument,
 } from "../streams/index.ts";
 import { assertDone } from "./support/assert.ts";
+import { startFrozenSplit } from "./support/frozen-split.ts";
 import { knownDoc } from "./support/pdf.ts";
 import { startSwarm, startTopology } from "./support/server.ts";
 import { waitFor } from "./support/wait.ts";
@@ -141,42 +131,9 @@ test("a delivery that dies after storing the final is redelivered and ends with 
   const doc = await knownDoc("single-redelivered", 2);
   await client.submit(doc.bytes, { docId: doc.docId });
 
-  // The first delivery, run by this test as an agent would, freezes right after its final is stored:
-  // the submission is never acked (as if the process had died there). Any result it would publish
-  // never goes out either.
-  const source = taskSources("split").find((s) => s.priority === "normal")!;
-  const msg = await nc.request(
-    `$JS.API.CONSUMER.MSG.NEXT.${source.stream}.${source.consumer}`,
-    JSON.stringify({ batch: 1, expires: 5_000_000_000 }),
-    // A delivery's subject is its own, not the reply inbox: only a dedicated subscription gets it.
-    { timeout: 10_000, noMux: true },
-  );
-  class Frozen extends TaskDelivery {
-    override ack() {}
-    override nak() {}
-    override term() {}
-  }
-  const delivery = new Frozen(nc, msg, parseAckSubject(msg.reply!)!, source);
+  // The first delivery freezes right after its final is stored (as if its process had died there).
+  const { delivery, source } = await startFrozenSplit(nc);
   t.is(delivery.info.delivered, 1);
-  const processing = ProcessingConfig.parse({});
-  const js = jetstream(nc);
-  const services = createServices({
-    agentId: "frozen-agent",
-    stages: ["split", "extract", "merge"],
-    nc,
-    js,
-    jsm: await jetstreamManager(nc),
-    state: await openState(js),
-    topology: TopologyConfig.parse({}),
-    processing,
-    maxPayloadBytes: nc.info?.max_payload ?? 1024 * 1024,
-    engine: chooseEngine({ preferred: processing.engine, fallback: processing.fallback }),
-    log: () => {},
-  });
-  const publish = services.publisher.publish.bind(services.publisher);
-  services.publisher.publish = (subject, data, opts) =>
-    subject.startsWith("docswarm.result.") ? new Promise(() => {}) : publish(subject, data, opts);
-  void builtinHandlers.split!.handle(delivery, services, new AbortController().signal);
   const first = await client.result(doc.docId, { timeoutMs: 30_000 });
   t.is(first.status, "done");
   // The stored final announces the document at once, while its submission is still held.

@@ -111,7 +111,7 @@ function finalOf(d: WholeDocument, finishedAt: number): FinalResult {
 
 /** The layout that has the coordinator's consumer of finals (coordinator-finals). */
 const FINALS_LAYOUT = 4;
-/** How long a layout read stands: an upgraded topology is seen within this. */
+/** How long a layout read stands (AgentHostOptions.layoutTtlMs in tests): an upgrade is seen within this. */
 const LAYOUT_TTL_MS = 30_000;
 const layouts = new WeakMap<AgentServices["jsm"], { at: number; finals: Promise<boolean> }>();
 
@@ -122,7 +122,7 @@ const layouts = new WeakMap<AgentServices["jsm"], { at: number; finals: Promise<
  */
 function finalsAnnounce(s: AgentServices): Promise<boolean> {
   const cached = layouts.get(s.jsm);
-  if (cached && Date.now() - cached.at < LAYOUT_TTL_MS) return cached.finals;
+  if (cached && Date.now() - cached.at < (s.layoutTtlMs ?? LAYOUT_TTL_MS)) return cached.finals;
   const finals = s.jsm.streams.info(STREAMS.done).then(
     (info) => Number(info.config.metadata?.["docswarm.version"] ?? 1) >= FINALS_LAYOUT,
     () => false,
