@@ -1,0 +1,55 @@
+// Whether work of a higher priority than a document's waits for an agent, asked between the pages
+// of a long document split extracts whole behind a backlog (./whole-document.ts): when it does, the
+// document stops after its current page and the rest is chunked, so the higher-priority work waits
+// for a page, not for the whole document.
+import { PRIORITIES, type Priority } from "../../schemas/index.ts";
+import { taskSources } from "../../streams/index.ts";
+import type { AgentServices } from "../services.ts";
+
+/**
+ * How often the consumers are asked. A look is one consumer info per stage and higher level; the
+ * page loop reads the last answer, so between looks a page costs nothing more.
+ */
+export const LOOK_EVERY_MS = 100;
+
+/** The levels above `priority` (none above high). */
+function above(priority: Priority): Priority[] {
+  return PRIORITIES.slice(0, PRIORITIES.indexOf(priority));
+}
+
+/**
+ * A check for the page loop: true once a task of a higher priority than `priority`, of a stage this
+ * agent runs, waits that no agent has started. Two places hold such work: this agent's puller (a
+ * task pulled ahead while its slot runs the document: it runs only after it) and the consumers
+ * (`num_pending`: not delivered to any agent; every other agent is busy too, or it would have it).
+ * The consumers are looked at in the background at most every LOOK_EVERY_MS; a look that fails
+ * counts as nothing waiting, so the document runs on as it would have.
+ */
+export function higherWorkWaits(s: AgentServices, priority: Priority): () => boolean {
+  const levels = above(priority);
+  if (levels.length === 0) return () => false;
+  const sources = s.stages.flatMap((stage) =>
+    taskSources(stage).filter((src) => !src.triage && levels.includes(src.priority)),
+  );
+  let waiting = false;
+  let lookedAt = Date.now();
+  let looking = false;
+  const look = async () => {
+    looking = true;
+    try {
+      const infos = await Promise.all(
+        sources.map((src) => s.jsm.consumers.info(src.stream, src.consumer).catch(() => undefined)),
+      );
+      waiting = infos.some((i) => (i?.num_pending ?? 0) > 0);
+    } finally {
+      looking = false;
+      lookedAt = Date.now();
+    }
+  };
+  return () => {
+    if (waiting) return true;
+    if (levels.some((p) => (s.heldAhead?.(p) ?? 0) > 0)) return true;
+    if (!looking && Date.now() - lookedAt >= LOOK_EVERY_MS) void look().catch(() => {});
+    return false;
+  };
+}
