@@ -174,7 +174,7 @@ export const ProcessingConfig = z
      * 32 keeps a high-priority document's wait behind 40-page documents as it was; 512 saves ten
      * manuals a fifth of their CPU but makes that wait ~1.5× (bench/README.md).
      */
-    busyWholeDocumentMaxPages: z.number().int().nonnegative().default(32),
+    busyWholeDocumentMaxPages: z.number().int().nonnegative().default(512),
     /** Cut chunks at equal shares of estimated page cost (content-stream size) instead of equal page counts. */
     adaptiveChunks: z.boolean().default(true),
     /** A task running longer than this is terminated by the watchdog and redelivered. */

@@ -90,8 +90,8 @@ for (const freeze of ["before chunk 0's result", "after its tasks, before split'
     const doc = await knownDoc("yield-redelivered", 100);
     await client.submit(doc.bytes, { docId: doc.docId });
 
-    // The first delivery, run here as a lone agent would (none registered: always busy), holding a
-    // high-priority task ahead, so it yields after its first page; it freezes at `freeze`, no ack.
+    // The first delivery, run here as a lone agent would (none registered: always busy), comes to
+    // hold a high-priority task ahead, so it yields after its first page; it freezes at `freeze`.
     const source = split("normal");
     const msg = await nc.request(
       `$JS.API.CONSUMER.MSG.NEXT.${source.stream}.${source.consumer}`,
@@ -119,7 +119,9 @@ for (const freeze of ["before chunk 0's result", "after its tasks, before split'
       engine: chooseEngine({ preferred: processing.engine, fallback: processing.fallback }),
       log: () => {},
     });
-    services.heldAhead = (p) => (p === "high" ? 1 : 0);
+    // Nothing held when split asks before extracting (it would not start whole), then one task.
+    let asked = 0;
+    services.heldAhead = (p) => (p === "high" && ++asked > 1 ? 1 : 0);
     const publish = services.publisher.publish.bind(services.publisher);
     const frozen = (subject: string) =>
       freeze === "before chunk 0's result"

@@ -17,39 +17,48 @@ function above(priority: Priority): Priority[] {
   return PRIORITIES.slice(0, PRIORITIES.indexOf(priority));
 }
 
+/** Whether higher-priority work waits: `look` asks now, `now` is the page loop's cheap check. */
+export type HigherWork = { look(): Promise<boolean>; now(): boolean };
+
 /**
- * A check for the page loop: true once a task of a higher priority than `priority`, of a stage this
- * agent runs, waits that no agent has started. Two places hold such work: this agent's puller (a
- * task pulled ahead while its slot runs the document: it runs only after it) and the consumers
- * (`num_pending`: not delivered to any agent; every other agent is busy too, or it would have it).
- * The consumers are looked at in the background at most every LOOK_EVERY_MS; a look that fails
- * counts as nothing waiting, so the document runs on as it would have.
+ * Whether a task of a higher priority than `priority`, of a stage this agent runs, waits that no
+ * agent has started. Two places hold such work: this agent's puller (a task pulled ahead while its
+ * slot runs the document: it runs only after it) and the consumers (`num_pending`: not delivered to
+ * any agent; every other agent is busy too, or it would have it). `now()` reads the last look and
+ * starts the next in the background at most every LOOK_EVERY_MS. A look that fails counts as
+ * nothing waiting, so the document runs on as it would have. Plain submissions still to triage
+ * have no priority yet and are not counted.
  */
-export function higherWorkWaits(s: AgentServices, priority: Priority): () => boolean {
+export function higherWorkWaits(s: AgentServices, priority: Priority): HigherWork {
   const levels = above(priority);
-  if (levels.length === 0) return () => false;
+  if (levels.length === 0) return { look: async () => false, now: () => false };
   const sources = s.stages.flatMap((stage) =>
     taskSources(stage).filter((src) => !src.triage && levels.includes(src.priority)),
   );
+  const held = () => levels.some((p) => (s.heldAhead?.(p) ?? 0) > 0);
   let waiting = false;
-  let lookedAt = Date.now();
-  let looking = false;
-  const look = async () => {
-    looking = true;
-    try {
-      const infos = await Promise.all(
-        sources.map((src) => s.jsm.consumers.info(src.stream, src.consumer).catch(() => undefined)),
-      );
-      waiting = infos.some((i) => (i?.num_pending ?? 0) > 0);
-    } finally {
-      looking = false;
-      lookedAt = Date.now();
-    }
+  let lookedAt = 0;
+  let looking: Promise<boolean> | undefined;
+  const look = () => {
+    looking ??= Promise.all(
+      sources.map((src) => s.jsm.consumers.info(src.stream, src.consumer).catch(() => undefined)),
+    )
+      .then((infos) => {
+        waiting = infos.some((i) => (i?.num_pending ?? 0) > 0);
+        return waiting;
+      })
+      .finally(() => {
+        looking = undefined;
+        lookedAt = Date.now();
+      });
+    return looking;
   };
-  return () => {
-    if (waiting) return true;
-    if (levels.some((p) => (s.heldAhead?.(p) ?? 0) > 0)) return true;
-    if (!looking && Date.now() - lookedAt >= LOOK_EVERY_MS) void look().catch(() => {});
-    return false;
+  return {
+    look: async () => held() || (await look()),
+    now: () => {
+      if (waiting || held()) return true;
+      if (!looking && Date.now() - lookedAt >= LOOK_EVERY_MS) void look().catch(() => {});
+      return false;
+    },
   };
 }

@@ -194,9 +194,12 @@ async function readDocument(
           );
         }
         const meta = await doc.meta();
-        const fits = whole && (await fitsOneTask(s, doc, () => swarmBusy(s, whole.pending)));
+        // Busy only while nothing of a higher priority waits: it would make this yield at once.
+        const higher = whole && higherWorkWaits(s, whole.priority);
+        const busy = async () => (await swarmBusy(s, whole?.pending)) && !(await higher!.look());
+        const fits = whole && (await fitsOneTask(s, doc, busy));
         if (fits && !(fits === "busy" && (await whole.hasJob()))) {
-          const yieldNow = fits === "busy" ? higherWorkWaits(s, whole.priority) : undefined;
+          const yieldNow = fits === "busy" ? higher!.now : undefined;
           const from = Date.now();
           const extracted = await extractWhole(doc, whole!.docId, whole!.signal, yieldNow);
           const extractSpan: [number, number] = [from, Date.now()];
