@@ -5,7 +5,7 @@
 // delivery yielded and froze (before chunk 0's result, or after the tasks) ends with one final.
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import test, { type ExecutionContext } from "ava";
+import test from "ava";
 import { parseAckSubject, TaskDelivery } from "../agents/delivery.ts";
 import { AgentHost, builtinHandlers, chooseEngine } from "../agents/index.ts";
 import { createServices } from "../agents/services.ts";
@@ -30,17 +30,22 @@ function countJobWrites(nc: NatsConnection) {
   return seen;
 }
 
-/** Once the lone agent holds the long document's submission (it extracts it from then on). */
-async function whileSplitting(t: ExecutionContext, nc: NatsConnection) {
-  const jsm = await jetstreamManager(nc);
-  await waitFor(
-    async () => (await jsm.consumers.info(STREAMS.submit, split("normal").consumer)).num_ack_pending === 1,
-    {
-      message: "the long document's split delivered",
-      intervalMs: 2,
-    },
-  );
-  t.pass();
+/**
+ * Counts the agent's looks for higher-priority work (consumer info of split-high, as the server
+ * sees the request): the first comes before split starts the document whole, the next ones while
+ * it extracts, at most every LOOK_EVERY_MS.
+ */
+function countLooks(nc: NatsConnection) {
+  const looks = { n: 0 };
+  nc.subscribe(`$JS.API.CONSUMER.INFO.${STREAMS.submit}.${split("high").consumer}`, {
+    callback: () => void looks.n++,
+  });
+  return looks;
+}
+
+/** Once the long document is being extracted whole: a look made between two of its pages. */
+async function whileExtracting(looks: { n: number }) {
+  await waitFor(() => looks.n >= 2, { message: "a look between pages", intervalMs: 2 });
 }
 
 test("a busy whole document yields to a high-priority submission: the rest is chunked after split's pages", async (t) => {
@@ -48,10 +53,11 @@ test("a busy whole document yields to a high-priority submission: the rest is ch
   // A lone agent is always busy: the long document alone is one task until something outranks it.
   const swarm = await startSwarm(t, { agents: 1, processing: CAP });
   const seen = countJobWrites(swarm.nc);
+  const looks = countLooks(swarm.nc);
   const long = await knownDoc("yield-long", LONG_PAGES, { charsPerPage: 3300 });
   const high = await knownDoc("yield-high", 3);
   await swarm.client.submit(long.bytes, { docId: long.docId });
-  await whileSplitting(t, swarm.nc);
+  await whileExtracting(looks);
   await swarm.client.submit(high.bytes, { docId: high.docId, priority: "high" });
   const h = assertDone(t, await swarm.client.result(high.docId, { timeoutMs: 60_000 }), high);
   const r = assertDone(t, await swarm.client.result(long.docId, { timeoutMs: 60_000 }), long);
@@ -67,14 +73,16 @@ test("work of its own priority does not make a busy whole document yield", async
   t.timeout(120_000);
   const swarm = await startSwarm(t, { agents: 1, processing: CAP });
   const seen = countJobWrites(swarm.nc);
+  const looks = countLooks(swarm.nc);
   const long = await knownDoc("noyield-long", LONG_PAGES, { charsPerPage: 3300 });
   const other = await knownDoc("noyield-normal", 3);
   await swarm.client.submit(long.bytes, { docId: long.docId });
-  await whileSplitting(t, swarm.nc);
+  await whileExtracting(looks);
   await swarm.client.submit(other.bytes, { docId: other.docId });
   const r = assertDone(t, await swarm.client.result(long.docId, { timeoutMs: 60_000 }), long);
   assertDone(t, await swarm.client.result(other.docId, { timeoutMs: 60_000 }), other);
   t.is(r.chunks, 1);
+  t.log(`extract ${r.timings.stageMs.extract} ms, ${looks.n} looks`);
   t.is(seen.jobs, 0, "job record writes");
   t.is(seen.extractTasks, 0);
 });

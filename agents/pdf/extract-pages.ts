@@ -59,12 +59,12 @@ export async function extractPages(
   doc: PdfDocument,
   span: PageSpan,
   signal?: AbortSignal,
-  yieldNow?: () => boolean,
+  yieldNow?: () => boolean | Promise<boolean>,
 ): Promise<ExtractedPages> {
   const pages: PageText[] = [];
   for (let page = span.firstPage; page <= span.lastPage; page++) {
     if (signal?.aborted) throw new StageError("TASK_TIMEOUT", "cancelled", { retryable: true });
-    if (pages.length > 0 && yieldNow?.()) break;
+    if (pages.length > 0 && yieldNow && (await yieldNow())) break;
     try {
       const { text, engine } = await doc.readPage(page);
       pages.push({ page, text, chars: text.length, words: countWords(text), engine });

@@ -11,6 +11,12 @@ import type { AgentServices } from "../services.ts";
  * page loop reads the last answer, so between looks a page costs nothing more.
  */
 export const LOOK_EVERY_MS = 100;
+/**
+ * How often the page loop lets the event loop turn: reading pages is synchronous work between
+ * awaits that resolve at once, so without a turn no answer to a look (nor a delivery to the puller)
+ * is read until the document ends.
+ */
+const TURN_EVERY_MS = 20;
 
 /** The levels above `priority` (none above high). */
 function above(priority: Priority): Priority[] {
@@ -18,14 +24,15 @@ function above(priority: Priority): Priority[] {
 }
 
 /** Whether higher-priority work waits: `look` asks now, `now` is the page loop's cheap check. */
-export type HigherWork = { look(): Promise<boolean>; now(): boolean };
+export type HigherWork = { look(): Promise<boolean>; now(): boolean | Promise<boolean> };
 
 /**
  * Whether a task of a higher priority than `priority`, of a stage this agent runs, waits that no
  * agent has started. Two places hold such work: this agent's puller (a task pulled ahead while its
  * slot runs the document: it runs only after it) and the consumers (`num_pending`: not delivered to
- * any agent; every other agent is busy too, or it would have it). `now()` reads the last look and
- * starts the next in the background at most every LOOK_EVERY_MS. A look that fails counts as
+ * any agent; every other agent is busy too, or it would have it). `now()` reads the last look, starts
+ * the next in the background at most every LOOK_EVERY_MS, and lets the event loop turn at most
+ * every TURN_EVERY_MS (then it answers after the turn). A look that fails counts as
  * nothing waiting, so the document runs on as it would have. Plain submissions still to triage
  * have no priority yet and are not counted.
  */
@@ -38,6 +45,7 @@ export function higherWorkWaits(s: AgentServices, priority: Priority): HigherWor
   const held = () => levels.some((p) => (s.heldAhead?.(p) ?? 0) > 0);
   let waiting = false;
   let lookedAt = 0;
+  let turnedAt = Date.now();
   let looking: Promise<boolean> | undefined;
   const look = () => {
     looking ??= Promise.all(
@@ -57,8 +65,11 @@ export function higherWorkWaits(s: AgentServices, priority: Priority): HigherWor
     look: async () => held() || (await look()),
     now: () => {
       if (waiting || held()) return true;
-      if (!looking && Date.now() - lookedAt >= LOOK_EVERY_MS) void look().catch(() => {});
-      return false;
+      const at = Date.now();
+      if (!looking && at - lookedAt >= LOOK_EVERY_MS) void look().catch(() => {});
+      if (at - turnedAt < TURN_EVERY_MS) return false;
+      turnedAt = at;
+      return new Promise<boolean>((resolve) => setImmediate(() => resolve(waiting || held())));
     },
   };
 }

@@ -70,7 +70,7 @@ export function extractWhole(
   doc: PdfDocument,
   docId: string,
   signal: AbortSignal,
-  yieldNow?: () => boolean,
+  yieldNow?: () => boolean | Promise<boolean>,
 ): Promise<ExtractedPages> {
   const span = { firstPage: 1, lastPage: doc.pageCount };
   const attributes = {
