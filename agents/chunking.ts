@@ -64,3 +64,19 @@ export function planChunks(pageCount: number, opts: ChunkPlanOptions): PageRange
   const costs = opts.costs?.length === pageCount && opts.costs.every((c) => c >= 0) ? opts.costs : undefined;
   return ranges(costs ? byCost(costs, count, opts.chunkMaxPages) : uniform(pageCount, count));
 }
+
+/**
+ * The plan of a document whose first `done` pages are extracted already (a whole document that
+ * yielded to higher-priority work): they are chunk 0, and the rest is planned as planChunks would
+ * plan a document of the remaining pages, numbered on from chunk 1.
+ */
+export function planChunksAfter(done: number, pageCount: number, opts: ChunkPlanOptions): PageRange[] {
+  const rest = planChunks(pageCount - done, {
+    ...opts,
+    ...(opts.costs && { costs: opts.costs.slice(done) }),
+  });
+  return [
+    { index: 0, firstPage: 1, lastPage: done },
+    ...rest.map((c) => ({ index: c.index + 1, firstPage: c.firstPage + done, lastPage: c.lastPage + done })),
+  ];
+}

@@ -22,7 +22,8 @@ const ttlRefused = new WeakSet<NatsConnection>();
 
 /**
  * `ttlMs`: the result expires by itself that long after it is stored (a document that ended in
- * this task: nobody purges its results). On a results stream without per-message TTLs (a layout
+ * this task: nobody purges its results). `finishedAt`: when the work ended, if before now (split's
+ * pages of a document that yielded, published after its job is recorded). On a results stream without per-message TTLs (a layout
  * `docswarm init` has not migrated yet) it goes without one, and the coordinator deletes it.
  */
 export async function publishResult(
@@ -31,7 +32,7 @@ export async function publishResult(
   delivery: number,
   startedAt: number,
   outcome: { status: "ok"; output: unknown } | { status: "failed"; error: ErrorInfo; output?: unknown },
-  options: { ttlMs?: number } = {},
+  options: { ttlMs?: number; finishedAt?: number } = {},
 ): Promise<void> {
   const result: TaskResult = {
     v: 1,
@@ -40,7 +41,7 @@ export async function publishResult(
     agentId: s.agentId,
     delivery,
     startedAt,
-    finishedAt: Date.now(),
+    finishedAt: options.finishedAt ?? Date.now(),
     ...(outcome.output !== undefined && { output: outcome.output }),
     ...(outcome.status === "failed" && { error: outcome.error }),
   };

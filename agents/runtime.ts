@@ -3,7 +3,7 @@
 // work can block) keeps those tasks alive and can stop a task that runs too long.
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import type { AgentStatus, AgentThreadConfig } from "../schemas/index.ts";
+import type { AgentStatus, AgentThreadConfig, Priority } from "../schemas/index.ts";
 import {
   BUILTIN_STAGES,
   closeSteps,
@@ -54,6 +54,8 @@ export class Agent {
   readonly #running = new Set<AbortController>();
   readonly #gate: LeaseGate;
   readonly #stop = new AbortController();
+  /** Tasks pulled and not yet handed to a slot, per priority (plain submissions to triage aside). */
+  readonly #heldAhead: Record<Priority, number> = { high: 0, normal: 0, low: 0 };
   #status: AgentStatus = "starting";
   #closing: Promise<void> | undefined;
 
@@ -75,15 +77,18 @@ export class Agent {
       // One task pulled ahead while the slots are busy: a slot that frees starts its next task at
       // once instead of after a pull round trip (small documents: +5-15 % documents/s on 2 cores).
       prefetch: 1,
-      onReceive: (d) =>
+      onReceive: (d) => {
+        if (!d.source.triage) this.#heldAhead[d.source.priority]++;
         port.post({
           t: "hold",
           key: d.reply,
           reply: d.reply,
           taskId: deliveryTaskId(d),
           stage: d.source.stage,
-        }),
+        });
+      },
     });
+    services.heldAhead = (p) => this.#heldAhead[p];
     this.#gate = new LeaseGate({
       jsm: services.jsm,
       leases: services.state.leases,
@@ -157,6 +162,7 @@ export class Agent {
     for (;;) {
       const d = await this.#puller.next();
       if (!d) return;
+      if (!d.source.triage) this.#heldAhead[d.source.priority]--;
       this.#setStatus("busy");
       await this.#run(d);
       this.#puller.release();

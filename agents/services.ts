@@ -2,7 +2,7 @@
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { JobStore } from "../jobs/index.ts";
-import type { ProcessingConfig, TopologyConfig } from "../schemas/index.ts";
+import type { Priority, ProcessingConfig, TopologyConfig } from "../schemas/index.ts";
 import {
   BUCKETS,
   countServing,
@@ -42,6 +42,11 @@ export type AgentServices = {
    * @internal
    */
   layoutTtlMs?: number;
+  /**
+   * Tasks of a priority this agent has pulled ahead and not started yet (set by the agent's
+   * runtime; absent elsewhere): a long task that sees higher-priority ones here may yield to them.
+   */
+  heldAhead?: (priority: Priority) => number;
   /** Structured log line, forwarded to the host's logger. */
   log(level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>): void;
 };

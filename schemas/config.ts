@@ -167,12 +167,12 @@ export const ProcessingConfig = z
     wholeDocumentMaxPages: z.number().int().positive().default(16),
     /**
      * When the swarm is busy (the submission's delivery shows at least one more submission waiting
-     * per other live extract agent; a lone agent is always busy), a document of at most this many
-     * pages in the default pipeline is one task too, whatever chunkMaxPages says: chunks would add
-     * no parallelism, only their tasks, results and merge. It bounds that task's run time, so how
-     * long a high-priority document waits for an agent and what a crash redoes. 0 turns it off.
-     * 32 keeps a high-priority document's wait behind 40-page documents as it was; 512 saves ten
-     * manuals a fifth of their CPU but makes that wait ~1.5× (bench/README.md).
+     * per other live extract agent; a lone agent is always busy) and no work of a higher priority
+     * waits, a document of at most this many pages in the default pipeline is one task too,
+     * whatever chunkMaxPages says: chunks would add no parallelism, only their tasks, results and
+     * merge. Such a document yields between pages when higher-priority work comes to wait (its
+     * pages so far become chunk 0 of a job, the rest is chunked). The cap bounds what a crash
+     * redoes and how much a document behind it in its own priority waits. 0 turns it off.
      */
     busyWholeDocumentMaxPages: z.number().int().nonnegative().default(32),
     /** Cut chunks at equal shares of estimated page cost (content-stream size) instead of equal page counts. */

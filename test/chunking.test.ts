@@ -2,7 +2,7 @@
 // size), so dense and sparse regions of one document give chunks of similar cost.
 import test from "ava";
 import { PDFDocument, StandardFonts } from "pdf-lib";
-import { planChunks } from "../agents/chunking.ts";
+import { planChunks, planChunksAfter } from "../agents/chunking.ts";
 import { contentSizes } from "../agents/pdf/content-size.ts";
 import { pdfjsEngine } from "../agents/pdf/pdfjs-engine.ts";
 import type { PageRange } from "../schemas/index.ts";
@@ -46,6 +46,28 @@ test("with page costs, chunks cover every page once and have similar cost", (t) 
 test("without usable costs the plan is equal pages", (t) => {
   const plain = planChunks(10, { agents: 1, chunkMaxPages: 16, chunksPerAgent: 3 });
   t.deepEqual(planChunks(10, { agents: 1, chunkMaxPages: 16, chunksPerAgent: 3, costs: [1, 2] }), plain);
+});
+
+test("after pages done already, they are chunk 0 and the rest is planned on from page done + 1", (t) => {
+  const opts = { agents: 2, chunkMaxPages: 48, chunksPerAgent: 3 };
+  const plan = planChunksAfter(7, 100, opts);
+  t.deepEqual(plan[0], { index: 0, firstPage: 1, lastPage: 7 });
+  t.deepEqual(
+    plan.slice(1).map((c) => c.lastPage - c.firstPage + 1),
+    planChunks(93, opts).map((c) => c.lastPage - c.firstPage + 1),
+  );
+  plan.forEach((c, i) => {
+    t.is(c.index, i);
+    if (i > 0) t.is(c.firstPage, plan[i - 1]!.lastPage + 1);
+  });
+  t.is(plan.at(-1)!.lastPage, 100);
+  // Costs are the whole document's: the rest is cut by the costs of its own pages.
+  const costs = Array.from({ length: 100 }, (_, i) => (i < 50 ? 100 : 10_000));
+  const byCost = planChunksAfter(7, 100, { ...opts, costs });
+  t.deepEqual(
+    byCost.slice(1).map((c) => c.lastPage - c.firstPage + 1),
+    planChunks(93, { ...opts, costs: costs.slice(7) }).map((c) => c.lastPage - c.firstPage + 1),
+  );
 });
 
 test("content-stream sizes per page, from direct objects and from object streams", async (t) => {

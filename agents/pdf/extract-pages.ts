@@ -51,16 +51,20 @@ function pageWarnings(doc: PdfDocument, pages: PageText[]): DocWarning[] {
 /**
  * Extracts pages `firstPage..lastPage` (1-based, inclusive). Checks `signal` before every page, so
  * a task past its time limit stops within one page; throws TASK_TIMEOUT (retryable) then. A page
- * the engines cannot parse gets `error` (and no text); anything retryable is thrown.
+ * the engines cannot parse gets `error` (and no text); anything retryable is thrown. `yieldNow`,
+ * asked between pages (after the first), ends the range early: the pages so far come back, and
+ * the caller hands the rest on (a whole document that yields to higher-priority work).
  */
 export async function extractPages(
   doc: PdfDocument,
   span: PageSpan,
   signal?: AbortSignal,
+  yieldNow?: () => boolean | Promise<boolean>,
 ): Promise<ExtractedPages> {
   const pages: PageText[] = [];
   for (let page = span.firstPage; page <= span.lastPage; page++) {
     if (signal?.aborted) throw new StageError("TASK_TIMEOUT", "cancelled", { retryable: true });
+    if (pages.length > 0 && yieldNow && (await yieldNow())) break;
     try {
       const { text, engine } = await doc.readPage(page);
       pages.push({ page, text, chars: text.length, words: countWords(text), engine });

@@ -14,6 +14,7 @@ import {
   HEADERS,
   type Job,
   type ObjectRef,
+  type PageRange,
   SplitFinished,
   SplitOutput,
   SubmitHeaders,
@@ -25,15 +26,18 @@ import {
   purgeUpload,
   type ReadUpload,
   readUpload,
+  taskId,
   UploadError,
 } from "../../streams/index.ts";
-import { planChunks } from "../chunking.ts";
+import { planChunks, planChunksAfter } from "../chunking.ts";
 import { StageError } from "../errors.ts";
 import type { ExtractedPages } from "../pdf/extract-pages.ts";
 import { checkDocumentSize, readingOf } from "../pdf/reading.ts";
+import { publishResult } from "../results.ts";
 import type { AgentServices } from "../services.ts";
 import { defineStage, type StageContext } from "../stage.ts";
 import { resolvePipeline, type Submission } from "../submission.ts";
+import { higherWorkWaits } from "./higher-work.ts";
 import { endWholeDocument, extractWhole, fitsOneTask, mayEndInSplit, swarmBusy } from "./whole-document.ts";
 
 const SplitInput = z.object({
@@ -77,9 +81,15 @@ function planned(job: Job): SplitOutcome {
  * Publishes the tasks the job starts with (extract per chunk, or merge for an empty document), each
  * carrying the split span's trace context to the agent that runs it.
  */
-function publishFirstTasks(s: AgentServices, job: Job, password: string | undefined): Promise<void> {
+function publishFirstTasks(
+  s: AgentServices,
+  job: Job,
+  password: string | undefined,
+  skip?: string,
+): Promise<void> {
+  const keys = releasedTasks(job).filter((k) => k !== skip);
   // The password goes from the submission's header into the extract tasks only, never into the job.
-  return publishTasks(s.publisher, job, releasedTasks(job), withTraceHeaders, { password });
+  return publishTasks(s.publisher, job, keys, withTraceHeaders, { password });
 }
 
 /** The document's bytes, where they will be stored, and the upload they came as. */
@@ -139,7 +149,10 @@ async function storeBytes(s: AgentServices, b: Bytes, h: SubmitHeaders): Promise
 type DocumentRead = {
   meta: DocMeta;
   costs: number[] | undefined;
-  /** The whole document's pages, when it is one task (`whole`) and fits one. */
+  /**
+   * The whole document's pages, when it is one task (`whole`) and fits one; its first pages only
+   * when it yielded to higher-priority work (then `costs` are the whole document's, for the rest).
+   */
   extracted?: ExtractedPages;
   /** When extracting began and ended (ms since the epoch). */
   extractSpan?: [number, number];
@@ -150,6 +163,9 @@ type DocumentRead = {
  * soon, it does not parse it again) for its metadata and, with adaptive chunks, its page costs.
  * With `whole`, a document that fits one task (small, or not too long while the swarm is busy)
  * has all its pages extracted in the same open instead, and is closed after: nothing else reads it.
+ * A busy one is extracted only when it has no job (`hasJob`: a redelivery of a submission whose
+ * earlier delivery yielded has one, and its tasks do the pages), and stops early when work of a
+ * higher priority waits; it stays open then, for the chunks of its rest.
  */
 async function readDocument(
   s: AgentServices,
@@ -157,7 +173,13 @@ async function readDocument(
   runId: string,
   data: Uint8Array,
   reading: DocReading | undefined,
-  whole?: { docId: string; signal: AbortSignal; pending: number | undefined },
+  whole?: {
+    docId: string;
+    priority: Job["priority"];
+    signal: AbortSignal;
+    pending: number | undefined;
+    hasJob: () => Promise<boolean>;
+  },
 ): Promise<DocumentRead> {
   let done = false;
   try {
@@ -172,11 +194,18 @@ async function readDocument(
           );
         }
         const meta = await doc.meta();
-        if (whole && (await fitsOneTask(s, doc, () => swarmBusy(s, whole.pending)))) {
-          done = true;
+        // Busy only while nothing of a higher priority waits: it would make this yield at once.
+        const higher = whole && higherWorkWaits(s, whole.priority);
+        const busy = async () => (await swarmBusy(s, whole?.pending)) && !(await higher!.look());
+        const fits = whole && (await fitsOneTask(s, doc, busy));
+        if (fits && !(fits === "busy" && (await whole.hasJob()))) {
+          const yieldNow = fits === "busy" ? higher!.now : undefined;
           const from = Date.now();
-          const extracted = await extractWhole(doc, whole.docId, whole.signal);
-          return { meta, costs: undefined, extracted, extractSpan: [from, Date.now()] };
+          const extracted = await extractWhole(doc, whole!.docId, whole!.signal, yieldNow);
+          const extractSpan: [number, number] = [from, Date.now()];
+          done = extracted.pages.length === doc.pageCount;
+          const costs = !done && s.processing.adaptiveChunks ? await doc.pageCosts() : undefined;
+          return { meta, costs, extracted, extractSpan };
         }
         return { meta, costs: s.processing.adaptiveChunks ? await doc.pageCosts() : undefined };
       },
@@ -210,13 +239,16 @@ async function splitSmall(
   const bytes = await documentBytes(s, h, input, docId, runId);
   const read = await readDocument(s, bytes.object, runId, bytes.data, readingOf(h), {
     docId,
+    priority,
     signal: ctx.signal,
     pending: ctx.pending,
+    hasJob: async () => (await existing) !== undefined,
   });
   const job = (await existing)?.job;
   if (job) return (await joinJob(s, job, runId, h, false)) ?? { outcome: "joined" };
-  if (!read.extracted) {
-    // Larger than one task: today's path, with the final-result check it skipped so far.
+  if (!read.extracted || read.extracted.pages.length < read.meta.pageCount) {
+    // Larger than one task, or a busy whole one that yielded: today's path (its first chunk done
+    // already when it yielded), with the final-result check it skipped so far.
     if (await hasFinal(s.jsm, docId)) return { outcome: "joined" };
     return planJob(s, ctx, h, input, bytes, read, startedAt, await resolvePipeline(s, h.pipeline));
   }
@@ -258,7 +290,11 @@ async function joinJob(
   return reprocess ? undefined : { outcome: "joined" };
 }
 
-/** Stores the bytes, plans the chunks, records the job and publishes its first tasks. */
+/**
+ * Stores the bytes, plans the chunks, records the job and publishes its first tasks. A document
+ * that yielded (`read.extracted` its first pages) has those pages as chunk 0, whose extract result
+ * split publishes as that chunk's task would (its task id as the message id), in place of the task.
+ */
 async function planJob(
   s: AgentServices,
   ctx: StageContext,
@@ -278,7 +314,12 @@ async function planJob(
 
   const agents = Math.max(1, await s.liveAgents("extract"));
   const now = Date.now();
-  const chunks = planChunks(meta.pageCount, { agents, ...s.processing, ...(costs && { costs }) });
+  const opts = { agents, ...s.processing, ...(costs && { costs }) };
+  const first = read.extracted;
+  const chunks = first
+    ? planChunksAfter(first.pages.length, meta.pageCount, opts)
+    : planChunks(meta.pageCount, opts);
+  const [from, to] = read.extractSpan ?? [now, now];
   const job: Job = {
     v: 1,
     docId,
@@ -295,7 +336,8 @@ async function planJob(
     chunks,
     tasks: pipelineTasks(pipeline, chunks),
     pagesDone: 0,
-    stageMs: { split: now - startedAt },
+    // The first chunk's extraction counts as extract, from its result.
+    stageMs: { split: Math.max(0, now - startedAt - (first ? to - from : 0)) },
     submittedAt: input.submittedAt,
     updatedAt: now,
   };
@@ -308,9 +350,27 @@ async function planJob(
     // that fails before this leaves the document as it was (the coordinator then ends it with
     // that failure, progress.ts), and no writer of the replaced run stores a final after this.
     if (reprocess) await takeOverFinal(s.js, docId, runId);
-    await publishFirstTasks(s, stored, h.password);
+    // Only with the plan these pages are chunk 0 of: an earlier delivery's may cut it elsewhere,
+    // and then its extract task does chunk 0.
+    const own = first && samePages(stored.chunks[0], chunks[0]);
+    await Promise.all([
+      own &&
+        publishResult(
+          s,
+          { taskId: taskId(docId, runId, "extract", 0), docId, runId, stage: "extract", index: 0 },
+          ctx.delivery,
+          from,
+          { status: "ok", output: first },
+          { finishedAt: to },
+        ),
+      publishFirstTasks(s, stored, h.password, own ? "extract.0" : undefined),
+    ]);
   }
   return planned(stored);
+}
+
+function samePages(a: PageRange | undefined, b: PageRange | undefined): boolean {
+  return a !== undefined && b !== undefined && a.firstPage === b.firstPage && a.lastPage === b.lastPage;
 }
 
 async function split(input: Submission, ctx: StageContext): Promise<SplitOutcome> {

@@ -32,21 +32,23 @@ export function mayEndInSplit(h: SubmitHeaders): boolean {
 }
 
 /**
- * Whether an opened document is one task here: this agent extracts too (an agent kept to splitting,
- * say on a small ingest host, leaves extraction to the extract agents), and it has at most
- * wholeDocumentMaxPages pages (and fits one chunk), or at most busyWholeDocumentMaxPages while the
- * swarm is busy (`busy`, asked only then): chunks of it would find every other agent already at
- * work, so they add no parallelism, only a task, a result and a job update each, and a merge.
+ * Whether an opened document is one task here, and why: this agent extracts too (an agent kept to
+ * splitting, say on a small ingest host, leaves extraction to the extract agents), and it has at
+ * most wholeDocumentMaxPages pages (and fits one chunk: "small"), or at most
+ * busyWholeDocumentMaxPages while the swarm is busy (`busy`, asked only then: "busy"): chunks of it
+ * would find every other agent already at work, so they add no parallelism, only a task, a result
+ * and a job update each, and a merge. A "busy" document yields to higher-priority work between its
+ * pages (./higher-work.ts): what is left of it is chunked then (split.ts).
  */
 export async function fitsOneTask(
   s: AgentServices,
   doc: PdfDocument,
   busy: () => Promise<boolean>,
-): Promise<boolean> {
-  if (!s.stages.includes("extract")) return false;
+): Promise<"small" | "busy" | undefined> {
+  if (!s.stages.includes("extract")) return undefined;
   const { chunkMaxPages, wholeDocumentMaxPages, busyWholeDocumentMaxPages } = s.processing;
-  if (doc.pageCount <= Math.min(chunkMaxPages, wholeDocumentMaxPages)) return true;
-  return doc.pageCount <= busyWholeDocumentMaxPages && (await busy());
+  if (doc.pageCount <= Math.min(chunkMaxPages, wholeDocumentMaxPages)) return "small";
+  return doc.pageCount <= busyWholeDocumentMaxPages && (await busy()) ? "busy" : undefined;
 }
 
 /**
@@ -60,15 +62,23 @@ export async function swarmBusy(s: AgentServices, pending: number | undefined): 
   return pending >= Math.max(0, (await s.liveAgents("extract")) - 1);
 }
 
-/** Every page of a document, in an extract span of its own (trace views show extraction). */
-export function extractWhole(doc: PdfDocument, docId: string, signal: AbortSignal): Promise<ExtractedPages> {
+/**
+ * Every page of a document, in an extract span of its own (trace views show extraction); with
+ * `yieldNow`, the pages up to the one after which it said so.
+ */
+export function extractWhole(
+  doc: PdfDocument,
+  docId: string,
+  signal: AbortSignal,
+  yieldNow?: () => boolean | Promise<boolean>,
+): Promise<ExtractedPages> {
   const span = { firstPage: 1, lastPage: doc.pageCount };
   const attributes = {
     "docswarm.doc.id": docId,
     "docswarm.page.first": span.firstPage,
     "docswarm.page.last": span.lastPage,
   };
-  return withSpan("docswarm.extract", { attributes }, () => extractPages(doc, span, signal));
+  return withSpan("docswarm.extract", { attributes }, () => extractPages(doc, span, signal, yieldNow));
 }
 
 export type WholeDocument = {
