@@ -174,7 +174,7 @@ export const ProcessingConfig = z
      * pages so far become chunk 0 of a job, the rest is chunked). The cap bounds what a crash
      * redoes and how much a document behind it in its own priority waits. 0 turns it off.
      */
-    busyWholeDocumentMaxPages: z.number().int().nonnegative().default(32),
+    busyWholeDocumentMaxPages: z.number().int().nonnegative().default(512),
     /** Cut chunks at equal shares of estimated page cost (content-stream size) instead of equal page counts. */
     adaptiveChunks: z.boolean().default(true),
     /** A task running longer than this is terminated by the watchdog and redelivered. */
