@@ -13,7 +13,7 @@ import { Coordinator } from "../coordinator/index.ts";
 import type { ProcessingConfig } from "../schemas/index.ts";
 import { BUCKETS, countServing, listAgents, STREAMS, subjects } from "../streams/index.ts";
 import { assertDone } from "./support/assert.ts";
-import { startFrozenSplit } from "./support/frozen-split.ts";
+import { startFrozenSplit, waitRedeliveryAcked } from "./support/frozen-split.ts";
 import { type KnownDoc, knownDoc } from "./support/pdf.ts";
 import { startSwarm, startTopology } from "./support/server.ts";
 import { waitFor } from "./support/wait.ts";
@@ -145,13 +145,7 @@ test("a busy whole long document whose delivery died after its final is redelive
     message: "final publishes attempted: the frozen delivery's and the redelivery's",
     timeoutMs: 30_000,
   });
-  await waitFor(
-    async () => {
-      const ci = await jsm.consumers.info(STREAMS.submit, source.consumer);
-      return ci.num_pending === 0 && ci.num_ack_pending === 0;
-    },
-    { message: "the redelivered submission acked", timeoutMs: 30_000 },
-  );
+  await waitRedeliveryAcked(jsm, source, 30_000);
   t.is(seen.results.length, 0, "no split result from either delivery");
   const info = await jsm.streams.info(STREAMS.done, {
     subjects_filter: subjects.done(doc.docId),

@@ -23,7 +23,7 @@ import {
   uploadDocument,
 } from "../streams/index.ts";
 import { assertDone } from "./support/assert.ts";
-import { startFrozenSplit } from "./support/frozen-split.ts";
+import { startFrozenSplit, waitRedeliveryAcked } from "./support/frozen-split.ts";
 import { knownDoc } from "./support/pdf.ts";
 import { startSwarm, startTopology } from "./support/server.ts";
 import { waitFor } from "./support/wait.ts";
@@ -151,13 +151,7 @@ test("a delivery that dies after storing the final is redelivered and ends with 
     message: "the redelivery's final publish",
     timeoutMs: 30_000,
   });
-  await waitFor(
-    async () => {
-      const ci = await jsm.consumers.info(STREAMS.submit, source.consumer);
-      return ci.num_pending === 0 && ci.num_ack_pending === 0;
-    },
-    { message: "the redelivered submission acked" },
-  );
+  await waitRedeliveryAcked(jsm, source);
   t.is(await storedFinals(nc, doc.docId), 1);
   t.deepEqual(await client.result(doc.docId), first, "the stored final is the first delivery's");
   t.is(seen.results.length, 0, "no split result from either delivery");

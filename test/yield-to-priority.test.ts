@@ -3,17 +3,15 @@
 // current page, and the rest is chunked through the job's ordinary lifecycle (split's pages are
 // chunk 0). Work of its own priority does not stop it. A redelivery of a submission whose first
 // delivery yielded and froze (before chunk 0's result, or after the tasks) ends with one final.
-import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import test from "ava";
-import { parseAckSubject, TaskDelivery } from "../agents/delivery.ts";
-import { AgentHost, builtinHandlers, chooseEngine } from "../agents/index.ts";
-import { createServices } from "../agents/services.ts";
+import { AgentHost } from "../agents/index.ts";
 import { DocswarmClient } from "../client/index.ts";
 import { Coordinator } from "../coordinator/index.ts";
-import { ProcessingConfig, TopologyConfig } from "../schemas/index.ts";
-import { BUCKETS, openState, STREAMS, subjects, taskSources } from "../streams/index.ts";
+import { BUCKETS, STREAMS, subjects, taskSources } from "../streams/index.ts";
 import { assertDone } from "./support/assert.ts";
+import { startFrozenSplit, waitRedeliveryAcked } from "./support/frozen-split.ts";
 import { knownDoc } from "./support/pdf.ts";
 import { startSwarm, startTopology } from "./support/server.ts";
 import { waitFor } from "./support/wait.ts";
@@ -100,49 +98,18 @@ for (const freeze of ["before chunk 0's result", "after its tasks, before split'
 
     // The first delivery, run here as a lone agent would (none registered: always busy), comes to
     // hold a high-priority task ahead, so it yields after its first page; it freezes at `freeze`.
-    const source = split("normal");
-    const msg = await nc.request(
-      `$JS.API.CONSUMER.MSG.NEXT.${source.stream}.${source.consumer}`,
-      JSON.stringify({ batch: 1, expires: 5_000_000_000 }),
-      { timeout: 10_000, noMux: true },
-    );
-    class Frozen extends TaskDelivery {
-      override ack() {}
-      override nak() {}
-      override term() {}
-    }
-    const delivery = new Frozen(nc, msg, parseAckSubject(msg.reply!)!, source);
-    const processing = ProcessingConfig.parse(CAP);
-    const js = jetstream(nc);
-    const services = createServices({
-      agentId: "frozen-agent",
-      stages: ["split", "extract", "merge"],
-      nc,
-      js,
-      jsm: await jetstreamManager(nc),
-      state: await openState(js),
-      topology: TopologyConfig.parse({}),
-      processing,
-      maxPayloadBytes: nc.info?.max_payload ?? 1024 * 1024,
-      engine: chooseEngine({ preferred: processing.engine, fallback: processing.fallback }),
-      log: () => {},
-    });
     // Nothing held when split asks before extracting (it would not start whole), then one task.
     let asked = 0;
-    services.heldAhead = (p) => (p === "high" && ++asked > 1 ? 1 : 0);
-    const publish = services.publisher.publish.bind(services.publisher);
-    const frozen = (subject: string) =>
-      freeze === "before chunk 0's result"
-        ? subject.startsWith("docswarm.result.") || subject.startsWith("docswarm.task.")
-        : subject === subjects.result(doc.docId, "split.0");
-    let froze = false;
-    services.publisher.publish = (subject, data, opts) => {
-      if (!frozen(subject)) return publish(subject, data, opts);
-      froze = true;
-      return new Promise(() => {});
-    };
-    void builtinHandlers.split!.handle(delivery, services, new AbortController().signal);
-    await waitFor(() => froze, { message: "the first delivery froze" });
+    const { source, froze } = await startFrozenSplit(nc, CAP, {
+      holds: (subject) =>
+        freeze === "before chunk 0's result"
+          ? subject.startsWith("docswarm.result.") || subject.startsWith("docswarm.task.")
+          : subject === subjects.result(doc.docId, "split.0"),
+      prepare: (services) => {
+        services.heldAhead = (p) => (p === "high" && ++asked > 1 ? 1 : 0);
+      },
+    });
+    await waitFor(froze, { message: "the first delivery froze" });
 
     // A lone real agent gets the redelivery (after the ack wait) and carries the job to its end.
     const host = await AgentHost.start({ servers: url, agents: 1, processing: CAP });
@@ -151,13 +118,7 @@ for (const freeze of ["before chunk 0's result", "after its tasks, before split'
     t.true(r.chunks > 1, `${r.chunks} chunks`);
     t.is(r.pages.length, 100);
     const jsm = await jetstreamManager(nc);
-    await waitFor(
-      async () => {
-        const ci = await jsm.consumers.info(STREAMS.submit, source.consumer);
-        return ci.num_pending === 0 && ci.num_ack_pending === 0;
-      },
-      { message: "the redelivered submission acked", timeoutMs: 60_000 },
-    );
+    await waitRedeliveryAcked(jsm, source, 60_000);
     const info = await jsm.streams.info(STREAMS.done, { subjects_filter: subjects.done(doc.docId) });
     t.is(info.state.subjects?.[subjects.done(doc.docId)], 1, "one stored final");
     t.deepEqual(await client.result(doc.docId), r);
