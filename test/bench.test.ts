@@ -26,8 +26,10 @@ const REQUIRED = [
   "bareCpuMsPerDoc",
 ];
 
+// The smoke run takes ~100 s alone here and more than 170 s on a slower CI machine running the rest of
+// the suite beside it (a CI run was killed at 170 s in the recovery figure): the limit only catches a hang.
 test("npm run bench -- --smoke --json runs every figure and ends with the summary object", async (t) => {
-  t.timeout(180_000);
+  t.timeout(480_000);
   const out = await mkdtemp(join(tmpdir(), "docswarm-bench-"));
   t.teardown(() => rm(out, { recursive: true, force: true }));
   const env = { ...process.env };
@@ -36,7 +38,7 @@ test("npm run bench -- --smoke --json runs every figure and ends with the summar
     cwd: new URL("..", import.meta.url),
     env,
     maxBuffer: 16 * 1024 * 1024,
-    timeout: 170_000,
+    timeout: 470_000,
   });
   const lines = stdout.trim().split("\n");
   const summary = JSON.parse(lines[lines.length - 1]!) as Record<string, number>;
