@@ -51,6 +51,7 @@ export type AgentServices = {
   /**
    * This host's extract agents and how many are idle (agents/idle-board.ts; absent outside a host):
    * a whole document hands its rest on when one stays idle.
+   * @internal
    */
   idle?: IdleBoard;
   /** Structured log line, forwarded to the host's logger. */
