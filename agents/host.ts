@@ -18,6 +18,7 @@ import { BUILTIN_STAGES, closeSteps, connectNats, drainConnection } from "../str
 import { type AgentSlot, newSlot } from "./agent-slot.ts";
 import { type AutoscaleOptions, ScaleFollower } from "./autoscale.ts";
 import { parseAckSubject } from "./delivery.ts";
+import { IdleBoardWriter } from "./idle-board.ts";
 import { LeaseWriter } from "./leases.ts";
 import { withInitialOldGeneration } from "./old-generation.ts";
 import { compiledPdfium, type PdfiumModule } from "./pdf/pdfium-module.ts";
@@ -94,6 +95,8 @@ export type AgentWorkerData = {
   pdfium?: PdfiumModule;
   /** AgentHostOptions.layoutTtlMs. */
   layoutTtlMs?: number;
+  /** The host's idle board (agents/idle-board.ts). */
+  idle?: SharedArrayBuffer;
 };
 
 let hostCounter = 0;
@@ -122,6 +125,7 @@ export class AgentHost {
   /** Threads the watchdog is terminating (terminate() is asynchronous; the sweep must not ask twice). */
   readonly #terminating = new WeakSet<Worker>();
   readonly #shared: SharedBytesStore;
+  readonly #idle = new IdleBoardWriter();
   readonly #sweep: NodeJS.Timeout;
   readonly #registry: HostRegistry;
   readonly #scale: ScaleFollower | undefined;
@@ -246,6 +250,7 @@ export class AgentHost {
     slot.stopping = true;
     clearTimeout(slot.restartTimer);
     slot.status = "draining";
+    this.#updateIdle();
     await this.#registry.publish(slot).catch(() => {});
     slot.worker?.postMessage({
       t: "drain",
@@ -280,6 +285,7 @@ export class AgentHost {
             preload,
             ...(this.#pdfium && { pdfium: this.#pdfium }),
             ...(this.#layoutTtlMs !== undefined && { layoutTtlMs: this.#layoutTtlMs }),
+            idle: this.#idle.buffer,
           } satisfies AgentWorkerData,
           // The thread's name (as ps, top and /proc show it), so agents' CPU can be told apart.
           name: `agent ${slot.id}`,
@@ -291,6 +297,7 @@ export class AgentHost {
     );
     slot.worker = worker;
     slot.status = "starting";
+    this.#updateIdle();
     let markReady!: () => void;
     let failReady!: (err: Error) => void;
     slot.ready = new Promise<void>((resolve, reject) => {
@@ -301,8 +308,10 @@ export class AgentHost {
     if (slot.restarts > 0) slot.ready.catch(() => {});
     let lastError: Error | undefined;
     worker.on("message", (m: AgentToHost | AgentToHost[]) => {
-      if (!Array.isArray(m)) return this.#onMessage(slot, m, markReady);
-      for (const one of m) this.#onMessage(slot, one, markReady);
+      if (!Array.isArray(m)) this.#onMessage(slot, m, markReady);
+      else for (const one of m) this.#onMessage(slot, one, markReady);
+      // After the whole batch: a busy → idle → busy within one turn of the agent is not an idle agent.
+      this.#updateIdle();
     });
     worker.on("error", (err) => {
       lastError = err;
@@ -315,6 +324,10 @@ export class AgentHost {
         resolve();
       });
     });
+  }
+
+  #updateIdle(): void {
+    this.#idle.update(this.#agents.values(), this.#stages);
   }
 
   #onMessage(slot: AgentSlot, m: AgentToHost, markReady: () => void): void {
@@ -394,6 +407,7 @@ export class AgentHost {
     slot.held.clear();
     if (slot.stopping || this.#closing) {
       slot.status = "stopped";
+      this.#updateIdle();
       return;
     }
     const now = Date.now();
@@ -408,6 +422,7 @@ export class AgentHost {
       delayMs: delay,
     });
     slot.status = "starting";
+    this.#updateIdle();
     slot.restartTimer = setTimeout(() => {
       if (!slot.stopping && !this.#closing) this.#startWorker(slot);
     }, delay);

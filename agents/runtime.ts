@@ -16,6 +16,7 @@ import {
 } from "../streams/index.ts";
 import { loadHandler } from "./builtin.ts";
 import type { TaskDelivery } from "./delivery.ts";
+import type { IdleBoard } from "./idle-board.ts";
 import { deliveryTaskId, LeaseGate } from "./leases.ts";
 import { chooseEngine } from "./pdf/engines.ts";
 import type { AgentToHost } from "./protocol.ts";
@@ -30,6 +31,8 @@ export type HostPort = {
   post(message: AgentToHost): void;
   /** The host's shared document bytes, when the agent runs under an AgentHost. */
   shared?: SharedBytes;
+  /** The host's idle board, when the agent runs under an AgentHost. */
+  idle?: IdleBoard;
 };
 
 // Within one priority level, finishing documents comes before starting new ones: merge first, then
@@ -141,6 +144,7 @@ export class Agent {
             maxInflatedBytes: config.processing.maxInflatedBytes,
           }),
           log: (level, msg, fields) => port.post({ t: "log", level, msg, ...(fields && { fields }) }),
+          ...(port.idle && { idle: port.idle }),
           ...options,
         },
         port.shared,

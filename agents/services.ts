@@ -15,6 +15,7 @@ import {
   type SwarmState,
 } from "../streams/index.ts";
 import { DocumentCache } from "./document-cache.ts";
+import type { IdleBoard } from "./idle-board.ts";
 import type { PdfEngine } from "./pdf/engine.ts";
 import type { SharedBytes } from "./shared-bytes.ts";
 
@@ -47,6 +48,12 @@ export type AgentServices = {
    * runtime; absent elsewhere): a long task that sees higher-priority ones here may yield to them.
    */
   heldAhead?: (priority: Priority) => number;
+  /**
+   * This host's extract agents and how many are idle (agents/idle-board.ts; absent outside a host):
+   * a whole document hands its rest on when one stays idle.
+   * @internal
+   */
+  idle?: IdleBoard;
   /** Structured log line, forwarded to the host's logger. */
   log(level: "debug" | "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>): void;
 };

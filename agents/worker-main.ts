@@ -5,6 +5,7 @@ import { parentPort, threadId, workerData } from "node:worker_threads";
 import { startTracing } from "../observability/thread.ts";
 import { AgentThreadConfig } from "../schemas/index.ts";
 import type { AgentWorkerData } from "./host.ts";
+import { IdleBoard } from "./idle-board.ts";
 import { usePdfiumModule } from "./pdf/pdfium-engine.ts";
 import { isPdfiumModule } from "./pdf/pdfium-module.ts";
 import type { AgentToHost, HostToAgent } from "./protocol.ts";
@@ -42,7 +43,7 @@ const post = (m: AgentToHost) => {
 };
 
 const config = AgentThreadConfig.parse((workerData as AgentWorkerData).config);
-const { pdfium, layoutTtlMs } = workerData as AgentWorkerData;
+const { pdfium, layoutTtlMs, idle } = workerData as AgentWorkerData;
 if (isPdfiumModule(pdfium)) usePdfiumModule(pdfium);
 const tracing = await startTracing({
   serviceName: "docswarm-agent",
@@ -57,7 +58,11 @@ port.on("message", (m: HostToAgent) => {
   if (m.t === "bytes") shared.resolve(m.id, m.bytes && { bytes: m.bytes, inflateChecked: m.inflateChecked });
   else if (m.t === "drain") drain.resolve({ abandonPulls: m.abandonPulls });
 });
-const agent = await Agent.start(config, { post, shared }, layoutTtlMs === undefined ? {} : { layoutTtlMs });
+const agent = await Agent.start(
+  config,
+  { post, shared, ...(idle && { idle: new IdleBoard(idle) }) },
+  layoutTtlMs === undefined ? {} : { layoutTtlMs },
+);
 void drain.promise
   .then((options) => agent.close(options))
   .then(() => tracing.shutdown())

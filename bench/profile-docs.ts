@@ -87,15 +87,20 @@ try {
     const w = new CpuWindow(nats.serverPid);
     mark("window-start");
     // Every page present; bench/figures/documents.ts also compares the texts with the bare pool's.
+    // Chunks per final: 1 for a document that was one task.
+    const chunks: number[] = [];
     const r = await runDocs(client, watcher, corpus, {
       tag: "p",
-      check: (final, doc) =>
-        final.status === "done" ? Math.max(0, doc.pages - final.pages.length) : doc.pages,
+      check: (final, doc) => {
+        chunks.push(final.chunks);
+        return final.status === "done" ? Math.max(0, doc.pages - final.pages.length) : doc.pages;
+      },
     });
     mark("window-end");
     const cpu = w.end();
     if (r.failed > 0 || r.wrongPages > 0) throw new Error(`${r.failed} failed, ${r.wrongPages} pages wrong`);
     report("docswarm", cpu, r.ms);
+    if (values.corpus !== "small") log(`chunks per document: ${chunks.join(" ")}`);
   }
 } finally {
   await cleanups.run();

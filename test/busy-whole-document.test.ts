@@ -1,6 +1,7 @@
 // A long document is one task when the swarm is busy: with a backlog of submissions behind it (one
 // per other live extract agent), or on a lone agent, split extracts it whole, without a job, chunks
-// or merge. The same document on an idle swarm of two agents is chunked, and
+// or merge (and hands its rest on as chunks when the other agent stays idle). The same document on
+// an idle swarm of two agents is chunked, and
 // busyWholeDocumentMaxPages 0 keeps the old plan (the 100-page document here needs the cap raised
 // from its default, 32). A busy whole document whose first delivery died after storing its final
 // is redelivered and ends once.
@@ -18,9 +19,12 @@ import { type KnownDoc, knownDoc } from "./support/pdf.ts";
 import { startSwarm, startTopology } from "./support/server.ts";
 import { waitFor } from "./support/wait.ts";
 
-// Above chunkMaxPages (48), so only the busy rule makes it one task, with the cap raised to let it.
+// Above wholeDocumentMaxPages (16), so only the busy rule makes it one task, with the cap raised to
+// let it. chunkMaxPages as large: a busy whole document hands on a rest of more than one chunk's
+// pages when the other agent runs out of work (the backlog here is done long before it), which
+// these tests of the one-task path keep out of reach; the last test is that hand-on.
 const LONG_PAGES = 100;
-const CAP = { busyWholeDocumentMaxPages: 512 };
+const CAP = { busyWholeDocumentMaxPages: 512, chunkMaxPages: LONG_PAGES };
 
 /** Job record writes and task publishes, anywhere: a document on the single-task path makes none. */
 function watch(nc: NatsConnection) {
@@ -154,4 +158,29 @@ test("a busy whole long document whose delivery died after its final is redelive
   t.deepEqual(await client.result(doc.docId), first);
   t.is(seen.jobs, 0);
   t.is(seen.tasks, 0);
+});
+
+test("a busy whole document hands its rest on as chunks when the other agent runs out of work", async (t) => {
+  // One small document behind it: the other agent ends that at once and is then idle, while split
+  // is still early in the long one's pages.
+  const { nc, url } = await startTopology(t);
+  const coordinator = await Coordinator.start({ servers: url });
+  t.teardown(() => coordinator.close());
+  const seen = watch(nc);
+  const client = new DocswarmClient(nc);
+  const long = await knownDoc("busy-handed-on", 400);
+  const small = await knownDoc("busy-handed-on-small", 2);
+  for (const d of [long, small]) await client.submit(d.bytes, { docId: d.docId });
+  const host = await AgentHost.start({
+    servers: url,
+    agents: 2,
+    processing: { busyWholeDocumentMaxPages: 512 },
+  });
+  t.teardown(() => host.close({ abandonPulls: true }));
+  assertDone(t, await client.result(small.docId, { timeoutMs: 60_000 }), small);
+  const r = await longResult(t, client, long);
+  t.true(r.chunks > 1, `${r.chunks} chunks`);
+  t.true("merge" in r.timings.stageMs);
+  t.true(seen.jobs > 0, "the rest took the job's path");
+  t.is(seen.finals, 2, "one final per document");
 });

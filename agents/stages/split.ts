@@ -38,6 +38,7 @@ import type { AgentServices } from "../services.ts";
 import { defineStage, type StageContext } from "../stage.ts";
 import { resolvePipeline, type Submission } from "../submission.ts";
 import { higherWorkWaits } from "./higher-work.ts";
+import { idleAgentWaits } from "./idle-work.ts";
 import { endWholeDocument, extractWhole, fitsOneTask, mayEndInSplit, swarmBusy } from "./whole-document.ts";
 
 const SplitInput = z.object({
@@ -199,7 +200,9 @@ async function readDocument(
         const busy = async () => (await swarmBusy(s, whole?.pending)) && !(await higher!.look());
         const fits = whole && (await fitsOneTask(s, doc, busy));
         if (fits && !(fits === "busy" && (await whole.hasJob()))) {
-          const yieldNow = fits === "busy" ? higher!.now : undefined;
+          // Stops for higher-priority work, or for an agent of this host that ran out of work.
+          const idle = idleAgentWaits(s, doc.pageCount);
+          const yieldNow = fits === "busy" ? () => idle() || higher!.now() : undefined;
           const from = Date.now();
           const extracted = await extractWhole(doc, whole!.docId, whole!.signal, yieldNow);
           const extractSpan: [number, number] = [from, Date.now()];

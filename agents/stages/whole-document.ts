@@ -53,13 +53,18 @@ export async function fitsOneTask(
 
 /**
  * Whether the swarm is busy for a submission delivered with `pending` more waiting behind it: at
- * least one per other live extract agent, so each of them has a document of its own to take. A
- * lone agent is always busy: chunks cannot run anywhere else. The last documents of a backlog are
- * not, so its tail is chunked over the agents that run out of work.
+ * least one per other live extract agent, so each of them has a document of its own to take; or,
+ * when every live extract agent is on this host, none of the others is idle now (the idle board),
+ * so chunks would wait for them anyway. A lone agent is always busy: chunks cannot run anywhere
+ * else. A backlog's last documents are chunked only when an agent is free for their chunks; one
+ * that goes whole hands its rest on when an agent runs out of work (./idle-work.ts).
  */
 export async function swarmBusy(s: AgentServices, pending: number | undefined): Promise<boolean> {
   if (pending === undefined) return false;
-  return pending >= Math.max(0, (await s.liveAgents("extract")) - 1);
+  const live = await s.liveAgents("extract");
+  if (pending >= Math.max(0, live - 1)) return true;
+  const board = s.idle;
+  return board !== undefined && board.idle === 0 && board.serving >= live;
 }
 
 /**
