@@ -43,13 +43,22 @@ export function resultText(final: FinalResult): string {
   return final.pages.map((p) => `${p.text}${p.text === "" || p.text.endsWith("\n") ? "" : "\n"}\f`).join("");
 }
 
-/** Writes the result in each format (text only for documents that are done); returns the paths. */
+/**
+ * Writes the result in each format (text only for documents that are done); returns the paths.
+ * `made` holds the folders this run has created already: a mkdir per document cost the CLI's main
+ * thread more than writing the file.
+ */
 export async function writeOutputs(
   final: FinalResult,
   stem: string,
   formats: readonly OutputFormat[],
+  made: Set<string> = new Set(),
 ): Promise<string[]> {
-  await mkdir(dirname(stem), { recursive: true });
+  const dir = dirname(stem);
+  if (!made.has(dir)) {
+    await mkdir(dir, { recursive: true });
+    made.add(dir);
+  }
   const written: string[] = [];
   for (const format of formats) {
     if (format === "txt" && final.status !== "done") continue;

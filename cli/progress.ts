@@ -13,6 +13,11 @@ export class ProgressBar {
     if (enabled) this.#timer = setInterval(() => this.render(), 200);
   }
 
+  /** Whether it draws (stderr is a terminal and the output is not --json). */
+  get enabled(): boolean {
+    return this.#enabled;
+  }
+
   get elapsedMs(): number {
     return Date.now() - this.#startedAt;
   }

@@ -117,3 +117,28 @@ test("a folder with no PDFs: 'no PDF files found in …', exit 2, nothing starte
   t.deepEqual(await readdir(tmp), ["scans"], "no output folder, no embedded server's store");
   t.deepEqual(natsServersUnder(tmp), []);
 });
+
+test("forty files, four of them copies: each file gets one line and one result, a copy is the same document", async (t) => {
+  const tmp = await tempDir(t, "batch-many");
+  const input = join(tmp, "in");
+  const out = join(tmp, "out");
+  await mkdir(input);
+  // The copies sort last, so they are submitted after their originals (maybe after those ended).
+  const docs = await Promise.all(Array.from({ length: 36 }, (_, i) => knownDoc(`many-${i}`, 1 + (i % 2))));
+  await Promise.all(
+    docs.map((d, i) => writeFile(join(input, `f${String(i).padStart(2, "0")}.pdf`), d.bytes)),
+  );
+  for (const [i, copy] of [0, 1, 0, 1].entries())
+    await writeFile(join(input, `z-copy${i}.pdf`), docs[copy]!.bytes);
+
+  const run = await runCli(t, ["process", input, "--json", "--out", out, "--agents", "2"], tmp);
+  t.is(run.code, 0, run.stderr);
+  const lines = parseLines(run.stdout);
+  t.is(lines.length, 40, "one line per file");
+  t.is(new Set(lines.map((l) => l.file)).size, 40, "no file reported twice");
+  t.true(lines.every((l) => l.status === "done"));
+  t.is(new Set(lines.map((l) => l.docId)).size, 36, "a copy is the same document");
+  const byFile = new Map(lines.map((l) => [l.file, l]));
+  t.is(byFile.get(join(input, "z-copy2.pdf"))?.docId, byFile.get(join(input, "f00.pdf"))?.docId);
+  t.is((await readdir(out)).length, 40, "a result file per input");
+});

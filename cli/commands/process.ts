@@ -110,26 +110,27 @@ export async function processCommand(argv: string[]): Promise<number> {
 
   // Listen before submitting, so no result can slip between a submit and the subscription.
   const pending = new Map<string, string[]>();
+  // The bar's page counts, kept as sums: recounting every document on each event made a folder
+  // of n files cost n² on this thread.
   const pagesByDoc = new Map<string, { done: number; total: number }>();
-  const recount = () => {
-    bar.pagesDone = 0;
-    bar.pagesTotal = 0;
-    for (const p of pagesByDoc.values()) {
-      bar.pagesDone += p.done;
-      bar.pagesTotal += p.total;
-    }
+  const setPages = (docId: string, done: number, total: number) => {
+    const was = pagesByDoc.get(docId);
+    bar.pagesDone += done - (was?.done ?? 0);
+    bar.pagesTotal += total - (was?.total ?? 0);
+    pagesByDoc.set(docId, { done, total });
   };
   const abort = new AbortController();
   let resolveAll!: () => void;
   const allDone = new Promise<void>((r) => {
     resolveAll = r;
   });
+  const madeDirs = new Set<string>();
   const finish = async (final: FinalResult) => {
     const files = pending.get(final.docId);
     if (!files) return;
     pending.delete(final.docId);
     for (const file of files) {
-      const [out] = await writeOutputs(final, stems.get(file)!, opts.format);
+      const [out] = await writeOutputs(final, stems.get(file)!, opts.format, madeDirs);
       bar.docsDone++;
       emit({
         file,
@@ -140,8 +141,7 @@ export async function processCommand(argv: string[]): Promise<number> {
         ...(out && { out }),
       });
     }
-    pagesByDoc.set(final.docId, { done: final.pageCount, total: final.pageCount });
-    recount();
+    setPages(final.docId, final.pageCount, final.pageCount);
     if (pending.size === 0 && submitted) resolveAll();
   };
   let submitted = false;
@@ -149,19 +149,20 @@ export async function processCommand(argv: string[]): Promise<number> {
   const watching = (async () => {
     for await (const final of results) await finish(final);
   })().catch(() => {});
-  // Document events only: what the submitter's user may read.
-  const events = swarm.client.nc.subscribe(`${subjects.eventsAll.slice(0, -1)}doc.>`, {
-    callback: (_err, m) => {
-      const e = decodeJson(SwarmEvent, m.data);
-      if (!e.ok || !("docId" in e.value) || !pending.has(e.value.docId)) return;
-      if (e.value.type === "doc.accepted")
-        pagesByDoc.set(e.value.docId, { done: 0, total: e.value.pageCount });
-      else if (e.value.type === "doc.progress") {
-        pagesByDoc.set(e.value.docId, { done: e.value.pagesDone, total: e.value.pageCount });
-      }
-      recount();
-    },
-  });
+  // Document events only: what the submitter's user may read. They feed the bar's page count
+  // alone, so without a bar (--json, no terminal) they are not taken (three per document, each
+  // decoded and validated on this thread, which the agents share the cores with).
+  const events = bar.enabled
+    ? swarm.client.nc.subscribe(`${subjects.eventsAll.slice(0, -1)}doc.>`, {
+        callback: (_err, m) => {
+          const e = decodeJson(SwarmEvent, m.data);
+          if (!e.ok || !("docId" in e.value) || !pending.has(e.value.docId)) return;
+          if (e.value.type === "doc.accepted") setPages(e.value.docId, 0, e.value.pageCount);
+          else if (e.value.type === "doc.progress")
+            setPages(e.value.docId, e.value.pagesDone, e.value.pageCount);
+        },
+      })
+    : undefined;
 
   const started = Date.now();
   for (const file of files) {
@@ -189,7 +190,8 @@ export async function processCommand(argv: string[]): Promise<number> {
     }
   }
   submitted = true;
-  // Documents that already had a final result (a shared NATS_URL) publish nothing new.
+  // Documents that already had a final result publish nothing new: on a shared NATS_URL, or a
+  // file whose copy (the same bytes, so the same document) finished before it was submitted.
   const js = jetstream(swarm.client.nc);
   for (const docId of [...pending.keys()]) {
     const existing = await readFinal(js, docId).catch(() => undefined);
@@ -198,7 +200,7 @@ export async function processCommand(argv: string[]): Promise<number> {
   if (pending.size > 0) await allDone;
   const elapsedMs = Date.now() - started;
   abort.abort();
-  events.unsubscribe();
+  events?.unsubscribe();
   await watching;
   bar.stop();
   await runCleanups();
