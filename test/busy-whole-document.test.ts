@@ -37,20 +37,21 @@ function watch(nc: NatsConnection) {
 }
 
 /**
- * Submits the long document first and `backlog` small ones after it, then starts the agents, so
- * the long one's delivery has the small ones pending behind it.
+ * Submits the long document (`longPages`) first and `backlog` small ones after it, then starts the
+ * agents, so the long one's delivery has the small ones pending behind it.
  */
 async function withBacklog(
   t: ExecutionContext,
   backlog: number,
   processing: Partial<ProcessingConfig> = CAP,
+  longPages = LONG_PAGES,
 ) {
   const { nc, url } = await startTopology(t);
   const coordinator = await Coordinator.start({ servers: url });
   t.teardown(() => coordinator.close());
   const seen = watch(nc);
   const client = new DocswarmClient(nc);
-  const long = await knownDoc("busy-long", LONG_PAGES);
+  const long = await knownDoc("busy-long", longPages);
   const small = await Promise.all(Array.from({ length: backlog }, (_, i) => knownDoc(`busy-small-${i}`, 2)));
   for (const d of [long, ...small]) await client.submit(d.bytes, { docId: d.docId });
   const host = await AgentHost.start({ servers: url, agents: 2, processing });
@@ -163,21 +164,7 @@ test("a busy whole long document whose delivery died after its final is redelive
 test("a busy whole document hands its rest on as chunks when the other agent runs out of work", async (t) => {
   // One small document behind it: the other agent ends that at once and is then idle, while split
   // is still early in the long one's pages.
-  const { nc, url } = await startTopology(t);
-  const coordinator = await Coordinator.start({ servers: url });
-  t.teardown(() => coordinator.close());
-  const seen = watch(nc);
-  const client = new DocswarmClient(nc);
-  const long = await knownDoc("busy-handed-on", 400);
-  const small = await knownDoc("busy-handed-on-small", 2);
-  for (const d of [long, small]) await client.submit(d.bytes, { docId: d.docId });
-  const host = await AgentHost.start({
-    servers: url,
-    agents: 2,
-    processing: { busyWholeDocumentMaxPages: 512 },
-  });
-  t.teardown(() => host.close({ abandonPulls: true }));
-  assertDone(t, await client.result(small.docId, { timeoutMs: 60_000 }), small);
+  const { seen, client, long } = await withBacklog(t, 1, { busyWholeDocumentMaxPages: 512 }, 400);
   const r = await longResult(t, client, long);
   t.true(r.chunks > 1, `${r.chunks} chunks`);
   t.true("merge" in r.timings.stageMs);
