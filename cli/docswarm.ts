@@ -1,18 +1,7 @@
 #!/usr/bin/env node
 // docswarm: process PDFs with a swarm of agents coordinated through NATS JetStream.
-import { startTracing } from "../observability/index.ts";
-import { authCommand } from "./commands/auth.ts";
-import { resultsCommand, submitCommand } from "./commands/client.ts";
-import { dashboardCommand } from "./commands/dashboard.ts";
-import { dlqCommand } from "./commands/dlq.ts";
-import { initCommand } from "./commands/init.ts";
-import { pipelineCommand } from "./commands/pipeline.ts";
-import { processCommand } from "./commands/process.ts";
-import { agentCommand, coordinatorCommand, upCommand } from "./commands/serve.ts";
-import { serverCommand } from "./commands/server.ts";
-import { statusCommand } from "./commands/status.ts";
-import { watchCommand } from "./commands/watch.ts";
-import { CONNECTION_HELP } from "./connection-flags.ts";
+import { startTracing } from "../observability/tracing.ts";
+import { CONNECTION_HELP } from "./connection-help.ts";
 import { clientErrorCode, UsageError } from "./errors.ts";
 import { installSignalHandlers, runCleanups } from "./signals.ts";
 
@@ -57,21 +46,25 @@ Tracing: set OTEL_EXPORTER_OTLP_ENDPOINT (and OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_
 OTEL_SDK_DISABLED=true turns it off. Off unless an endpoint is set.
 `;
 
-const commands: Record<string, (argv: string[]) => Promise<number>> = {
-  init: initCommand,
-  process: processCommand,
-  up: upCommand,
-  agent: agentCommand,
-  coordinator: coordinatorCommand,
-  submit: submitCommand,
-  results: resultsCommand,
-  pipeline: pipelineCommand,
-  status: statusCommand,
-  watch: watchCommand,
-  dashboard: dashboardCommand,
-  dlq: dlqCommand,
-  auth: authCommand,
-  server: serverCommand,
+type Command = (argv: string[]) => Promise<number>;
+
+// Each command's module is loaded when it runs: `docswarm status` need not load the agents, PDFium
+// glue, the dashboard or the auth tooling that `process` and `auth` bring.
+const commands: Record<string, () => Promise<Command>> = {
+  init: async () => (await import("./commands/init.ts")).initCommand,
+  process: async () => (await import("./commands/process.ts")).processCommand,
+  up: async () => (await import("./commands/serve.ts")).upCommand,
+  agent: async () => (await import("./commands/serve.ts")).agentCommand,
+  coordinator: async () => (await import("./commands/serve.ts")).coordinatorCommand,
+  submit: async () => (await import("./commands/client.ts")).submitCommand,
+  results: async () => (await import("./commands/client.ts")).resultsCommand,
+  pipeline: async () => (await import("./commands/pipeline.ts")).pipelineCommand,
+  status: async () => (await import("./commands/status.ts")).statusCommand,
+  watch: async () => (await import("./commands/watch.ts")).watchCommand,
+  dashboard: async () => (await import("./commands/dashboard.ts")).dashboardCommand,
+  dlq: async () => (await import("./commands/dlq.ts")).dlqCommand,
+  auth: async () => (await import("./commands/auth.ts")).authCommand,
+  server: async () => (await import("./commands/server.ts")).serverCommand,
 };
 
 /** `docswarm <command> --help`: that command's lines of HELP, then the notes all commands share. */
@@ -94,15 +87,15 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return name ? 0 : 2;
   }
-  const command = commands[name];
-  if (!command) throw new UsageError(`unknown command '${name}'`);
+  const load = commands[name];
+  if (!load) throw new UsageError(`unknown command '${name}'`);
   const options = rest.includes("--") ? rest.slice(0, rest.indexOf("--")) : rest;
   if (options.includes("--help") || options.includes("-h")) {
     process.stdout.write(commandHelp(name));
     return 0;
   }
   // Tracing (when OTEL_* asks for it) covers the whole command; spans are flushed before exit.
-  const tracing = await startTracing({ serviceName: `docswarm-${name}` });
+  const [command, tracing] = await Promise.all([load(), startTracing({ serviceName: `docswarm-${name}` })]);
   try {
     return await command(rest);
   } finally {
