@@ -76,7 +76,7 @@ export class Dashboard {
   readonly #nc: NatsConnection;
   readonly #ownsNc: boolean;
   readonly #unregisterGauges: () => void;
-  readonly #metrics: ReturnType<typeof createPrometheusProvider>;
+  readonly #metrics: Awaited<ReturnType<typeof createPrometheusProvider>>;
   readonly #clients = new Set<ServerResponse>();
   readonly #ticker: NodeJS.Timeout;
   #closing: Promise<void> | undefined;
@@ -92,7 +92,7 @@ export class Dashboard {
     token: string | undefined;
     tokenGenerated: boolean;
     showText: boolean;
-    metrics: ReturnType<typeof createPrometheusProvider>;
+    metrics: Awaited<ReturnType<typeof createPrometheusProvider>>;
   }) {
     this.#server = init.server;
     this.#state = init.state;
@@ -125,7 +125,7 @@ export class Dashboard {
       options.nc ??
       (await connectNats({ ...options.auth, servers: options.servers ?? [], name: "docswarm-dashboard" }));
     try {
-      const metrics = createPrometheusProvider("docswarm-dashboard");
+      const metrics = await createPrometheusProvider("docswarm-dashboard");
       const state = await DashboardState.start(nc, { meter: metrics.provider.getMeter("docswarm") });
       let self: Dashboard | undefined;
       const server = createServer((req, res) => {

@@ -2,9 +2,7 @@
 // exporter, registered as the global one so every instrument of this process reports through it.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { metrics } from "@opentelemetry/api";
-import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
-import { defaultResource, resourceFromAttributes } from "@opentelemetry/resources";
-import { MeterProvider } from "@opentelemetry/sdk-metrics";
+import type { MeterProvider } from "@opentelemetry/sdk-metrics";
 import { closeSteps } from "../streams/close-steps.ts";
 
 export type MetricsServer = {
@@ -22,11 +20,21 @@ export type MetricsServerOptions = {
   serviceName: string;
 };
 
-/** A MeterProvider whose Prometheus exporter answers `handle(req, res)`; not registered globally. */
-export function createPrometheusProvider(serviceName: string): {
+/**
+ * A MeterProvider whose Prometheus exporter answers `handle(req, res)`; not registered globally.
+ * The metrics SDK, the exporter and resources (~100 modules) load here, when a process serves
+ * metrics, not with every command that reaches this module through observability/'s index.
+ */
+export async function createPrometheusProvider(serviceName: string): Promise<{
   provider: MeterProvider;
   handle: (req: IncomingMessage, res: ServerResponse) => void;
-} {
+}> {
+  const [{ PrometheusExporter }, { defaultResource, resourceFromAttributes }, { MeterProvider }] =
+    await Promise.all([
+      import("@opentelemetry/exporter-prometheus"),
+      import("@opentelemetry/resources"),
+      import("@opentelemetry/sdk-metrics"),
+    ]);
   const exporter = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true });
   const provider = new MeterProvider({
     resource: defaultResource().merge(
@@ -39,7 +47,7 @@ export function createPrometheusProvider(serviceName: string): {
 
 /** Serves GET /metrics on host:port (0 picks a free port) and registers the global MeterProvider. */
 export async function startMetricsServer(options: MetricsServerOptions): Promise<MetricsServer> {
-  const { provider, handle } = createPrometheusProvider(options.serviceName);
+  const { provider, handle } = await createPrometheusProvider(options.serviceName);
   const server: Server = createServer((req, res) => {
     if (req.method === "GET" && req.url?.split("?")[0] === "/metrics") return handle(req, res);
     res.writeHead(404, { "content-type": "text/plain" }).end("not found: try /metrics\n");

@@ -2,8 +2,15 @@
 // (native RSA generation); node-forge (no dependencies, maintained) builds and signs the X.509
 // certificates, which node:crypto can read and verify but not make.
 import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { createRequire } from "node:module";
 import { isIP } from "node:net";
-import forge from "node-forge";
+import type forge from "node-forge";
+
+// Loaded on the first certificate (`docswarm auth init --tls`, tests): every command reaches this
+// module through infra/'s index, and node-forge is ~40 modules none of them needs otherwise.
+const require = createRequire(import.meta.url);
+let loaded: typeof forge | undefined;
+const lib = (): typeof forge => (loaded ??= require("node-forge") as typeof forge);
 
 export type PemPair = { cert: string; key: string };
 
@@ -12,8 +19,8 @@ const DAY_MS = 86_400_000;
 function rsaKeys(): { forgeKey: forge.pki.rsa.PrivateKey; publicKey: forge.pki.rsa.PublicKey; pem: string } {
   const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
   const pem = privateKey.export({ type: "pkcs1", format: "pem" }).toString();
-  const forgeKey = forge.pki.privateKeyFromPem(pem) as forge.pki.rsa.PrivateKey;
-  return { forgeKey, publicKey: forge.pki.setRsaPublicKey(forgeKey.n, forgeKey.e), pem };
+  const forgeKey = lib().pki.privateKeyFromPem(pem) as forge.pki.rsa.PrivateKey;
+  return { forgeKey, publicKey: lib().pki.setRsaPublicKey(forgeKey.n, forgeKey.e), pem };
 }
 
 function serial(): string {
@@ -24,7 +31,7 @@ function serial(): string {
 }
 
 function baseCert(publicKey: forge.pki.rsa.PublicKey, days: number): forge.pki.Certificate {
-  const cert = forge.pki.createCertificate();
+  const cert = lib().pki.createCertificate();
   cert.publicKey = publicKey;
   cert.serialNumber = serial();
   cert.validity.notBefore = new Date(Date.now() - 60_000);
@@ -44,8 +51,8 @@ export function createCa(name = "docswarm CA", days = 3650): PemPair {
     { name: "keyUsage", keyCertSign: true, cRLSign: true, critical: true },
     { name: "subjectKeyIdentifier" },
   ]);
-  cert.sign(keys.forgeKey, forge.md.sha256.create());
-  return { cert: forge.pki.certificateToPem(cert), key: keys.pem };
+  cert.sign(keys.forgeKey, lib().md.sha256.create());
+  return { cert: lib().pki.certificateToPem(cert), key: keys.pem };
 }
 
 /**
@@ -59,8 +66,8 @@ export function issueCertificate(
   usage: "server" | "client" = "server",
   days = 825,
 ): PemPair {
-  const caCert = forge.pki.certificateFromPem(ca.cert);
-  const caKey = forge.pki.privateKeyFromPem(ca.key);
+  const caCert = lib().pki.certificateFromPem(ca.cert);
+  const caKey = lib().pki.privateKeyFromPem(ca.key);
   const keys = rsaKeys();
   const cert = baseCert(keys.publicKey, days);
   cert.setSubject([{ name: "commonName", value: commonName }]);
@@ -81,6 +88,6 @@ export function issueCertificate(
       : []),
     { name: "authorityKeyIdentifier", keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },
   ]);
-  cert.sign(caKey, forge.md.sha256.create());
-  return { cert: forge.pki.certificateToPem(cert), key: keys.pem };
+  cert.sign(caKey, lib().md.sha256.create());
+  return { cert: lib().pki.certificateToPem(cert), key: keys.pem };
 }
