@@ -119,6 +119,25 @@ async function applyConsumer(
   await retryJetStream(() => jsm.consumers.update(spec.stream, spec.config.durable_name, patch));
 }
 
+/** One planned write; `run` resolves to the name of what it failed to create, if it did. */
+type PhaseStep = { create: boolean; run: () => Promise<string | undefined> };
+
+/**
+ * A phase's writes (the streams, then their consumers). Only creations go out together: a fresh
+ * server's ~30 resources are a round trip each, which in sequence was most of `docswarm process`'s
+ * topology start-up. A migration's updates keep their order (a work queue refuses a consumer whose
+ * filter overlaps another's until that one's filter has changed). The names come back in order.
+ */
+async function runPhase(steps: PhaseStep[]): Promise<string[]> {
+  let failed: Array<string | undefined>;
+  if (steps.every((s) => s.create)) failed = await Promise.all(steps.map((s) => s.run()));
+  else {
+    failed = [];
+    for (const s of steps) failed.push(await s.run());
+  }
+  return failed.filter((f) => f !== undefined);
+}
+
 /** Reads the server, plans, and (unless a dry run) applies; see the module header for the modes. */
 export async function applyTopology(
   nc: NatsConnection,
@@ -150,6 +169,7 @@ export async function applyTopology(
   const mayCreate = apply.mode === "init" || apply.create !== false;
 
   const marks: Array<{ spec: (typeof specs)[number]; change: ResourceChange }> = [];
+  const streamWork: PhaseStep[] = [];
   for (const spec of specs) {
     if (view.unknown.has(spec.stream)) continue;
     const existing = view.streams.get(spec.stream);
@@ -160,27 +180,35 @@ export async function applyTopology(
       missing.push(spec.name);
     }
     if (apply.dryRun || change.action === "none") continue;
-    try {
-      if (change.action === "create") await createResource(nc, jsm, spec);
-      else {
-        // A stream's layout mark is written after the consumers below: an agent that reads a new
-        // mark finds what it names already there (layout 4's finals consumer, which delivers only
-        // finals stored after its creation).
-        const fields = change.changes.filter((c) => !c.field.startsWith("metadata."));
-        if (fields.length > 0) await updateStream(jsm, existing!, {}, fields);
-        if (fields.length < change.changes.length) marks.push({ spec, change });
-      }
-    } catch (err) {
-      if (change.action === "create" && isCreatedMeanwhile(err)) continue;
-      change.error = isDenied(err) ? `not allowed: ${(err as Error).message}` : (err as Error).message;
-      if (change.action === "create") missing.push(spec.name);
-    }
+    streamWork.push({
+      create: change.action === "create",
+      run: async () => {
+        try {
+          if (change.action === "create") await createResource(nc, jsm, spec);
+          else {
+            // A stream's layout mark is written after the consumers below: an agent that reads a new
+            // mark finds what it names already there (layout 4's finals consumer, which delivers only
+            // finals stored after its creation).
+            const fields = change.changes.filter((c) => !c.field.startsWith("metadata."));
+            if (fields.length > 0) await updateStream(jsm, existing!, {}, fields);
+            if (fields.length < change.changes.length) marks.push({ spec, change });
+          }
+        } catch (err) {
+          if (change.action === "create" && isCreatedMeanwhile(err)) return undefined;
+          change.error = isDenied(err) ? `not allowed: ${(err as Error).message}` : (err as Error).message;
+          if (change.action === "create") return spec.name;
+        }
+        return undefined;
+      },
+    });
   }
+  missing.push(...(await runPhase(streamWork)));
   const planned = new Map(
     specs
       .filter((s) => !missing.includes(s.name) && !view.unknown.has(s.stream))
       .map((s) => [s.stream, s.config as StreamConfig]),
   );
+  const consumerWork: PhaseStep[] = [];
   for (const spec of consumerSpecs(config)) {
     const stream = view.streams.get(spec.stream) ?? planned.get(spec.stream);
     if (!stream || view.unknown.has(`${spec.stream}/*`)) continue;
@@ -205,12 +233,20 @@ export async function applyTopology(
       missing.push(change.target);
     }
     if (apply.dryRun || change.action === "none") continue;
-    await applyConsumer(jsm, spec, change).catch((err: Error) => {
-      if (change.action === "create" && isCreatedMeanwhile(err)) return;
-      change.error = isDenied(err) ? `not allowed: ${err.message}` : err.message;
-      if (change.action === "create") missing.push(change.target);
+    consumerWork.push({
+      create: change.action === "create",
+      run: () =>
+        applyConsumer(jsm, spec, change).then(
+          () => undefined,
+          (err: Error) => {
+            if (change.action === "create" && isCreatedMeanwhile(err)) return undefined;
+            change.error = isDenied(err) ? `not allowed: ${err.message}` : err.message;
+            return change.action === "create" ? change.target : undefined;
+          },
+        ),
     });
   }
+  missing.push(...(await runPhase(consumerWork)));
   for (const { spec, change } of marks) {
     try {
       const now = (await retryJetStream(() => jsm.streams.info(spec.stream))).config;
