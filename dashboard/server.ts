@@ -10,7 +10,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { jetstream } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { readFinal } from "../jobs/index.ts";
-import { createPrometheusProvider, type LogFn, registerSwarmGauges } from "../observability/index.ts";
+import {
+  createPrometheusProvider,
+  type LogFn,
+  type PrometheusProvider,
+  registerSwarmGauges,
+} from "../observability/index.ts";
 import { DocId, decodeJson, Job, type NatsAuth, validate } from "../schemas/index.ts";
 import { BUCKETS, closeSteps, connectNats, drainConnection, kvStream, kvSubject } from "../streams/index.ts";
 import { DashboardAuthError } from "./errors.ts";
@@ -76,7 +81,7 @@ export class Dashboard {
   readonly #nc: NatsConnection;
   readonly #ownsNc: boolean;
   readonly #unregisterGauges: () => void;
-  readonly #metrics: Awaited<ReturnType<typeof createPrometheusProvider>>;
+  readonly #metrics: PrometheusProvider;
   readonly #clients = new Set<ServerResponse>();
   readonly #ticker: NodeJS.Timeout;
   #closing: Promise<void> | undefined;
@@ -92,7 +97,7 @@ export class Dashboard {
     token: string | undefined;
     tokenGenerated: boolean;
     showText: boolean;
-    metrics: Awaited<ReturnType<typeof createPrometheusProvider>>;
+    metrics: PrometheusProvider;
   }) {
     this.#server = init.server;
     this.#state = init.state;

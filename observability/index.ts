@@ -18,6 +18,7 @@ export {
   createPrometheusProvider,
   type MetricsServer,
   type MetricsServerOptions,
+  type PrometheusProvider,
   startMetricsServer,
 } from "./metrics-server.ts";
 export {

@@ -20,15 +20,18 @@ export type MetricsServerOptions = {
   serviceName: string;
 };
 
+/** A MeterProvider and the request handler of its Prometheus exporter. */
+export type PrometheusProvider = {
+  provider: MeterProvider;
+  handle: (req: IncomingMessage, res: ServerResponse) => void;
+};
+
 /**
  * A MeterProvider whose Prometheus exporter answers `handle(req, res)`; not registered globally.
  * The metrics SDK, the exporter and resources (~100 modules) load here, when a process serves
  * metrics, not with every command that reaches this module through observability/'s index.
  */
-export async function createPrometheusProvider(serviceName: string): Promise<{
-  provider: MeterProvider;
-  handle: (req: IncomingMessage, res: ServerResponse) => void;
-}> {
+export async function createPrometheusProvider(serviceName: string): Promise<PrometheusProvider> {
   const [{ PrometheusExporter }, { defaultResource, resourceFromAttributes }, { MeterProvider }] =
     await Promise.all([
       import("@opentelemetry/exporter-prometheus"),
