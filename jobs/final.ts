@@ -59,7 +59,8 @@ function lastOn(jsm: JetStreamManager, stream: string, subject: string): Promise
  * One publish of a final result expecting `expected` as the document's last sequence in the done
  * stream. With `publisher` (agents: the raw exchange results go through, without nats.js's request
  * machinery) first; a publish no stream received (no responders during an election) goes again
- * through js.publish, which waits out a missing stream leader.
+ * once through js.publish. A leader elected meanwhile stores it; if none answers yet, its error
+ * (transient) fails this delivery, and the redelivery publishes again.
  */
 async function publishFinal(
   js: JetStreamClient,
