@@ -24,6 +24,8 @@ const REQUIRED = [
   "mixedEfficiency",
   "cpuMsPerDoc",
   "bareCpuMsPerDoc",
+  "floorCpuMsPerDoc",
+  "floorNoBytesCpuMsPerDoc",
 ];
 
 // The smoke run takes ~100 s alone here and more than 170 s on a slower CI machine running the rest of

@@ -16,6 +16,7 @@ import { type BenchContext, type Figure, hostLog } from "../context.ts";
 import { documentCorpora, type RealDoc } from "../corpora/index.ts";
 import type { CorpusDoc } from "../corpus.ts";
 import { CpuWindow, load, processCpuMs } from "../cpu.ts";
+import { DocFloor } from "../doc-floor.ts";
 import { DocswarmClient, FinalWatcher, runDocs } from "../pipeline-run.ts";
 import { median, round } from "../stats.ts";
 
@@ -36,6 +37,11 @@ export type CorpusRun = {
   /** docswarm's CPU ms per document by thread group, and nats-server's. */
   groupsMsPerDoc: Record<string, number>;
   bullmqGroupsMsPerDoc?: Record<string, number>;
+  /** The broker floor (bench/doc-floor.ts; small documents only): CPU ms per document, this process + nats-server. */
+  floorCpuMsPerDoc?: number;
+  floorGroupsMsPerDoc?: Record<string, number>;
+  /** The same floor with each submission carrying the document's name instead of its bytes. */
+  floorNoBytesCpuMsPerDoc?: number;
   load: string;
 };
 
@@ -66,6 +72,9 @@ function wrongPages(doc: CorpusDoc, got: PageText[] | undefined, reference: Map<
 
 const pps = (pages: number, ms: number) => (pages / ms) * 1000;
 
+/** Each final's size as JSON: the document floor's results are as large. */
+const finalSizes = (arrivals: { final: unknown }[]) => arrivals.map((a) => JSON.stringify(a.final).length);
+
 async function pair(
   ctx: BenchContext,
   name: CorpusName,
@@ -74,6 +83,7 @@ async function pair(
   client: DocswarmClient,
   watcher: FinalWatcher,
   bullmq: BullmqPool | undefined,
+  floor: DocFloor | undefined,
 ): Promise<CorpusRun> {
   const processing = ProcessingConfig.parse({});
   const pages = corpus.reduce((n, d) => n + d.pages, 0);
@@ -121,6 +131,30 @@ async function pair(
     bullLine =
       `, BullMQ ${pps(pages, q.ms).toFixed(0)} pages/s (${((100 * b.ms) / q.ms).toFixed(1)} %, ` +
       `CPU ms/doc ${run.bullmqCpuMsPerDoc.toFixed(2)} ${JSON.stringify(run.bullmqGroupsMsPerDoc)})`;
+  }
+  if (floor) {
+    const sizes = finalSizes(r.arrivals);
+    const measure = async (bytes: boolean) => {
+      const fw = new CpuWindow(ctx.nats.serverPid);
+      const f = await floor.run(corpus, sizes, { bytes });
+      const fcpu = fw.end();
+      const serverMs = (fcpu.serverCores || 0) * fcpu.wallMs;
+      return {
+        docs: f.docs,
+        msPerDoc: (fcpu.processCores * fcpu.wallMs + serverMs) / f.docs,
+        groups: { ...groups(fcpu.groupsMs, f.docs), "nats-server": round(serverMs / f.docs) },
+      };
+    };
+    const withBytes = await measure(true);
+    const names = await measure(false);
+    run.floorCpuMsPerDoc = withBytes.msPerDoc;
+    run.floorGroupsMsPerDoc = withBytes.groups;
+    run.floorNoBytesCpuMsPerDoc = names.msPerDoc;
+    if (withBytes.docs < n)
+      bullLine += ` (${n - withBytes.docs} documents above the payload limit left out of the floor)`;
+    bullLine +=
+      `, broker floor CPU ms/doc ${withBytes.msPerDoc.toFixed(2)} ${JSON.stringify(withBytes.groups)}, ` +
+      `without the bytes ${names.msPerDoc.toFixed(2)} ${JSON.stringify(names.groups)}`;
   }
   ctx.log(
     `documents: ${name} (${n} docs, ${pages} pages): bare ${pps(pages, b.ms).toFixed(0)} pages/s ` +
@@ -186,16 +220,31 @@ export async function documentFigures(
   const bullmq = typeof started === "string" ? undefined : started;
   if (typeof started === "string") ctx.log(`documents: BullMQ reference skipped: ${started}`);
   const stopBullmq = ctx.cleanups.push(() => bullmq?.close());
+  const floor = await DocFloor.start(ctx.nats.nc, ctx.nats.url, agents);
+  const stopFloor = ctx.cleanups.push(() => floor.close());
   const runs: CorpusRun[] = [];
   try {
     await bare.run(warm, ProcessingConfig.parse({}), { wholeFiles: true, pageLines: false });
-    await runDocs(client, watcher, warm, { tag: "w", check: () => 0 });
+    const warmed = await runDocs(client, watcher, warm, { tag: "w", check: () => 0 });
     await bullmq?.run(warm);
+    await floor.run(warm, finalSizes(warmed.arrivals));
     for (let rep = 0; rep < p.reps; rep++) {
       for (const name of ["small", "long", "mixed"] as const)
-        runs.push(await pair(ctx, name, corpora[name], bare, client, watcher, bullmq));
+        runs.push(
+          await pair(
+            ctx,
+            name,
+            corpora[name],
+            bare,
+            client,
+            watcher,
+            bullmq,
+            name === "small" ? floor : undefined,
+          ),
+        );
     }
   } finally {
+    await stopFloor.run();
     await stopBullmq.run();
     await stopHost.run();
     await stopBare.run();
@@ -284,6 +333,48 @@ export async function documentFigures(
       key: "overheadUsPerDoc",
       figure: "docswarm's CPU per small document beyond the bare pool's",
       value: round((cpu - bareCpu) * 1000),
+      unit: "µs",
+    },
+  );
+  const floorCpu = median(sm.map((r) => r.floorCpuMsPerDoc!));
+  // Throughput on the same busy cores goes as CPU per document: 0.90 of the bare pool's leaves a
+  // ninth of its CPU for everything that is not extraction.
+  const budget = bareCpu / 9;
+  figures.push(
+    {
+      key: "floorCpuMsPerDoc",
+      figure:
+        "CPU per small document, broker floor: the same bytes and JetStream hops in plain nats.js, no extraction (this process + nats-server)",
+      value: round(floorCpu),
+      unit: "ms",
+      reference: {
+        label: "what 0.90 of the bare pool leaves beyond its CPU (a ninth of it)",
+        value: round(budget),
+        unit: "ms",
+      },
+      ratio: round(floorCpu / budget),
+      note:
+        `bench/doc-floor.ts: each document's bytes to a work-queue file stream with Nats-Msg-Id, pulled by one of ${agents} worker threads, ` +
+        `a result of its docswarm final's size published to a file stream with Nats-Msg-Id, the submission acked, the result received on core NATS and decoded; ` +
+        `median of ${sm.length} runs; by thread group (first run, ms/doc): ${JSON.stringify(sm[0]!.floorGroupsMsPerDoc)}`,
+    },
+    {
+      key: "floorNoBytesCpuMsPerDoc",
+      figure: "CPU per small document, broker floor without the bytes (each submission names its document)",
+      value: round(median(sm.map((r) => r.floorNoBytesCpuMsPerDoc!))),
+      unit: "ms",
+      reference: {
+        label: "what 0.90 of the bare pool leaves beyond its CPU",
+        value: round(budget),
+        unit: "ms",
+      },
+      ratio: round(median(sm.map((r) => r.floorNoBytesCpuMsPerDoc!)) / budget),
+      note: "the same hops and results; what a design that passed references to shared files would still pay",
+    },
+    {
+      key: "beyondFloorUsPerDoc",
+      figure: "docswarm's CPU per small document beyond the bare pool's and the broker floor's",
+      value: round((cpu - bareCpu - floorCpu) * 1000),
       unit: "µs",
     },
   );
