@@ -4,52 +4,25 @@
 // publishes a result as large as docswarm's final to a file stream with Nats-Msg-Id and acks it;
 // the submitter receives the result on core NATS and decodes it. What this costs per document is
 // what any design that keeps a broker on the document's path pays before it does anything itself.
-import { Worker } from "node:worker_threads";
-import {
-  AckPolicy,
-  DeliverPolicy,
-  type JetStreamClient,
-  type JetStreamManager,
-  jetstream,
-  jetstreamManager,
-  RetentionPolicy,
-  StorageType,
-} from "@nats-io/jetstream";
-import { headers, type NatsConnection, nanos } from "@nats-io/transport-node";
+import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { headers, type NatsConnection } from "@nats-io/transport-node";
 import type { CorpusDoc } from "./corpus.ts";
 import { DOC_FLOOR } from "./floor-names.ts";
+import { createFloorStreams, deleteFloorStreams, type FloorStreams, FloorThreads } from "./floor-setup.ts";
 
 const workerUrl = new URL("./doc-floor-worker.ts", import.meta.url);
 
-async function deleteStreams(jsm: JetStreamManager): Promise<void> {
-  await jsm.streams.delete(DOC_FLOOR.submissions).catch(() => {});
-  await jsm.streams.delete(DOC_FLOOR.results).catch(() => {});
-}
-
-async function createStreams(jsm: JetStreamManager): Promise<void> {
-  await deleteStreams(jsm);
-  const common = { storage: StorageType.File, num_replicas: 1, duplicate_window: nanos(10 * 60_000) };
-  await jsm.streams.add({
-    ...common,
-    name: DOC_FLOOR.submissions,
-    subjects: [DOC_FLOOR.submitSubject],
-    retention: RetentionPolicy.Workqueue,
-    max_bytes: 1024 ** 3,
-  });
-  await jsm.streams.add({
-    ...common,
-    name: DOC_FLOOR.results,
-    subjects: [DOC_FLOOR.resultSubject],
-    retention: RetentionPolicy.Limits,
-  });
-  await jsm.consumers.add(DOC_FLOOR.submissions, {
-    durable_name: DOC_FLOOR.workers,
-    ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
-    ack_wait: nanos(30_000),
-    max_ack_pending: 10_000,
-  });
-}
+const STREAMS: FloorStreams = {
+  work: DOC_FLOOR.submissions,
+  workSubject: DOC_FLOOR.submitSubject,
+  results: DOC_FLOOR.results,
+  resultSubject: DOC_FLOOR.resultSubject,
+  consumer: DOC_FLOOR.workers,
+  ackWaitMs: 30_000,
+  maxAckPending: 10_000,
+  // docswarm's submission stream's limit, so the blocks are as large as its.
+  workMaxBytes: 1024 ** 3,
+};
 
 let runs = 0;
 const encoder = new TextEncoder();
@@ -59,39 +32,25 @@ export class DocFloor {
   readonly #nc: NatsConnection;
   readonly #js: JetStreamClient;
   readonly #jsm: JetStreamManager;
-  readonly #workers: Worker[];
-  readonly #exits: Promise<unknown>[];
+  readonly #threads: FloorThreads;
   #closing: Promise<void> | undefined;
 
-  private constructor(nc: NatsConnection, jsm: JetStreamManager, workers: Worker[]) {
+  private constructor(nc: NatsConnection, jsm: JetStreamManager, threads: FloorThreads) {
     this.#nc = nc;
     this.#js = jetstream(nc);
     this.#jsm = jsm;
-    this.#workers = workers;
-    this.#exits = workers.map((w) => new Promise((r) => w.once("exit", r)));
+    this.#threads = threads;
   }
 
   static async start(nc: NatsConnection, url: string, threads: number): Promise<DocFloor> {
     const jsm = await jetstreamManager(nc);
-    await createStreams(jsm);
-    const workers = Array.from({ length: threads }, () => new Worker(workerUrl, { workerData: { url } }));
-    const floor = new DocFloor(nc, jsm, workers);
+    await createFloorStreams(jsm, STREAMS);
     try {
-      await Promise.all(
-        workers.map(
-          (w) =>
-            new Promise<void>((resolve, reject) => {
-              w.once("message", () => resolve());
-              w.once("error", reject);
-              w.once("exit", (code) => reject(new Error(`document floor worker exited with code ${code}`)));
-            }),
-        ),
-      );
+      return new DocFloor(nc, jsm, await FloorThreads.start(workerUrl, threads, { url }, "document floor"));
     } catch (err) {
-      await floor.close();
+      await deleteFloorStreams(jsm, STREAMS);
       throw err;
     }
-    return floor;
   }
 
   /**
@@ -149,17 +108,7 @@ export class DocFloor {
   }
 
   close(): Promise<void> {
-    this.#closing ??= (async () => {
-      await Promise.all(
-        this.#workers.map(async (w, i) => {
-          w.postMessage("stop");
-          const timer = setTimeout(() => void w.terminate(), 5000);
-          await this.#exits[i];
-          clearTimeout(timer);
-        }),
-      );
-      await deleteStreams(this.#jsm);
-    })();
+    this.#closing ??= this.#threads.close().then(() => deleteFloorStreams(this.#jsm, STREAMS));
     return this.#closing;
   }
 }
