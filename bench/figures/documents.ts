@@ -115,7 +115,7 @@ async function pair(
     groupsMsPerDoc: { ...groups(dcpu.groupsMs, n), "nats-server": round(serverMs / n) },
     load: l,
   };
-  let bullLine = "";
+  let others = "";
   if (bullmq) {
     const redis0 = processCpuMs(bullmq.redisPid ?? -1);
     const qw = new CpuWindow(undefined);
@@ -128,7 +128,7 @@ async function pair(
     run.bullmqMs = q.ms;
     run.bullmqCpuMsPerDoc = (qcpu.processCores * qcpu.wallMs + redisMs) / n;
     run.bullmqGroupsMsPerDoc = { ...groups(qcpu.groupsMs, n), "redis-server": round(redisMs / n) };
-    bullLine =
+    others =
       `, BullMQ ${pps(pages, q.ms).toFixed(0)} pages/s (${((100 * b.ms) / q.ms).toFixed(1)} %, ` +
       `CPU ms/doc ${run.bullmqCpuMsPerDoc.toFixed(2)} ${JSON.stringify(run.bullmqGroupsMsPerDoc)})`;
   }
@@ -151,8 +151,8 @@ async function pair(
     run.floorGroupsMsPerDoc = withBytes.groups;
     run.floorNoBytesCpuMsPerDoc = names.msPerDoc;
     if (withBytes.docs < n)
-      bullLine += ` (${n - withBytes.docs} documents above the payload limit left out of the floor)`;
-    bullLine +=
+      others += ` (${n - withBytes.docs} documents above the payload limit left out of the floor)`;
+    others +=
       `, broker floor CPU ms/doc ${withBytes.msPerDoc.toFixed(2)} ${JSON.stringify(withBytes.groups)}, ` +
       `without the bytes ${names.msPerDoc.toFixed(2)} ${JSON.stringify(names.groups)}`;
   }
@@ -160,7 +160,7 @@ async function pair(
     `documents: ${name} (${n} docs, ${pages} pages): bare ${pps(pages, b.ms).toFixed(0)} pages/s ` +
       `${pps(n, b.ms).toFixed(1)} docs/s, docswarm ${pps(pages, r.ms).toFixed(0)} pages/s ${pps(n, r.ms).toFixed(1)} docs/s ` +
       `(${((100 * b.ms) / r.ms).toFixed(1)} %); CPU ms/doc bare ${run.bareCpuMsPerDoc.toFixed(2)}, docswarm ` +
-      `${run.cpuMsPerDoc.toFixed(2)} ${JSON.stringify(run.groupsMsPerDoc)}${bullLine}; load ${l}`,
+      `${run.cpuMsPerDoc.toFixed(2)} ${JSON.stringify(run.groupsMsPerDoc)}${others}; load ${l}`,
   );
   return run;
 }
@@ -356,7 +356,8 @@ export async function documentFigures(
       note:
         `bench/doc-floor.ts: each document's bytes to a work-queue file stream with Nats-Msg-Id, pulled by one of ${agents} worker threads, ` +
         `a result of its docswarm final's size published to a file stream with Nats-Msg-Id, the submission acked, the result received on core NATS and decoded; ` +
-        `median of ${sm.length} runs; by thread group (first run, ms/doc): ${JSON.stringify(sm[0]!.floorGroupsMsPerDoc)}`,
+        `median of ${sm.length} runs; the most a design with the bytes through a broker could reach on these cores, bare ÷ (bare + floor): ` +
+        `${round(bareCpu / (bareCpu + floorCpu))}; by thread group (first run, ms/doc): ${JSON.stringify(sm[0]!.floorGroupsMsPerDoc)}`,
     },
     {
       key: "floorNoBytesCpuMsPerDoc",
