@@ -55,7 +55,7 @@ export class DocFloor {
 
   /**
    * Submits every document at once (as the documents figure submits to docswarm) and waits for
-   * each one's result; `resultBytes[i]` is the size of docswarm's final for `docs[i]`. Documents
+   * each one's result; `resultBytes[i]` is the size of docswarm's final for `corpus[i]`. Documents
    * above the server's payload limit (which docswarm uploads to its object store) are left out:
    * `docs` says how many ran. With `bytes: false` each submission carries only the document's name
    * (what a reference to a shared file would be): the messages without the document's bytes.
@@ -67,8 +67,10 @@ export class DocFloor {
   ): Promise<{ ms: number; docs: number }> {
     const inline = options.bytes ?? true;
     const limit = (this.#nc.info?.max_payload ?? 1024 * 1024) - 4096;
-    const sizes = resultBytes.filter((_, i) => corpus[i]!.bytes.length <= limit);
-    const docs = corpus.filter((d) => d.bytes.length <= limit);
+    const kept = corpus.flatMap((doc, i) =>
+      doc.bytes.length <= limit ? [{ doc, size: Math.min(resultBytes[i] ?? 0, limit) }] : [],
+    );
+    const docs = kept.map((k) => k.doc);
     const tag = `f${runs++}-${Date.now().toString(36)}`;
     const ids = docs.map((d) => `${d.name}-${tag}`);
     const missing = new Set(ids);
@@ -93,7 +95,7 @@ export class DocFloor {
       await Promise.all(
         docs.map((d, i) => {
           const h = headers();
-          h.set(DOC_FLOOR.resultBytes, String(Math.min(sizes[i] ?? 0, limit)));
+          h.set(DOC_FLOOR.resultBytes, String(kept[i]!.size));
           const body = inline ? d.bytes : encoder.encode(d.name);
           return this.#js.publish(DOC_FLOOR.submitSubject, body, { msgID: ids[i]!, headers: h });
         }),
